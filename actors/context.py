@@ -1,0 +1,130 @@
+"""What job code sees: its params, ``progress()`` and ``check_cancelled()``.
+
+Both calls renew the job's lease and stop the job (``JobCancelled``) when it was cancelled or re-claimed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from actors.errors import JobCancelled
+from actors.runtime import WorkerRuntime
+from db.live import LiveEvent, cancel_flag_key
+from db.progress import record_progress, renew_leases
+
+_current = threading.local()
+
+
+class JobContext:
+    def __init__(
+        self,
+        runtime: WorkerRuntime,
+        *,
+        job_id: uuid.UUID,
+        owner_id: uuid.UUID,
+        kind: str,
+        params: Any,
+        claim_token: uuid.UUID,
+        attempt: int,
+        max_attempts: int,
+    ) -> None:
+        self.runtime = runtime
+        self.job_id = job_id
+        self.owner_id = owner_id
+        self.kind = kind
+        self.params = params
+        self.claim_token = claim_token
+        self.attempt = attempt
+        self.max_attempts = max_attempts
+        self.thread_id = threading.get_ident()
+        self.cancelled = threading.Event()
+        self.cancel_seen_at: float | None = None
+        self._last_emit = 0.0
+        self._last_cancel_check = time.monotonic()
+        self._last_renewal = time.monotonic()
+        self._step: str | None = None
+        self._pending: tuple[int, int | None, str | None] | None = None
+
+    def progress(self, done: int, total: int | None = None, step: str | None = None) -> None:
+        """Report progress; throttled so a big job does not flood Postgres, Redis or browsers.
+
+        Raises:
+            JobCancelled: the job was cancelled or is no longer ours; stop.
+        """
+        self.check_cancelled()
+        now = time.monotonic()
+        step_changed = step != self._step
+        finished = total is not None and done >= total
+        if not (step_changed or finished) and now - self._last_emit < self.runtime.config.progress_interval_seconds:
+            self._pending = (done, total, step)
+            return
+        self._emit(done, total, step, step_changed, now)
+
+    def flush_progress(self) -> None:
+        """Write a throttled progress report that has not been emitted yet."""
+        if self._pending is not None:
+            done, total, step = self._pending
+            self._emit(done, total, step, False, time.monotonic())
+
+    def _emit(self, done: int, total: int | None, step: str | None, step_changed: bool, now: float) -> None:
+        rt = self.runtime
+        self._pending = None
+        with rt.sessions.begin() as session:
+            owner = record_progress(
+                session, self.job_id, self.claim_token, done=done, total=total, step=step,
+                lease_seconds=rt.config.lease_seconds, worker=rt.worker_id, step_changed=step_changed,
+            )
+        if owner is None:
+            self.cancelled.set()
+            raise JobCancelled(f"job {self.job_id} was cancelled or re-claimed")
+        self._step = step
+        self._last_emit = now
+        self._last_renewal = now
+        percent = round(100.0 * done / total, 1) if total else None
+        rt.publisher.publish(
+            [LiveEvent("progress", self.job_id, owner, {"done": done, "total": total, "percent": percent, "step": step})]
+        )
+
+    def check_cancelled(self) -> None:
+        """Raise ``JobCancelled`` if the job was cancelled; cheap enough to call in tight loops."""
+        if self.cancelled.is_set():
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+        now = time.monotonic()
+        cfg = self.runtime.config
+        if now - self._last_cancel_check >= cfg.cancel_poll_seconds:
+            self._last_cancel_check = now
+            if self.runtime.redis.exists(cancel_flag_key(self.job_id)):
+                self.cancelled.set()
+                raise JobCancelled(f"job {self.job_id} was cancelled")
+        if now - self._last_renewal >= cfg.lease_seconds / 3:
+            self._renew(now)
+
+    def _renew(self, now: float) -> None:
+        with self.runtime.sessions.begin() as session:
+            renewed = renew_leases(
+                session, [(self.job_id, self.claim_token)], lease_seconds=self.runtime.config.lease_seconds
+            )
+        self._last_renewal = now
+        if self.job_id not in renewed:
+            self.cancelled.set()
+            raise JobCancelled(f"job {self.job_id} is no longer claimed by this worker")
+
+
+def current_job() -> JobContext:
+    """The context of the job running in this thread."""
+    ctx: JobContext | None = getattr(_current, "ctx", None)
+    if ctx is None:
+        raise RuntimeError("no job is running in this thread")
+    return ctx
+
+
+def current_or_none() -> JobContext | None:
+    ctx: JobContext | None = getattr(_current, "ctx", None)
+    return ctx
+
+
+def set_current(ctx: JobContext | None) -> None:
+    _current.ctx = ctx

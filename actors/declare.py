@@ -1,0 +1,40 @@
+"""Declare one Dramatiq actor per (job kind, priority) on the worker's broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+
+from actors.context import current_job
+from actors.errors import PermanentJobError
+from actors.registry import PRIORITIES, all_kinds, get_kind
+
+
+def run_job(job_id: str) -> dict[str, Any] | None:
+    """The body of every job actor: the lifecycle middleware has claimed the job; do the kind's work."""
+    ctx = current_job()
+    kind = get_kind(ctx.kind)
+    if kind is None:
+        raise PermanentJobError(f"unknown job kind {ctx.kind!r}")
+    if isinstance(ctx.params, Exception):
+        raise PermanentJobError(f"stored params are invalid: {ctx.params}")
+    return kind.handler(ctx, ctx.params)
+
+
+def declare_job_actors(broker: dramatiq.Broker) -> list[str]:
+    """Declare the actors of every registered kind; returns the queue names."""
+    queues: list[str] = []
+    for kind in all_kinds().values():
+        for priority in PRIORITIES:
+            dramatiq.actor(
+                run_job,
+                actor_name=kind.actor_name_for(priority),
+                queue_name=kind.queue_for(priority),
+                priority=kind.actor_priority(priority),
+                broker=broker,
+                time_limit=int(kind.time_limit_seconds * 1000),
+                notify_shutdown=True,
+            )
+            queues.append(kind.queue_for(priority))
+    return queues

@@ -1,0 +1,20 @@
+"""Errors raised inside job code.
+
+    JobError
+     ├── JobCancelled        the job was cancelled (or its claim was lost); stop quietly
+     └── PermanentJobError   fail now, without retries (bad input, a 4xx from a provider)
+"""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    """Base of errors raised by job code and the job runtime."""
+
+
+class JobCancelled(JobError):
+    """The job was cancelled or is no longer this worker's; raised by progress()/check_cancelled()."""
+
+
+class PermanentJobError(JobError):
+    """A failure that retrying cannot fix; the job fails at once with this message."""

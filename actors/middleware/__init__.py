@@ -1,0 +1,1 @@
+"""Dramatiq middleware for job actors, one concept per module."""

@@ -1,0 +1,89 @@
+"""Keeps running jobs' leases alive and enforces cancellation, from one thread per worker process.
+
+* Every ``heartbeat_seconds`` it renews the lease of every job running here; a job whose claim is gone
+  (cancelled, or re-claimed by the sweeper) is told to stop.
+* Every ``cancel_poll_seconds`` it reads the cancel flags of those jobs; a job that does not stop by itself
+  within ``cancel_grace_seconds`` (stuck in code that never calls ``progress()``) is interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import dramatiq
+from dramatiq.middleware import Middleware
+from dramatiq.middleware.threading import raise_thread_exception
+
+from actors.context import JobContext
+from actors.errors import JobCancelled
+from actors.holder import RuntimeHolder
+from db.live import cancel_flag_key
+from db.progress import renew_leases
+
+log = logging.getLogger("genjobs.lease")
+
+
+class LeaseKeeper(Middleware):
+    def __init__(self, holder: RuntimeHolder) -> None:
+        self.holder = holder
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="genjobs-lease-keeper", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        cfg = self.holder.config
+        last_renewal = time.monotonic()
+        while not self._stop.wait(cfg.cancel_poll_seconds):
+            try:
+                running = self.holder.runtime.running()
+                if not running:
+                    continue
+                self._watch_cancellations(running)
+                if time.monotonic() - last_renewal >= cfg.heartbeat_seconds:
+                    last_renewal = time.monotonic()
+                    self._renew(running)
+            except Exception:
+                log.exception("lease keeper iteration failed")
+
+    def _watch_cancellations(self, running: list[JobContext]) -> None:
+        rt = self.holder.runtime
+        flags = rt.redis.mget([cancel_flag_key(ctx.job_id) for ctx in running])
+        now = time.monotonic()
+        for ctx, flag in zip(running, flags, strict=True):
+            if flag is not None:
+                self._stop_job(ctx, now)
+            elif ctx.cancelled.is_set():
+                self._stop_job(ctx, now)
+
+    def _stop_job(self, ctx: JobContext, now: float) -> None:
+        ctx.cancelled.set()
+        if ctx.cancel_seen_at is None:
+            ctx.cancel_seen_at = now
+        elif now - ctx.cancel_seen_at >= self.holder.config.cancel_grace_seconds:
+            # Only interrupt a thread that is still running this very job.
+            if any(c is ctx for c in self.holder.runtime.running()):
+                log.warning("interrupting job %s: it did not stop after cancellation", ctx.job_id)
+                ctx.cancel_seen_at = float("inf")
+                raise_thread_exception(ctx.thread_id, JobCancelled)
+
+    def _renew(self, running: list[JobContext]) -> None:
+        rt = self.holder.runtime
+        with rt.sessions.begin() as session:
+            renewed = renew_leases(
+                session, [(c.job_id, c.claim_token) for c in running], lease_seconds=rt.config.lease_seconds
+            )
+        for ctx in running:
+            if ctx.job_id not in renewed and not ctx.cancelled.is_set():
+                log.warning("job %s lost its claim; stopping it", ctx.job_id)
+                ctx.cancelled.set()

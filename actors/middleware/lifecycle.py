@@ -1,0 +1,210 @@
+"""Claim, finish, fail, retry, time out and hand back jobs, all through the state machine.
+
+Job code only does its own work and calls ``progress()``/``check_cancelled()``; everything about a job's
+status happens here, around the actor:
+
+* before: take the job's advisory lock and claim it (``queued|retrying -> running``); a job that is already
+  terminal, cancelled or running elsewhere is skipped, so a duplicate message is harmless;
+* after: ``succeeded`` with the result, ``timed_out`` past the kind's time limit, ``retrying`` with
+  exponential backoff (a new delayed message) while attempts remain, else ``failed`` and dead-lettered;
+  on worker shutdown the job is handed back at once without using up an attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dramatiq
+import msgspec
+from dramatiq.middleware import Middleware, Shutdown, SkipMessage, TimeLimitExceeded
+from sqlalchemy import select, update
+
+from actors.broker import send_job
+from actors.context import JobContext, current_or_none, set_current
+from actors.errors import JobCancelled, PermanentJobError
+from actors.holder import RuntimeHolder
+from actors.registry import JobKind, get_kind
+from db import state_machine as sm
+from db.live import LiveEvent
+from db.locks import lock_job
+from db.models import Job
+
+log = logging.getLogger("genjobs.worker")
+# Set while this middleware sends a job's next message itself (it records the id in the same transaction).
+_sending = threading.local()
+_MAX_ERROR_CHARS = 2000
+
+
+def parse_actor_name(actor_name: str) -> tuple[JobKind, str] | None:
+    """``job.<kind>.<priority>`` -> (kind, priority); None for actors that are not jobs."""
+    prefix, _, rest = actor_name.partition(".")
+    kind_name, _, priority = rest.rpartition(".")
+    if prefix != "job" or not kind_name:
+        return None
+    kind = get_kind(kind_name)
+    return (kind, priority) if kind is not None else None
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, PermanentJobError) else f"{type(exc).__name__}: {exc}"
+    return text[:_MAX_ERROR_CHARS]
+
+
+class JobLifecycle(Middleware):
+    def __init__(self, holder: RuntimeHolder) -> None:
+        self.holder = holder
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.holder.start()
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.holder.stop()
+
+    def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
+        # A delayed retry that came due is re-enqueued by Dramatiq under a new broker id: keep the job's
+        # message id current so the sweeper does not take the job for lost and send it twice.
+        if delay is not None or getattr(_sending, "active", False) or parse_actor_name(message.actor_name) is None:
+            return
+        try:
+            with self.holder.runtime.sessions.begin() as session:
+                sm.set_message_id(session, uuid.UUID(message.args[0]), str(message.options["redis_message_id"]))
+        except Exception:
+            log.exception("could not record the new message id of job %s", message.args[0])
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
+        parsed = parse_actor_name(message.actor_name)
+        if parsed is None:
+            return
+        kind, _priority = parsed
+        rt = self.holder.runtime
+        job_id = uuid.UUID(message.args[0])
+        with rt.sessions.begin() as session:
+            lock_job(session, job_id)
+            changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
+            row = session.execute(select(Job.params, Job.max_attempts, Job.status).where(Job.id == job_id)).one_or_none()
+        if changed is None or row is None or changed.claim_token is None:
+            log.info("skipping message for job %s: %s", job_id, row.status if row else "no such job")
+            raise SkipMessage()
+        self._publish(changed.events)
+        try:
+            params = msgspec.convert(row.params, kind.params)
+        except msgspec.ValidationError as exc:
+            params = exc  # reported as a permanent failure once the actor runs
+        ctx = JobContext(
+            rt, job_id=job_id, owner_id=changed.owner_id, kind=kind.name, params=params,
+            claim_token=changed.claim_token, attempt=changed.attempts, max_attempts=row.max_attempts,
+        )
+        set_current(ctx)
+        rt.add_running(ctx)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
+        set_current(None)
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        parsed = parse_actor_name(message.actor_name)
+        if parsed is None:
+            return
+        kind, priority = parsed
+        rt = self.holder.runtime
+        ctx = current_or_none()
+        set_current(None)
+        if ctx is None:
+            return
+        rt.remove_running(ctx)
+        if exception is None:
+            try:
+                ctx.flush_progress()
+            except JobCancelled as exc:
+                exception = exc
+        if exception is None:
+            self._succeed(ctx, result)
+        elif isinstance(exception, JobCancelled):
+            log.info("job %s stopped: %s", ctx.job_id, exception)
+        elif isinstance(exception, TimeLimitExceeded):
+            limit = int(kind.time_limit_seconds)
+            self._fail(ctx, f"the job ran past its time limit of {limit} s", timed_out=True)
+        elif isinstance(exception, Shutdown):
+            self._hand_back(broker, kind, priority, ctx)
+        elif isinstance(exception, PermanentJobError) or ctx.attempt >= ctx.max_attempts:
+            self._fail(ctx, describe_error(exception))
+            message.fail()
+        else:
+            self._retry(broker, kind, priority, ctx, describe_error(exception))
+
+    # -- outcomes ---------------------------------------------------------------------------------------
+
+    def _succeed(self, ctx: JobContext, result: Any) -> None:
+        rt = self.holder.runtime
+        if result is not None and not isinstance(result, dict):
+            result = {"value": result}
+        with rt.sessions.begin() as session:
+            changed = sm.succeed(session, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
+        if changed is None:
+            log.warning("job %s finished but was no longer ours (cancelled or re-claimed)", ctx.job_id)
+            return
+        self._publish(changed.events)
+
+    def _fail(self, ctx: JobContext, error: str, *, timed_out: bool = False) -> None:
+        rt = self.holder.runtime
+        with rt.sessions.begin() as session:
+            changed = sm.fail(
+                session, ctx.job_id, ctx.claim_token, error, actor=f"worker:{rt.worker_id}", timed_out=timed_out
+            )
+        if changed is not None:
+            self._publish(changed.events)
+
+    def _retry(self, broker: dramatiq.Broker, kind: JobKind, priority: str, ctx: JobContext, error: str) -> None:
+        rt = self.holder.runtime
+        delay = kind.backoff_seconds(ctx.attempt)
+        with rt.sessions.begin() as session:
+            lock_job(session, ctx.job_id)
+            message_id = self._send(broker, kind, ctx.job_id, priority, delay_ms=int(delay * 1000))
+            changed = sm.schedule_retry(
+                session, ctx.job_id, ctx.claim_token, error=error,
+                run_after=datetime.now(UTC) + timedelta(seconds=delay), message_id=message_id,
+                actor=f"worker:{rt.worker_id}",
+            )
+        if changed is not None:
+            log.info("job %s attempt %d failed (%s); retrying in %.1f s", ctx.job_id, ctx.attempt, error, delay)
+            self._publish(changed.events)
+
+    def _hand_back(self, broker: dramatiq.Broker, kind: JobKind, priority: str, ctx: JobContext) -> None:
+        rt = self.holder.runtime
+        with rt.sessions.begin() as session:
+            lock_job(session, ctx.job_id)
+            message_id = self._send(broker, kind, ctx.job_id, priority, delay_ms=None)
+            changed = sm.schedule_retry(
+                session, ctx.job_id, ctx.claim_token, error="worker shut down; handed back",
+                run_after=datetime.now(UTC), message_id=message_id, actor=f"worker:{rt.worker_id}",
+            )
+            if changed is not None:
+                # A hand-back is not the job's fault: it does not use up an attempt.
+                session.execute(update(Job).where(Job.id == ctx.job_id).values(attempts=Job.attempts - 1))
+        if changed is not None:
+            self._publish(changed.events)
+
+    def _send(self, broker: dramatiq.Broker, kind: JobKind, job_id: uuid.UUID, priority: str,
+              *, delay_ms: int | None) -> str:
+        _sending.active = True
+        try:
+            return send_job(broker, kind, job_id, priority, delay_ms=delay_ms)  # type: ignore[arg-type]
+        finally:
+            _sending.active = False
+
+    def _publish(self, events: list[LiveEvent]) -> None:
+        # Postgres already holds the change; a Redis hiccup must not undo or fail the job.
+        try:
+            self.holder.runtime.publisher.publish(events)
+        except Exception:
+            log.exception("could not publish %d live event(s)", len(events))

@@ -1,0 +1,83 @@
+"""The registry of job kinds.
+
+A kind declares its params Struct, the function that does the work, its queue, time limit, retries and
+whether it is paid. The API validates params and picks queue and actor names from here; only workers run
+the handlers. Production kinds live in ``actors.kinds``; tests register their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from actors.context import JobContext
+
+PRIORITIES: tuple[str, ...] = ("high", "normal", "low")
+# Dramatiq runs lower numbers first among prefetched messages; separate queues keep a backlog of low
+# jobs from delaying the fetch of high ones.
+_ACTOR_PRIORITY = {"high": 0, "normal": 10, "low": 20}
+
+Handler = Callable[["JobContext", Any], dict[str, Any] | None]
+
+
+class JobKind(msgspec.Struct, frozen=True):
+    name: str
+    params: type[msgspec.Struct]
+    handler: Handler
+    queue: str = ""
+    time_limit_seconds: float = 20 * 60
+    max_retries: int = 3
+    min_backoff_seconds: float = 5.0
+    max_backoff_seconds: float = 300.0
+    paid: bool = False
+    description: str = ""
+    # A short human title for lists (e.g. the hostname); receives the validated params.
+    title: Callable[[Any], str | None] | None = None
+
+    @property
+    def base_queue(self) -> str:
+        return self.queue or self.name
+
+    def queue_for(self, priority: str) -> str:
+        return self.base_queue if priority == "normal" else f"{self.base_queue}.{priority}"
+
+    def actor_name_for(self, priority: str) -> str:
+        return f"job.{self.name}.{priority}"
+
+    def actor_priority(self, priority: str) -> int:
+        return _ACTOR_PRIORITY[priority]
+
+    def backoff_seconds(self, attempt: int) -> float:
+        """Exponential backoff before attempt ``attempt + 1``."""
+        return float(min(self.max_backoff_seconds, self.min_backoff_seconds * 2 ** max(0, attempt - 1)))
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def register_kind(kind: JobKind) -> JobKind:
+    """Add a kind; registering the same name twice replaces it (module reloads in tests)."""
+    if kind.name in {"", "."} or not kind.name.replace("_", "").isalnum():
+        raise ValueError(f"invalid kind name {kind.name!r}: use letters, digits and underscores")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> JobKind | None:
+    return _KINDS.get(name)
+
+
+def all_kinds() -> dict[str, JobKind]:
+    return dict(_KINDS)
+
+
+def load_kind_modules(modules: tuple[str, ...]) -> None:
+    """Import the production kinds and any extra modules that register kinds."""
+    import importlib
+
+    importlib.import_module("actors.kinds")
+    for module in modules:
+        importlib.import_module(module)

@@ -1,0 +1,21 @@
+"""Transaction-scoped advisory locks on a job id.
+
+The API holds this lock from inserting a job until it commits, and a worker takes it before claiming,
+so a message delivered before the row is committed waits for the commit instead of missing the row.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+
+def job_lock_key(job_id: uuid.UUID) -> int:
+    return int.from_bytes(job_id.bytes[:8], "big", signed=True)
+
+
+def lock_job(session: Session, job_id: uuid.UUID) -> None:
+    """Take the job's advisory lock until the end of the current transaction."""
+    session.execute(select(func.pg_advisory_xact_lock(job_lock_key(job_id))))

@@ -1,0 +1,11 @@
+"""All models, imported here so Alembic and the app see one complete metadata."""
+
+from __future__ import annotations
+
+from db.models.api_key import ApiKey
+from db.models.job import Job
+from db.models.job_event import JobEvent
+from db.models.user import User
+from db.models.user_session import UserSession
+
+__all__ = ["ApiKey", "Job", "JobEvent", "User", "UserSession"]

@@ -1,0 +1,64 @@
+"""Progress reports and lease renewal of running jobs (not status changes)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, insert, tuple_, update
+from sqlalchemy.orm import Session
+
+from db.models import Job, JobEvent
+from db.statuses import JobStatus
+
+
+def record_progress(
+    session: Session,
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID,
+    *,
+    done: int,
+    total: int | None,
+    step: str | None,
+    lease_seconds: float,
+    worker: str,
+    step_changed: bool,
+) -> uuid.UUID | None:
+    """Store progress and renew the lease; returns the owner id, or None when the claim is no longer ours."""
+    row = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.claim_token == claim_token, Job.status == JobStatus.RUNNING.value)
+        .values(
+            progress_done=done,
+            progress_total=total,
+            progress_step=step,
+            lease_expires_at=func.now() + timedelta(seconds=lease_seconds),
+            updated_at=func.now(),
+        )
+        .returning(Job.owner_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    if step_changed:
+        # Steps are milestones worth keeping in the audit trail; individual counts are not.
+        session.execute(
+            insert(JobEvent).values(
+                job_id=job_id, type="step", actor=f"worker:{worker}", detail={"step": step, "done": done, "total": total}
+            )
+        )
+    owner_id: uuid.UUID = row[0]
+    return owner_id
+
+
+def renew_leases(session: Session, claims: Sequence[tuple[uuid.UUID, uuid.UUID]], *, lease_seconds: float) -> set[uuid.UUID]:
+    """Extend the leases of (job id, claim token) pairs still running; returns the job ids renewed."""
+    if not claims:
+        return set()
+    rows = session.execute(
+        update(Job)
+        .where(tuple_(Job.id, Job.claim_token).in_(list(claims)), Job.status == JobStatus.RUNNING.value)
+        .values(lease_expires_at=func.now() + timedelta(seconds=lease_seconds))
+        .returning(Job.id)
+    ).all()
+    return {r[0] for r in rows}

@@ -1,0 +1,1 @@
+"""HTTP side: the Litestar app, SSE, auth, the scheduler and the command line."""

@@ -1,0 +1,50 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+
+from service.auth.controller import AuthController
+from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
+from service.errors import ServiceError, http_error_handler, internal_error_handler, service_error_handler
+from service.events.controller import EventsController
+from service.jobs.controller import JobsController
+from service.resources import open_resources
+from service.settings import Settings, get_settings
+from service.system.health import HealthController
+from service.system.metrics import MetricsController
+from service.system.queues import QueuesController
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app; clients (database, Redis, SSE hub) open in the lifespan, not here."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            yield
+
+    return Litestar(
+        route_handlers=[
+            AuthController, JobsController, EventsController, HealthController, QueuesController, MetricsController,
+        ],
+        lifespan=[lifespan],
+        middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
+        exception_handlers={
+            ServiceError: service_error_handler,
+            HTTPException: http_error_handler,
+            Exception: internal_error_handler,
+        },
+        openapi_config=OpenAPIConfig(title="Generation jobs API", version="0.1.0", path="/schema"),
+        debug=False,
+    )

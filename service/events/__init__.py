@@ -1,0 +1,1 @@
+"""Server-sent events: the per-process hub and the per-job and multiplexed streams."""

@@ -1,0 +1,170 @@
+"""One Redis reader per API process, fanning live events out to in-process subscriber queues.
+
+Publishers (``db.live``) append each event to Redis Streams and PUBLISH ``<entry id>\\n<type>\\n<json>`` on
+the job's and the owner's channel. The hub holds a single pub/sub connection subscribed to every channel
+some local SSE client watches, so 10,000 open streams cost 10,000 subscriptions on one connection instead
+of 10,000 blocking reads. Streams fill gaps themselves: after subscribing they read the backlog from the
+Redis Stream and drop anything at or before the last id they sent.
+
+If the pub/sub connection breaks, every subscription is closed: clients reconnect with ``Last-Event-ID``
+and resume from the stream, so nothing is lost in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("genjobs.sse")
+
+# Enough for a burst; a client that falls further behind is disconnected and resumes from the stream.
+QUEUE_LIMIT = 1000
+
+
+class Closed(Exception):
+    """The subscription ended (hub stopped, Redis connection lost, or the client fell behind)."""
+
+
+class Subscription:
+    __slots__ = ("channel", "closed", "queue")
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.queue: asyncio.Queue[tuple[str, str, str] | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.closed = False
+
+    def _deliver(self, item: tuple[str, str, str] | None) -> None:
+        if self.closed:
+            return
+        if item is None:
+            self.closed = True
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.closed = True
+            # Make room for the end marker so the reader wakes up and ends the stream.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+    async def get(self, timeout: float) -> tuple[str, str, str] | None:
+        """The next (entry id, type, data), or None on timeout. Raises Closed when the subscription ended."""
+        try:
+            item = await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            if self.closed:
+                raise Closed() from None
+            return None
+        if item is None:
+            raise Closed()
+        return item
+
+
+class EventHub:
+    def __init__(self, redis_url: str) -> None:
+        self._client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=3)
+        self._pubsub = self._client.pubsub()
+        self._channels: dict[str, set[Subscription]] = {}
+        self._confirmations: dict[str, asyncio.Future[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def subscription_count(self) -> int:
+        return sum(len(s) for s in self._channels.values())
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sse-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._close_all()
+        with contextlib.suppress(RedisError, RuntimeError):
+            await self._pubsub.aclose()
+        await self._client.aclose()
+
+    async def subscribe(self, channel: str, timeout: float = 5.0) -> Subscription:
+        """Subscribe to a channel; returns once Redis confirmed it, so no later publish can be missed."""
+        sub = Subscription(channel)
+        async with self._lock:
+            subs = self._channels.setdefault(channel, set())
+            subs.add(sub)
+            waiter = self._confirmations.get(channel)
+            if len(subs) == 1 and waiter is None:
+                waiter = asyncio.get_running_loop().create_future()
+                self._confirmations[channel] = waiter
+                try:
+                    await self._pubsub.subscribe(channel)
+                except RedisError:
+                    self._confirmations.pop(channel, None)
+                    subs.discard(sub)
+                    if not subs:
+                        self._channels.pop(channel, None)
+                    raise
+        if waiter is not None:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        return sub
+
+    async def unsubscribe(self, sub: Subscription) -> None:
+        """Release a subscription at once (called from the stream's ``finally``)."""
+        sub.closed = True
+        async with self._lock:
+            subs = self._channels.get(sub.channel)
+            if subs is None:
+                return
+            subs.discard(sub)
+            if not subs:
+                del self._channels[sub.channel]
+                self._confirmations.pop(sub.channel, None)
+                with contextlib.suppress(RedisError, RuntimeError):
+                    await self._pubsub.unsubscribe(sub.channel)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("SSE hub lost its Redis connection; closing %d subscription(s)", self.subscription_count)
+                self._close_all()
+                await asyncio.sleep(0.5)
+
+    async def _read(self) -> None:
+        while True:
+            if not self._pubsub.subscribed:
+                await asyncio.sleep(0.05)
+                continue
+            message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
+            if message is None:
+                continue
+            kind = message["type"]
+            channel = message["channel"].decode()
+            if kind == "message":
+                entry_id, _, rest = message["data"].decode().partition("\n")
+                event_type, _, data = rest.partition("\n")
+                for sub in tuple(self._channels.get(channel, ())):
+                    sub._deliver((entry_id, event_type, data))
+            elif kind == "subscribe":
+                waiter = self._confirmations.pop(channel, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+
+    def _close_all(self) -> None:
+        for subs in self._channels.values():
+            for sub in subs:
+                sub._deliver(None)
+        self._channels.clear()
+        for waiter in self._confirmations.values():
+            if not waiter.done():
+                waiter.set_exception(Closed())
+        self._confirmations.clear()
+        # Start from a clean connection: subscriptions are re-made by reconnecting clients.
+        self._pubsub = self._client.pubsub()

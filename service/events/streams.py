@@ -1,0 +1,167 @@
+"""The SSE streams: a snapshot from Postgres, the backlog from the Redis Stream, then live events.
+
+Order of operations gives "no gap, no duplicate":
+1. subscribe to the live channel (confirmed by Redis) - from now on nothing published is missed;
+2. pick the cursor: the client's ``Last-Event-ID`` if the stream still holds everything after it, else the
+   stream's newest id, read *before* the snapshot so no change can fall between snapshot and cursor;
+3. send the snapshot (only without a usable ``Last-Event-ID``), then the stream entries after the cursor,
+   then live events, skipping any entry id at or before the last one sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import msgspec
+import redis.asyncio as aioredis
+from litestar.response import ServerSentEventMessage
+
+from db.statuses import TERMINAL
+from service.events.hub import Closed, EventHub
+
+_TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
+_BACKLOG_CHUNK = 500
+
+
+class _StatusOnly(msgspec.Struct):
+    job_id: str | None = None
+    status: str | None = None
+
+
+_decode_status = msgspec.json.Decoder(_StatusOnly).decode
+
+
+def parse_entry_id(value: str | None) -> tuple[int, int] | None:
+    """A Redis Stream entry id ``<ms>-<seq>`` as a comparable tuple; None if it is not one."""
+    if not value:
+        return None
+    ms, sep, seq = value.strip().partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit():
+        return None
+    return int(ms), int(seq)
+
+
+async def newest_entry_id(client: aioredis.Redis, key: str) -> str:
+    last = await client.xrevrange(key, count=1)
+    return last[0][0].decode() if last else "0-0"
+
+
+async def resumable_from(client: aioredis.Redis, key: str, last_event_id: str | None) -> str | None:
+    """``last_event_id`` if every entry after it is still in the stream, else None (send a snapshot)."""
+    cursor = parse_entry_id(last_event_id)
+    if cursor is None or cursor == (0, 0):
+        return None
+    try:
+        info = await client.xinfo_stream(key)
+    except aioredis.ResponseError:  # no such stream (expired, or Redis was emptied)
+        return None
+    trimmed = parse_entry_id(_as_str(info.get("max-deleted-entry-id")))
+    if trimmed is not None and trimmed > cursor:
+        return None
+    return last_event_id
+
+
+def _as_str(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode()
+    return value if isinstance(value, str) else None
+
+
+class StreamPlan(msgspec.Struct):
+    """What one SSE response streams."""
+
+    channel: str
+    stream_key: str
+    last_event_id: str | None
+    heartbeat_seconds: float
+    # Decides whether an event concerns this stream (multiplexed streams filter by job id).
+    wants: Callable[[str | None], bool] | None = None
+    # Ends the stream once every watched job reached a terminal state (None: never ends by itself).
+    watch_until_terminal: set[str] | None = None
+
+
+async def event_stream(
+    hub: EventHub,
+    client: aioredis.Redis,
+    plan: StreamPlan,
+    snapshots: Callable[[], object],
+) -> AsyncIterator[ServerSentEventMessage]:
+    """Yield SSE messages for one client until the watched jobs end or the client goes away.
+
+    ``snapshots`` is an async callable returning a list of (job_id, status, json bytes) of the jobs to
+    snapshot; it runs only when the client cannot resume from ``Last-Event-ID``.
+    """
+    sub = await hub.subscribe(plan.channel)
+    try:
+        cursor_id = await resumable_from(client, plan.stream_key, plan.last_event_id)
+        remaining = set(plan.watch_until_terminal) if plan.watch_until_terminal is not None else None
+        if cursor_id is None:
+            cursor_id = await newest_entry_id(client, plan.stream_key)
+            items: Sequence[tuple[str, str, bytes]] = await snapshots()  # type: ignore[misc]
+            for job_id, status, body in items:
+                yield ServerSentEventMessage(data=body.decode(), event="snapshot", id=cursor_id)
+                if remaining is not None and status in _TERMINAL_VALUES:
+                    remaining.discard(job_id)
+            if remaining is not None and not remaining:
+                return
+        cursor = parse_entry_id(cursor_id) or (0, 0)
+
+        # Backlog: everything the stream holds after the cursor.
+        start = f"({cursor_id}"
+        while True:
+            entries = await client.xrange(plan.stream_key, min=start, max="+", count=_BACKLOG_CHUNK)
+            for raw_id, fields in entries:
+                entry_id = raw_id.decode()
+                message, done = _render(plan, remaining, entry_id, fields[b"type"].decode(), fields[b"data"])
+                cursor = parse_entry_id(entry_id) or cursor
+                if message is not None:
+                    yield message
+                if done:
+                    return
+            if len(entries) < _BACKLOG_CHUNK:
+                break
+            start = f"({entries[-1][0].decode()}"
+
+        # Live.
+        while True:
+            item = await sub.get(plan.heartbeat_seconds)
+            if item is None:
+                yield ServerSentEventMessage(comment="heartbeat", data=None)
+                continue
+            entry_id, event_type, data = item
+            parsed = parse_entry_id(entry_id)
+            if parsed is None or parsed <= cursor:
+                continue
+            cursor = parsed
+            message, done = _render(plan, remaining, entry_id, event_type, data.encode())
+            if message is not None:
+                yield message
+            if done:
+                return
+    except Closed:
+        return
+    finally:
+        await hub.unsubscribe(sub)
+
+
+def _render(plan: StreamPlan, remaining: set[str] | None, entry_id: str, event_type: str,
+            data: bytes) -> tuple[ServerSentEventMessage | None, bool]:
+    """The SSE message for a stream entry (or None if filtered out) and whether the stream should end."""
+    head = _decode_status(data)
+    if plan.wants is not None and not plan.wants(head.job_id):
+        return None, False
+    message = ServerSentEventMessage(data=data.decode(), event=event_type, id=entry_id)
+    ended = event_type == "deleted" or (event_type == "status" and head.status in _TERMINAL_VALUES)
+    if remaining is None:
+        return message, False
+    if ended and head.job_id is not None:
+        remaining.discard(head.job_id)
+    return message, not remaining
+
+
+def job_ids_filter(job_ids: set[uuid.UUID] | None) -> Callable[[str | None], bool] | None:
+    if job_ids is None:
+        return None
+    wanted = {str(j) for j in job_ids}
+    return lambda job_id: job_id in wanted

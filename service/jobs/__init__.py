@@ -1,0 +1,1 @@
+"""The jobs resource: create, list, read, cancel/delete, retry, history."""

@@ -1,0 +1,68 @@
+"""HTTP handlers of the jobs resource; each calls one function of ``service.jobs.service``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from db.statuses import JobStatus
+from service.auth.principal import Principal
+from service.errors import BadRequest
+from service.jobs import service
+from service.jobs.schemas import CreatedJob, CreateJobRequest, HistoryEntry, JobOut, JobPage
+from service.resources import get_resources
+
+_STATUSES = [s.value for s in JobStatus]
+
+
+class JobsController(Controller):
+    path = "/api/jobs"
+    tags = ["jobs"]
+
+    @post("/", operation_id="createJob", status_code=HTTP_202_ACCEPTED)
+    async def create_job(self, request: Request[Principal, Any, Any], data: CreateJobRequest) -> Response[CreatedJob]:
+        """Start a job. Answers 202 with its id at once; 200 with the existing job for a repeated idempotency key."""
+        job, created = await service.create_job(get_resources(request.app), request.user, data)
+        body = CreatedJob(job.id, job.kind, job.status, job.created_at, job.links)
+        return Response(body, status_code=HTTP_202_ACCEPTED if created else 200,
+                        headers={"Location": job.links.self})
+
+    @get("/", operation_id="listJobs")
+    async def list_jobs(
+        self,
+        request: Request[Principal, Any, Any],
+        page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
+        per_page: Annotated[int, Parameter(ge=1, le=100)] = 5,
+        status: str | None = None,
+        kind: Annotated[str | None, Parameter(max_length=64)] = None,
+    ) -> JobPage:
+        """The caller's jobs, newest first."""
+        if status is not None and status not in _STATUSES:
+            raise BadRequest(f"Unknown status {status!r}. Use one of: {', '.join(_STATUSES)}.",
+                             code="invalid_status", details={"allowed": _STATUSES})
+        return await service.list_jobs(get_resources(request.app), request.user, page=page, per_page=per_page,
+                                       status=status, kind=kind)
+
+    @get("/{job_id:uuid}", operation_id="getJob")
+    async def get_job(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> JobOut:
+        """The job's snapshot: status, progress, result, error, timings."""
+        return await service.get_job(get_resources(request.app), request.user, job_id)
+
+    @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=HTTP_204_NO_CONTENT)
+    async def delete_job(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> None:
+        """Cancel the job if it is queued or running, and remove it from lists (its history is kept)."""
+        await service.delete_job(get_resources(request.app), request.user, job_id)
+
+    @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=HTTP_202_ACCEPTED)
+    async def retry_job(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> JobOut:
+        """Run a failed, timed-out or cancelled job again."""
+        return await service.retry_job(get_resources(request.app), request.user, job_id)
+
+    @get("/{job_id:uuid}/history", operation_id="getJobHistory")
+    async def job_history(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> list[HistoryEntry]:
+        """The audit trail, oldest first."""
+        return await service.job_history(get_resources(request.app), request.user, job_id)

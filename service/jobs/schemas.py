@@ -1,0 +1,111 @@
+"""Request and response shapes of the jobs API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from db.models import Job
+from db.statuses import JobStatus
+
+Priority = Literal["low", "normal", "high"]
+
+
+class CreateJobRequest(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    params: dict[str, Any] = {}
+    priority: Priority = "normal"
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class JobLinks(msgspec.Struct):
+    self: str
+    events: str
+    history: str
+
+
+class CreatedJob(msgspec.Struct):
+    id: uuid.UUID
+    kind: str
+    status: str
+    created_at: datetime
+    links: JobLinks
+
+
+class Progress(msgspec.Struct):
+    done: int
+    total: int | None
+    percent: float | None
+    step: str | None
+
+
+class JobOut(msgspec.Struct):
+    id: uuid.UUID
+    kind: str
+    status: str
+    priority: str
+    title: str | None
+    params: dict[str, Any]
+    progress: Progress
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+    max_attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: JobLinks
+
+
+class JobPage(msgspec.Struct):
+    items: list[JobOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class HistoryEntry(msgspec.Struct):
+    at: datetime
+    type: str
+    from_status: str | None
+    to_status: str | None
+    actor: str | None
+    detail: dict[str, Any] | None
+
+
+def links_for(job_id: uuid.UUID) -> JobLinks:
+    base = f"/api/jobs/{job_id}"
+    return JobLinks(self=base, events=f"{base}/events", history=f"{base}/history")
+
+
+def percent(done: int, total: int | None, status: str) -> float | None:
+    if status == JobStatus.SUCCEEDED:
+        return 100.0
+    if not total:
+        return None
+    return round(min(100.0, 100.0 * done / total), 1)
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        priority=job.priority,
+        title=job.title,
+        params=job.params,
+        progress=Progress(job.progress_done, job.progress_total, percent(job.progress_done, job.progress_total,
+                                                                          job.status), job.progress_step),
+        result=job.result,
+        error=job.error,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        links=links_for(job.id),
+    )

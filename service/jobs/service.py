@@ -1,0 +1,205 @@
+"""What the jobs endpoints do; handlers stay thin and call one function here.
+
+Creating a job is one transaction: take the job's advisory lock, insert the row and its first event,
+enqueue the message, commit. A worker that receives the message early waits on the lock, so it never
+misses the row; if Redis is down nothing is committed and the caller gets 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from typing import Any
+
+import anyio
+import msgspec
+import redis
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actors.broker import send_job
+from actors.registry import all_kinds, get_kind
+from db import state_machine as sm
+from db.live import LiveEvent, cancel_flag_key
+from db.locks import lock_job
+from db.models import Job, JobEvent
+from db.statuses import ACTIVE, RETRYABLE_BY_USER, JobStatus
+from service.auth.principal import Principal
+from service.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from service.jobs.params import validate_params
+from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
+from service.resources import Resources
+
+log = logging.getLogger("genjobs.jobs")
+CANCEL_FLAG_TTL_SECONDS = 86_400
+
+
+def visible_to(user: Principal) -> list[ColumnElement[bool]]:
+    """Rows a caller may see: their own (admins: all), never deleted ones."""
+    conditions: list[ColumnElement[bool]] = [Job.deleted_at.is_(None)]
+    if not user.is_admin:
+        conditions.append(Job.owner_id == user.id)
+    return conditions
+
+
+async def publish(res: Resources, events: list[LiveEvent]) -> None:
+    # Postgres already holds the change; live subscribers recover from a lost event by reconnecting.
+    try:
+        await res.publisher.publish(events)
+    except redis.RedisError:
+        log.warning("could not publish %d live event(s): Redis unavailable", len(events))
+
+
+async def _send(res: Resources, kind_name: str, job_id: uuid.UUID, priority: str) -> str:
+    kind = get_kind(kind_name)
+    if kind is None:
+        raise BadRequest(f"Job kind {kind_name!r} is no longer available.", code="unknown_kind")
+    try:
+        return await anyio.to_thread.run_sync(send_job, res.broker, kind, job_id, priority)
+    except redis.RedisError as exc:
+        raise ServiceUnavailable(
+            "The job queue (Redis) is unavailable, so the job was not created; please try again shortly.",
+            details={"component": "redis", "reason": type(exc).__name__},
+        ) from None
+
+
+async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> tuple[JobOut, bool]:
+    """Create and enqueue a job; returns (the job, created). An existing idempotency key returns that job."""
+    kind = get_kind(req.kind)
+    if kind is None:
+        known = sorted(all_kinds())
+        raise BadRequest(f"Unknown job kind {req.kind!r}. Known kinds: {', '.join(known) or 'none'}.",
+                         code="unknown_kind", details={"known_kinds": known})
+    params = msgspec.to_builtins(validate_params(kind, req.params))
+    if req.idempotency_key is not None:
+        existing = await _by_idempotency_key(res, user, req, params)
+        if existing is not None:
+            return existing, False
+    parsed = msgspec.convert(params, kind.params)
+    job = Job(
+        id=uuid.uuid4(), owner_id=user.id, kind=kind.name, params=params,
+        status=(JobStatus.PENDING_PAYMENT if kind.paid else JobStatus.QUEUED).value,
+        priority=req.priority, queue=kind.queue_for(req.priority),
+        title=kind.title(parsed) if kind.title else None,
+        max_attempts=kind.max_retries + 1, idempotency_key=req.idempotency_key,
+        queued_at=None if kind.paid else func.now(),
+    )
+    try:
+        async with res.sessions() as session, session.begin():
+            await session.run_sync(lock_job, job.id)
+            events = await session.run_sync(sm.create, job, actor=f"user:{user.id}")
+            if not kind.paid:
+                message_id = await _send(res, kind.name, job.id, req.priority)
+                await session.run_sync(sm.set_message_id, job.id, message_id)
+            await session.refresh(job)
+    except IntegrityError:
+        # Lost a race with the same idempotency key: return the winner.
+        existing = await _by_idempotency_key(res, user, req, params)
+        if existing is None:
+            raise
+        return existing, False
+    await publish(res, events)
+    return job_out(job), True
+
+
+async def _by_idempotency_key(res: Resources, user: Principal, req: CreateJobRequest,
+                              params: dict[str, Any]) -> JobOut | None:
+    async with res.sessions() as session:
+        job = await session.scalar(
+            select(Job).where(Job.owner_id == user.id, Job.idempotency_key == req.idempotency_key)
+        )
+    if job is None:
+        return None
+    if job.kind != req.kind or job.params != params:
+        raise Conflict(
+            f"idempotency_key {req.idempotency_key!r} was already used for a different job (id {job.id}).",
+            code="idempotency_key_reused", details={"job_id": str(job.id)},
+        )
+    return job_out(job)
+
+
+async def get_job_row(session: AsyncSession, user: Principal, job_id: uuid.UUID) -> Job:
+    job = await session.scalar(select(Job).where(Job.id == job_id, *visible_to(user)))
+    if job is None:
+        raise NotFound(f"No job {job_id}.", code="job_not_found")
+    return job
+
+
+async def get_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
+    async with res.sessions() as session:
+        return job_out(await get_job_row(session, user, job_id))
+
+
+async def list_jobs(res: Resources, user: Principal, *, page: int, per_page: int, status: str | None,
+                    kind: str | None) -> JobPage:
+    conditions = visible_to(user)
+    if status:
+        conditions.append(Job.status == status)
+    if kind:
+        conditions.append(Job.kind == kind)
+    async with res.sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
+        rows = (await session.scalars(
+            select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id.desc())
+            .offset((page - 1) * per_page).limit(per_page)
+        )).all()
+    return JobPage([job_out(j) for j in rows], total, page, per_page, max(1, math.ceil(total / per_page)))
+
+
+async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None:
+    """Cancel the job if it is active, then hide it (soft delete: its history stays)."""
+    async with res.sessions() as session, session.begin():
+        job = await get_job_row(session, user, job_id)
+        events: list[LiveEvent] = []
+        was_active = job.status in ACTIVE
+        if was_active:
+            changed = await session.run_sync(sm.cancel, job_id, actor=f"user:{user.id}", reason="cancelled by user")
+            if changed is not None:
+                events += changed.events
+        await session.execute(update(Job).where(Job.id == job_id).values(deleted_at=func.now()))
+        await session.run_sync(sm.record_event, job_id, "deleted", actor=f"user:{user.id}")
+        owner_id = job.owner_id
+    if was_active:
+        await _set_cancel_flag(res, job_id)
+    events.append(LiveEvent("deleted", job_id, owner_id, {"deleted": True}))
+    await publish(res, events)
+
+
+async def _set_cancel_flag(res: Resources, job_id: uuid.UUID) -> None:
+    # The running worker sees this within half a second; if Redis is down it still stops at its next
+    # progress report, which finds the job no longer running in Postgres.
+    try:
+        await res.redis.set(cancel_flag_key(job_id), "1", ex=CANCEL_FLAG_TTL_SECONDS)
+    except redis.RedisError:
+        log.warning("could not set the cancel flag of job %s: Redis unavailable", job_id)
+
+
+async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
+    """failed | timed_out | cancelled -> queued, with a new message."""
+    async with res.sessions() as session, session.begin():
+        job = await get_job_row(session, user, job_id)
+        if job.status not in RETRYABLE_BY_USER:
+            raise Conflict(f"Job {job_id} is {job.status}; only failed, timed-out or cancelled jobs can be retried.",
+                           code="not_retryable", details={"status": job.status})
+        await session.run_sync(lock_job, job_id)
+        try:
+            await res.redis.delete(cancel_flag_key(job_id))
+        except redis.RedisError:
+            raise ServiceUnavailable("The job queue (Redis) is unavailable; please try again shortly.",
+                                     details={"component": "redis"}) from None
+        message_id = await _send(res, job.kind, job_id, job.priority)
+        changed = await session.run_sync(sm.requeue, job_id, actor=f"user:{user.id}", message_id=message_id)
+        if changed is None:
+            raise Conflict(f"Job {job_id} changed while retrying; reload it.", code="not_retryable")
+        await session.refresh(job)
+    await publish(res, changed.events)
+    return job_out(job)
+
+
+async def job_history(res: Resources, user: Principal, job_id: uuid.UUID) -> list[HistoryEntry]:
+    async with res.sessions() as session:
+        await get_job_row(session, user, job_id)
+        rows = (await session.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id))).all()
+    return [HistoryEntry(e.at, e.type, e.from_status, e.to_status, e.actor, e.detail) for e in rows]

@@ -1,0 +1,63 @@
+"""Long-lived clients of one API process, opened and closed by the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from dramatiq.brokers.redis import RedisBroker
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from actors.broker import build_broker
+from actors.registry import load_kind_modules
+from db.engine import make_async_engine, make_async_sessionmaker
+from db.live import AsyncLivePublisher
+from service.events.hub import EventHub
+from service.settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    publisher: AsyncLivePublisher
+    broker: RedisBroker
+    hub: EventHub
+
+
+def get_resources(app: Litestar) -> Resources:
+    res: Resources = app.state.resources
+    return res
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    load_kind_modules(settings.worker.kind_modules)
+    engine = make_async_engine(settings.database.async_url, pool_size=settings.database.pool_size,
+                               echo=settings.database.echo)
+    redis_client = aioredis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
+    # Only sends messages: no middleware, no actors.
+    broker = build_broker(settings.redis.url, heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms)
+    hub = EventHub(settings.redis.url)
+    await hub.start()
+    try:
+        yield Resources(
+            settings=settings,
+            engine=engine,
+            sessions=make_async_sessionmaker(engine),
+            redis=redis_client,
+            publisher=AsyncLivePublisher(redis_client, maxlen=settings.redis.stream_maxlen,
+                                         ttl_seconds=settings.redis.stream_ttl_seconds),
+            broker=broker,
+            hub=hub,
+        )
+    finally:
+        await hub.stop()
+        broker.client.close()
+        await redis_client.aclose()
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""The scheduler process: periodic work, fired by one instance at a time."""

@@ -1,0 +1,97 @@
+"""The scheduler loop: while holding the leader lock, run each periodic task when it is due."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+import redis
+
+from actors.broker import build_broker
+from actors.registry import load_kind_modules
+from db.engine import make_engine, make_sessionmaker
+from db.live import LivePublisher
+from service.scheduler.leader import LeaderLock
+from service.scheduler.sweeper import Sweeper
+from service.settings import Settings
+
+log = logging.getLogger("genjobs.scheduler")
+TICK_SECONDS = 0.5
+
+
+@dataclass
+class PeriodicTask:
+    name: str
+    interval_seconds: float
+    run: Callable[[], object]
+    next_run: float = 0.0
+
+
+def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        def _on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+
+    load_kind_modules(settings.worker.kind_modules)
+    engine = make_engine(settings.database.sync_url, pool_size=2)
+    client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
+    broker = build_broker(settings.redis.url)
+    sweeper = Sweeper(
+        sessions=make_sessionmaker(engine),
+        broker=broker,
+        publisher=LivePublisher(client, maxlen=settings.redis.stream_maxlen,
+                                ttl_seconds=settings.redis.stream_ttl_seconds),
+        lost_message_grace_seconds=settings.scheduler.lost_message_grace_seconds,
+    )
+    tasks = [PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep)]
+    lock = LeaderLock(client, ttl_ms=int(max(10.0, settings.scheduler.sweep_interval_seconds) * 1000))
+    log.info("scheduler started: %s", ", ".join(f"{t.name} every {t.interval_seconds:g}s" for t in tasks))
+    leading = False
+    try:
+        while not stop.is_set():
+            try:
+                now_leading = lock.hold()
+            except redis.RedisError as exc:
+                log.warning("scheduler cannot reach Redis: %s", exc)
+                now_leading = False
+            if now_leading != leading:
+                log.info("scheduler %s", "is the leader" if now_leading else "is standing by")
+                leading = now_leading
+            if leading:
+                _run_due(tasks)
+            stop.wait(TICK_SECONDS)
+    finally:
+        try:
+            lock.release()
+        except redis.RedisError:
+            pass
+        broker.client.close()
+        client.close()
+        engine.dispose()
+    log.info("scheduler stopped")
+    return 0
+
+
+def _run_due(tasks: list[PeriodicTask]) -> None:
+    now = time.monotonic()
+    for task in tasks:
+        if now < task.next_run:
+            continue
+        task.next_run = now + task.interval_seconds
+        started = time.monotonic()
+        try:
+            task.run()
+        except Exception:
+            log.exception("periodic task %s failed", task.name)
+        else:
+            log.debug("periodic task %s took %.3f s", task.name, time.monotonic() - started)

@@ -1,0 +1,115 @@
+"""The sweeper: closes the gaps between Postgres (the truth) and the broker.
+
+* ``running`` jobs whose lease expired (their worker was killed or hung): re-claimed as ``retrying`` with a
+  new message, or ``failed`` when that was their last attempt;
+* ``queued`` / ``retrying`` jobs whose message is no longer in Redis (lost with Redis, or never sent
+  because the process died between commit and send): sent again.
+
+Re-sending is safe because actors claim jobs with a conditional update: a duplicate message does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actors.broker import message_exists, send_job
+from actors.registry import get_kind
+from db import state_machine as sm
+from db.live import LiveEvent, LivePublisher
+from db.locks import lock_job
+from db.models import Job
+from db.statuses import JobStatus
+
+log = logging.getLogger("genjobs.sweeper")
+BATCH = 500
+
+
+@dataclass
+class SweepReport:
+    reclaimed: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+    resent: list[uuid.UUID] = field(default_factory=list)
+
+
+@dataclass
+class Sweeper:
+    sessions: sessionmaker[Session]
+    broker: RedisBroker
+    publisher: LivePublisher
+    lost_message_grace_seconds: float = 10.0
+
+    def sweep(self) -> SweepReport:
+        report = SweepReport()
+        self._reclaim_expired_leases(report)
+        self._resend_lost_messages(report)
+        if report.reclaimed or report.failed or report.resent:
+            log.info("sweep: reclaimed %d, failed %d, resent %d",
+                     len(report.reclaimed), len(report.failed), len(report.resent))
+        return report
+
+    def _reclaim_expired_leases(self, report: SweepReport) -> None:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Job.id, Job.kind, Job.priority, Job.attempts, Job.max_attempts)
+                .where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < func.now())
+                .limit(BATCH)
+            ).all()
+        for job_id, kind_name, priority, attempts, max_attempts in rows:
+            kind = get_kind(kind_name)
+            events: list[LiveEvent] = []
+            with self.sessions.begin() as session:
+                lock_job(session, job_id)
+                if kind is None or attempts >= max_attempts:
+                    reason = "the worker running it stopped responding on its last attempt"
+                    changed = sm.fail_lost(session, job_id, error=reason if kind else f"unknown kind {kind_name}")
+                    if changed is not None:
+                        report.failed.append(job_id)
+                else:
+                    message_id = send_job(self.broker, kind, job_id, priority)
+                    changed = sm.reclaim_lost(session, job_id, message_id=message_id)
+                    if changed is not None:
+                        report.reclaimed.append(job_id)
+                if changed is not None:
+                    events = changed.events
+            self.publisher.publish(events)
+
+    def _resend_lost_messages(self, report: SweepReport) -> None:
+        grace = timedelta(seconds=self.lost_message_grace_seconds)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Job.id, Job.kind, Job.priority, Job.queue, Job.status, Job.message_id)
+                .where(
+                    Job.deleted_at.is_(None),
+                    or_(
+                        and_(Job.status == JobStatus.QUEUED.value,
+                             func.coalesce(Job.queued_at, Job.created_at) < func.now() - grace),
+                        and_(Job.status == JobStatus.RETRYING.value, Job.run_after < func.now() - grace),
+                    ),
+                )
+                .order_by(Job.created_at)
+                .limit(BATCH)
+            ).all()
+        for job_id, kind_name, priority, queue, status, message_id in rows:
+            kind = get_kind(kind_name)
+            if kind is None or (message_id and message_exists(self.broker, queue, message_id)):
+                continue
+            with self.sessions.begin() as session:
+                lock_job(session, job_id)
+                # Only if nothing changed since we looked.
+                current = session.execute(
+                    select(Job.status, Job.message_id).where(Job.id == job_id).with_for_update()
+                ).one_or_none()
+                if current is None or tuple(current) != (status, message_id):
+                    continue
+                new_id = send_job(self.broker, kind, job_id, priority)
+                sm.set_message_id(session, job_id, new_id)
+                sm.record_event(session, job_id, "message_resent", actor="scheduler",
+                                detail={"reason": "message missing from the broker", "status": status})
+            report.resent.append(job_id)

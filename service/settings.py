@@ -1,0 +1,165 @@
+"""One settings object for every process, read once from the environment.
+
+Every external base URL is configurable so tests point it at a local server. Secrets live only here
+and are never logged or returned: `Settings.__repr__` is not used in logs, and `redacted()` exists for
+diagnostics.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True):
+    url: str = "postgresql://postgres@127.0.0.1:5432/genjobs"
+    pool_size: int = 10
+    echo: bool = False
+
+    @property
+    def async_url(self) -> str:
+        """SQLAlchemy URL for the async engine (psycopg 3 in async mode)."""
+        return _with_driver(self.url, "postgresql+psycopg")
+
+    @property
+    def sync_url(self) -> str:
+        """SQLAlchemy URL for the sync engine used by workers, the scheduler and migrations."""
+        return _with_driver(self.url, "postgresql+psycopg")
+
+
+class RedisSettings(msgspec.Struct, frozen=True):
+    url: str = "redis://127.0.0.1:6379/0"
+    # Per-job Redis Stream length: old entries are trimmed (MAXLEN ~); a resume older than that gets a snapshot.
+    stream_maxlen: int = 1000
+    # Streams of finished jobs are kept this long for late reconnects, then expire.
+    stream_ttl_seconds: int = 86_400
+
+
+class WorkerSettings(msgspec.Struct, frozen=True):
+    processes: int = 2
+    threads: int = 8
+    # Running jobs hold a lease renewed by the worker's heartbeat; the sweeper re-claims expired ones.
+    lease_seconds: float = 15.0
+    heartbeat_seconds: float = 3.0
+    # Minimum interval between two progress events of one job.
+    progress_interval_seconds: float = 0.25
+    # Dramatiq's own requeue of a dead worker's unacked messages (ms); we do not rely on it alone.
+    broker_heartbeat_timeout_ms: int = 30_000
+    broker_maintenance_chance: int = 100
+    # How long an idle consumer waits between polls (ms): lower means faster pickup.
+    poll_timeout_ms: int = 100
+    # Extra modules that register job kinds (comma-separated), e.g. test kinds.
+    kind_modules: tuple[str, ...] = ()
+
+
+class SchedulerSettings(msgspec.Struct, frozen=True):
+    sweep_interval_seconds: float = 30.0
+    # A queued job whose message has been missing this long is re-sent.
+    lost_message_grace_seconds: float = 10.0
+
+
+class SseSettings(msgspec.Struct, frozen=True):
+    heartbeat_seconds: float = 15.0
+
+
+class AuthSettings(msgspec.Struct, frozen=True):
+    session_cookie: str = "genjobs_session"
+    session_days: int = 14
+    cookie_secure: bool = False
+
+
+class Settings(msgspec.Struct, frozen=True):
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    worker: WorkerSettings = WorkerSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    sse: SseSettings = SseSettings()
+    auth: AuthSettings = AuthSettings()
+    secret_key: str = ""
+    artifacts_dir: str = ".data/artifacts"
+    data_dir: str = ".data"
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (unset ones keep their defaults)."""
+        e = dict(os.environ if env is None else env)
+        d = DatabaseSettings()
+        r = RedisSettings()
+        w = WorkerSettings()
+        s = SchedulerSettings()
+        return cls(
+            database=DatabaseSettings(
+                url=e.get("DATABASE_URL", d.url),
+                pool_size=int(e.get("DATABASE_POOL_SIZE", d.pool_size)),
+                echo=_flag(e.get("DATABASE_ECHO"), d.echo),
+            ),
+            redis=RedisSettings(
+                url=e.get("REDIS_URL", r.url),
+                stream_maxlen=int(e.get("EVENT_STREAM_MAXLEN", r.stream_maxlen)),
+                stream_ttl_seconds=int(e.get("EVENT_STREAM_TTL_SECONDS", r.stream_ttl_seconds)),
+            ),
+            worker=WorkerSettings(
+                processes=int(e.get("WORKER_PROCESSES", w.processes)),
+                threads=int(e.get("WORKER_THREADS", w.threads)),
+                lease_seconds=float(e.get("JOB_LEASE_SECONDS", w.lease_seconds)),
+                heartbeat_seconds=float(e.get("JOB_HEARTBEAT_SECONDS", w.heartbeat_seconds)),
+                progress_interval_seconds=float(e.get("PROGRESS_INTERVAL_SECONDS", w.progress_interval_seconds)),
+                broker_heartbeat_timeout_ms=int(e.get("BROKER_HEARTBEAT_TIMEOUT_MS", w.broker_heartbeat_timeout_ms)),
+                broker_maintenance_chance=int(e.get("BROKER_MAINTENANCE_CHANCE", w.broker_maintenance_chance)),
+                poll_timeout_ms=int(e.get("WORKER_POLL_TIMEOUT_MS", w.poll_timeout_ms)),
+                kind_modules=tuple(m.strip() for m in e.get("JOB_KIND_MODULES", "").split(",") if m.strip()),
+            ),
+            scheduler=SchedulerSettings(
+                sweep_interval_seconds=float(e.get("SWEEP_INTERVAL_SECONDS", s.sweep_interval_seconds)),
+                lost_message_grace_seconds=float(e.get("LOST_MESSAGE_GRACE_SECONDS", s.lost_message_grace_seconds)),
+            ),
+            sse=SseSettings(heartbeat_seconds=float(e.get("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds))),
+            auth=AuthSettings(cookie_secure=_flag(e.get("COOKIE_SECURE"), False)),
+            secret_key=e.get("SECRET_KEY", ""),
+            artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
+            data_dir=e.get("DATA_DIR", ".data"),
+            public_url=e.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            log_level=e.get("LOG_LEVEL", "INFO").upper(),
+        )
+
+    def redacted(self) -> dict[str, object]:
+        """Settings as a dict with secrets and URL passwords masked, safe to print."""
+        raw = msgspec.to_builtins(self)
+        raw["database"]["url"] = redact_url(self.database.url)
+        raw["redis"]["url"] = redact_url(self.redis.url)
+        raw["secret_key"] = "***" if self.secret_key else ""
+        return dict(raw)
+
+
+def redact_url(url: str) -> str:
+    """Mask the password in a URL, if any."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _with_driver(url: str, driver: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+asyncpg",
+                                 "postgresql+psycopg2"}:
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
+    return f"{driver}://{rest}"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings.from_env()

@@ -1,0 +1,57 @@
+"""The module the Dramatiq worker imports: configure the broker from settings and declare job actors.
+
+``python -m service worker`` runs ``dramatiq service.worker_boot``; each worker process imports this.
+Nothing connects here: the runtime (database, Redis clients) is created when the worker boots.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
+
+from actors.broker import build_broker
+from actors.declare import declare_job_actors
+from actors.holder import RuntimeHolder
+from actors.middleware.lease import LeaseKeeper
+from actors.middleware.lifecycle import JobLifecycle
+from actors.registry import load_kind_modules
+from actors.runtime import WorkerConfig
+from service.settings import Settings, get_settings
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    w = settings.worker
+    return WorkerConfig(
+        database_url=settings.database.sync_url,
+        redis_url=settings.redis.url,
+        lease_seconds=w.lease_seconds,
+        heartbeat_seconds=w.heartbeat_seconds,
+        progress_interval_seconds=w.progress_interval_seconds,
+        stream_maxlen=settings.redis.stream_maxlen,
+        stream_ttl_seconds=settings.redis.stream_ttl_seconds,
+        pool_size=max(2, w.threads + 2),
+    )
+
+
+def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
+    """Build the worker's broker with the job middlewares and declare every kind's actors."""
+    holder = RuntimeHolder(worker_config(settings))
+    broker = build_broker(
+        settings.redis.url,
+        middleware=[
+            TimeLimit(),
+            ShutdownNotifications(),
+            CurrentMessage(),
+            JobLifecycle(holder),
+            LeaseKeeper(holder),
+        ],
+        heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
+        maintenance_chance=settings.worker.broker_maintenance_chance,
+    )
+    dramatiq.set_broker(broker)
+    load_kind_modules(settings.worker.kind_modules)
+    declare_job_actors(broker)
+    return broker
+
+
+broker = configure_worker_broker(get_settings())
