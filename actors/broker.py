@@ -25,7 +25,7 @@ def build_broker(
     but the sweeper (not this) is what guarantees a lost job runs again."""
     # Bounded timeouts: with Redis down, sending fails fast (the API answers 503) instead of hanging.
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30)
-    return RedisBroker(
+    return RedisBroker(  # type: ignore[no-untyped-call]
         client=client,
         namespace=NAMESPACE,
         middleware=middleware if middleware is not None else [],
@@ -34,8 +34,9 @@ def build_broker(
     )
 
 
-def send_job(broker: RedisBroker, kind: JobKind, job_id: uuid.UUID, priority: str, *,
-             delay_ms: int | None = None) -> str:
+def send_job(
+    broker: RedisBroker, kind: JobKind, job_id: uuid.UUID, priority: str, *, delay_ms: int | None = None
+) -> str:
     """Enqueue the message that runs a job; returns the broker's id of that message (kept on the job)."""
     message: dramatiq.Message[None] = dramatiq.Message(
         queue_name=kind.queue_for(priority),

@@ -74,8 +74,15 @@ class JobContext:
         self._pending = None
         with rt.sessions.begin() as session:
             owner = record_progress(
-                session, self.job_id, self.claim_token, done=done, total=total, step=step,
-                lease_seconds=rt.config.lease_seconds, worker=rt.worker_id, step_changed=step_changed,
+                session,
+                self.job_id,
+                self.claim_token,
+                done=done,
+                total=total,
+                step=step,
+                lease_seconds=rt.config.lease_seconds,
+                worker=rt.worker_id,
+                step_changed=step_changed,
             )
         if owner is None:
             self.cancelled.set()
@@ -85,7 +92,11 @@ class JobContext:
         self._last_renewal = now
         percent = round(100.0 * done / total, 1) if total else None
         rt.publisher.publish(
-            [LiveEvent("progress", self.job_id, owner, {"done": done, "total": total, "percent": percent, "step": step})]
+            [
+                LiveEvent(
+                    "progress", self.job_id, owner, {"done": done, "total": total, "percent": percent, "step": step}
+                )
+            ]
         )
 
     def check_cancelled(self) -> None:

@@ -28,13 +28,12 @@ def declare_job_actors(broker: dramatiq.Broker) -> list[str]:
     for kind in all_kinds().values():
         for priority in PRIORITIES:
             dramatiq.actor(
-                run_job,
                 actor_name=kind.actor_name_for(priority),
                 queue_name=kind.queue_for(priority),
                 priority=kind.actor_priority(priority),
                 broker=broker,
                 time_limit=int(kind.time_limit_seconds * 1000),
                 notify_shutdown=True,
-            )
+            )(run_job)
             queues.append(kind.queue_for(priority))
     return queues

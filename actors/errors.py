@@ -1,8 +1,8 @@
 """Errors raised inside job code.
 
-    JobError
-     ├── JobCancelled        the job was cancelled (or its claim was lost); stop quietly
-     └── PermanentJobError   fail now, without retries (bad input, a 4xx from a provider)
+JobError
+ ├── JobCancelled        the job was cancelled (or its claim was lost); stop quietly
+ └── PermanentJobError   fail now, without retries (bad input, a 4xx from a provider)
 """
 
 from __future__ import annotations

@@ -43,9 +43,7 @@ class WorkerRuntime:
         self.engine = make_engine(config.database_url, pool_size=config.pool_size)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.redis = redis.Redis.from_url(config.redis_url)
-        self.publisher = LivePublisher(
-            self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds
-        )
+        self.publisher = LivePublisher(self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds)
         self._running: dict[uuid.UUID, JobContext] = {}
         self._lock = threading.Lock()
 

@@ -44,14 +44,19 @@ def record_progress(
         # Steps are milestones worth keeping in the audit trail; individual counts are not.
         session.execute(
             insert(JobEvent).values(
-                job_id=job_id, type="step", actor=f"worker:{worker}", detail={"step": step, "done": done, "total": total}
+                job_id=job_id,
+                type="step",
+                actor=f"worker:{worker}",
+                detail={"step": step, "done": done, "total": total},
             )
         )
     owner_id: uuid.UUID = row[0]
     return owner_id
 
 
-def renew_leases(session: Session, claims: Sequence[tuple[uuid.UUID, uuid.UUID]], *, lease_seconds: float) -> set[uuid.UUID]:
+def renew_leases(
+    session: Session, claims: Sequence[tuple[uuid.UUID, uuid.UUID]], *, lease_seconds: float
+) -> set[uuid.UUID]:
     """Extend the leases of (job id, claim token) pairs still running; returns the job ids renewed."""
     if not claims:
         return set()

@@ -75,7 +75,11 @@ def create(session: Session, job: Job, *, actor: str) -> list[LiveEvent]:
     session.flush()
     session.execute(
         insert(JobEvent).values(
-            job_id=job.id, type="created", from_status=None, to_status=job.status, actor=actor,
+            job_id=job.id,
+            type="created",
+            from_status=None,
+            to_status=job.status,
+            actor=actor,
             detail={"kind": job.kind, "priority": job.priority},
         )
     )
@@ -124,7 +128,10 @@ def current_status(session: Session, job_id: uuid.UUID) -> str | None:
 def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: float) -> Changed | None:
     """queued | retrying -> running, for one worker, with a fresh claim token and lease."""
     return _transition(
-        session, job_id, JobStatus.RUNNING, actor=f"worker:{worker}",
+        session,
+        job_id,
+        JobStatus.RUNNING,
+        actor=f"worker:{worker}",
         values={
             "attempts": Job.attempts + 1,
             "claim_token": uuid.uuid4(),
@@ -141,44 +148,76 @@ def _finish_values(**values: Any) -> dict[str, Any]:
     return {"finished_at": func.now(), "lease_expires_at": None, **values}
 
 
-def succeed(session: Session, job_id: uuid.UUID, claim_token: uuid.UUID, result: dict[str, Any] | None,
-            *, worker: str) -> Changed | None:
+def succeed(
+    session: Session, job_id: uuid.UUID, claim_token: uuid.UUID, result: dict[str, Any] | None, *, worker: str
+) -> Changed | None:
     """running -> succeeded, only for the holder of the claim."""
     return _transition(
-        session, job_id, JobStatus.SUCCEEDED, actor=f"worker:{worker}",
+        session,
+        job_id,
+        JobStatus.SUCCEEDED,
+        actor=f"worker:{worker}",
         values=_finish_values(result=result, error=None),
         where=[Job.claim_token == claim_token],
         event_extra={"result": result},
     )
 
 
-def fail(session: Session, job_id: uuid.UUID, claim_token: uuid.UUID | None, error: str, *, actor: str,
-         timed_out: bool = False) -> Changed | None:
+def fail(
+    session: Session,
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID | None,
+    error: str,
+    *,
+    actor: str,
+    timed_out: bool = False,
+) -> Changed | None:
     """running -> failed (or timed_out), only for the holder of the claim when one is given."""
     target = JobStatus.TIMED_OUT if timed_out else JobStatus.FAILED
     where = [Job.claim_token == claim_token] if claim_token is not None else []
     return _transition(
-        session, job_id, target, actor=actor, detail={"error": error},
-        values=_finish_values(error=error), where=where, event_extra={"error": error},
+        session,
+        job_id,
+        target,
+        actor=actor,
+        detail={"error": error},
+        values=_finish_values(error=error),
+        where=where,
+        event_extra={"error": error},
     )
 
 
-def schedule_retry(session: Session, job_id: uuid.UUID, claim_token: uuid.UUID | None, *, error: str,
-                   run_after: datetime, message_id: str | None, actor: str) -> Changed | None:
+def schedule_retry(
+    session: Session,
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID | None,
+    *,
+    error: str,
+    run_after: datetime,
+    message_id: str | None,
+    actor: str,
+) -> Changed | None:
     """running -> retrying, with the time the next attempt is due and its message id."""
     where = [Job.claim_token == claim_token] if claim_token is not None else []
     return _transition(
-        session, job_id, JobStatus.RETRYING, actor=actor,
+        session,
+        job_id,
+        JobStatus.RETRYING,
+        actor=actor,
         detail={"error": error, "run_after": run_after.isoformat()},
         values={"error": error, "run_after": run_after, "lease_expires_at": None, "message_id": message_id},
-        where=where, event_extra={"error": error},
+        where=where,
+        event_extra={"error": error},
     )
 
 
 def reclaim_lost(session: Session, job_id: uuid.UUID, *, message_id: str) -> Changed | None:
     """running -> retrying for a job whose worker stopped renewing its lease (sweeper)."""
     return _transition(
-        session, job_id, JobStatus.RETRYING, actor="scheduler",
+        session,
+        job_id,
+        JobStatus.RETRYING,
+        actor="scheduler",
         detail={"reason": "worker lost (lease expired)"},
         values={"lease_expires_at": None, "claim_token": None, "run_after": func.now(), "message_id": message_id},
         where=[Job.lease_expires_at < func.now()],
@@ -188,8 +227,13 @@ def reclaim_lost(session: Session, job_id: uuid.UUID, *, message_id: str) -> Cha
 def fail_lost(session: Session, job_id: uuid.UUID, *, error: str) -> Changed | None:
     """running -> failed for a job whose worker vanished on its last attempt (sweeper)."""
     return _transition(
-        session, job_id, JobStatus.FAILED, actor="scheduler", detail={"error": error},
-        values=_finish_values(error=error, claim_token=None), where=[Job.lease_expires_at < func.now()],
+        session,
+        job_id,
+        JobStatus.FAILED,
+        actor="scheduler",
+        detail={"error": error},
+        values=_finish_values(error=error, claim_token=None),
+        where=[Job.lease_expires_at < func.now()],
         event_extra={"error": error},
     )
 
@@ -197,28 +241,49 @@ def fail_lost(session: Session, job_id: uuid.UUID, *, error: str) -> Changed | N
 def cancel(session: Session, job_id: uuid.UUID, *, actor: str, reason: str = "cancelled by user") -> Changed | None:
     """Any active status -> cancelled."""
     return _transition(
-        session, job_id, JobStatus.CANCELLED, actor=actor, detail={"reason": reason},
-        values=_finish_values(), event_extra={"error": reason},
+        session,
+        job_id,
+        JobStatus.CANCELLED,
+        actor=actor,
+        detail={"reason": reason},
+        values=_finish_values(),
+        event_extra={"error": reason},
     )
 
 
 def requeue(session: Session, job_id: uuid.UUID, *, actor: str, message_id: str | None) -> Changed | None:
     """failed | timed_out | cancelled -> queued (a user's retry); progress and error are reset."""
     return _transition(
-        session, job_id, JobStatus.QUEUED, actor=actor, detail={"reason": "retried by user"},
+        session,
+        job_id,
+        JobStatus.QUEUED,
+        actor=actor,
+        detail={"reason": "retried by user"},
         values={
-            "error": None, "result": None, "progress_done": 0, "progress_total": None, "progress_step": None,
-            "finished_at": None, "claim_token": None, "message_id": message_id, "queued_at": func.now(),
+            "error": None,
+            "result": None,
+            "progress_done": 0,
+            "progress_total": None,
+            "progress_step": None,
+            "finished_at": None,
+            "claim_token": None,
+            "message_id": message_id,
+            "queued_at": func.now(),
         },
         where=[Job.deleted_at.is_(None), Job.status.in_([s.value for s in TERMINAL])],
     )
 
 
-def mark_paid(session: Session, job_id: uuid.UUID, *, actor: str, message_id: str | None,
-              detail: dict[str, Any] | None = None) -> Changed | None:
+def mark_paid(
+    session: Session, job_id: uuid.UUID, *, actor: str, message_id: str | None, detail: dict[str, Any] | None = None
+) -> Changed | None:
     """pending_payment -> queued once payment is confirmed."""
     return _transition(
-        session, job_id, JobStatus.QUEUED, actor=actor, detail=detail,
+        session,
+        job_id,
+        JobStatus.QUEUED,
+        actor=actor,
+        detail=detail,
         values={"message_id": message_id, "queued_at": func.now()},
         where=[Job.status == JobStatus.PENDING_PAYMENT.value],
     )
@@ -227,8 +292,13 @@ def mark_paid(session: Session, job_id: uuid.UUID, *, actor: str, message_id: st
 def expire(session: Session, job_id: uuid.UUID, *, actor: str, reason: str) -> Changed | None:
     """pending_payment -> expired."""
     return _transition(
-        session, job_id, JobStatus.EXPIRED, actor=actor, detail={"reason": reason},
-        values=_finish_values(error=reason), event_extra={"error": reason},
+        session,
+        job_id,
+        JobStatus.EXPIRED,
+        actor=actor,
+        detail={"reason": reason},
+        values=_finish_values(error=reason),
+        event_extra={"error": reason},
     )
 
 
@@ -237,7 +307,8 @@ def set_message_id(session: Session, job_id: uuid.UUID, message_id: str) -> None
     session.execute(update(Job).where(Job.id == job_id).values(message_id=message_id))
 
 
-def record_event(session: Session, job_id: uuid.UUID, type_: str, *, actor: str,
-                 detail: dict[str, Any] | None = None) -> None:
+def record_event(
+    session: Session, job_id: uuid.UUID, type_: str, *, actor: str, detail: dict[str, Any] | None = None
+) -> None:
     """Append a milestone (not a status change) to the audit trail."""
     session.execute(insert(JobEvent).values(job_id=job_id, type=type_, actor=actor, detail=detail))

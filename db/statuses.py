@@ -1,10 +1,10 @@
 """Job statuses and the allowed transitions between them.
 
-    pending_payment -> queued -> running -> succeeded | failed | cancelled | timed_out
-                                running -> retrying -> running
-    pending_payment -> expired | cancelled
-    queued | retrying -> cancelled
-    failed | timed_out | cancelled -> queued          (a user's retry)
+pending_payment -> queued -> running -> succeeded | failed | cancelled | timed_out
+                            running -> retrying -> running
+pending_payment -> expired | cancelled
+queued | retrying -> cancelled
+failed | timed_out | cancelled -> queued          (a user's retry)
 """
 
 from __future__ import annotations

@@ -36,7 +36,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            AuthController, JobsController, EventsController, HealthController, QueuesController, MetricsController,
+            AuthController,
+            JobsController,
+            EventsController,
+            HealthController,
+            QueuesController,
+            MetricsController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import resource
@@ -18,10 +19,8 @@ def _raise_open_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
         target = hard if hard != resource.RLIM_INFINITY else 1_048_576
-        try:
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            pass
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -52,13 +51,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     argv = [
         "service.worker_boot",
-        "--processes", str(args.processes or settings.worker.processes),
-        "--threads", str(args.threads or settings.worker.threads),
-        "--worker-shutdown-timeout", str(int(args.shutdown_timeout * 1000)),
+        "--processes",
+        str(args.processes or settings.worker.processes),
+        "--threads",
+        str(args.threads or settings.worker.threads),
+        "--worker-shutdown-timeout",
+        str(int(args.shutdown_timeout * 1000)),
     ]
     if args.queues:
         argv += ["--queues", *args.queues]
-    return int(dramatiq_main(make_argument_parser().parse_args(argv)) or 0)
+    parsed = make_argument_parser().parse_args(argv)  # type: ignore[no-untyped-call]
+    return int(dramatiq_main(parsed) or 0)  # type: ignore[no-untyped-call]
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
@@ -114,8 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--processes", type=int, default=None)
     worker.add_argument("--threads", type=int, default=None)
     worker.add_argument("--queues", nargs="*", default=None, help="only these queues (default: all)")
-    worker.add_argument("--shutdown-timeout", type=float, default=30.0,
-                        help="seconds to wait on SIGTERM for running jobs to hand themselves back")
+    worker.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait on SIGTERM for running jobs to hand themselves back",
+    )
     worker.set_defaults(func=cmd_worker)
 
     scheduler = sub.add_parser("scheduler", help="run periodic work (sweeper and the like)")

@@ -38,8 +38,9 @@ def get_resources(app: Litestar) -> Resources:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     load_kind_modules(settings.worker.kind_modules)
-    engine = make_async_engine(settings.database.async_url, pool_size=settings.database.pool_size,
-                               echo=settings.database.echo)
+    engine = make_async_engine(
+        settings.database.async_url, pool_size=settings.database.pool_size, echo=settings.database.echo
+    )
     redis_client = aioredis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
     # Only sends messages: no middleware, no actors.
     broker = build_broker(settings.redis.url, heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms)
@@ -51,8 +52,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             engine=engine,
             sessions=make_async_sessionmaker(engine),
             redis=redis_client,
-            publisher=AsyncLivePublisher(redis_client, maxlen=settings.redis.stream_maxlen,
-                                         ttl_seconds=settings.redis.stream_ttl_seconds),
+            publisher=AsyncLivePublisher(
+                redis_client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
+            ),
             broker=broker,
             hub=hub,
         )

@@ -147,8 +147,13 @@ def redact_url(url: str) -> str:
 
 def _with_driver(url: str, driver: str) -> str:
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+asyncpg",
-                                 "postgresql+psycopg2"}:
+    if not sep or scheme not in {
+        "postgres",
+        "postgresql",
+        "postgresql+psycopg",
+        "postgresql+asyncpg",
+        "postgresql+psycopg2",
+    }:
         raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
     return f"{driver}://{rest}"
 

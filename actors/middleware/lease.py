@@ -61,21 +61,20 @@ class LeaseKeeper(Middleware):
         flags = rt.redis.mget([cancel_flag_key(ctx.job_id) for ctx in running])
         now = time.monotonic()
         for ctx, flag in zip(running, flags, strict=True):
-            if flag is not None:
-                self._stop_job(ctx, now)
-            elif ctx.cancelled.is_set():
+            if flag is not None or ctx.cancelled.is_set():
                 self._stop_job(ctx, now)
 
     def _stop_job(self, ctx: JobContext, now: float) -> None:
         ctx.cancelled.set()
         if ctx.cancel_seen_at is None:
             ctx.cancel_seen_at = now
-        elif now - ctx.cancel_seen_at >= self.holder.config.cancel_grace_seconds:
-            # Only interrupt a thread that is still running this very job.
-            if any(c is ctx for c in self.holder.runtime.running()):
-                log.warning("interrupting job %s: it did not stop after cancellation", ctx.job_id)
-                ctx.cancel_seen_at = float("inf")
-                raise_thread_exception(ctx.thread_id, JobCancelled)
+            return
+        overdue = now - ctx.cancel_seen_at >= self.holder.config.cancel_grace_seconds
+        # Only interrupt a thread that is still running this very job.
+        if overdue and any(c is ctx for c in self.holder.runtime.running()):
+            log.warning("interrupting job %s: it did not stop after cancellation", ctx.job_id)
+            ctx.cancel_seen_at = float("inf")
+            raise_thread_exception(ctx.thread_id, JobCancelled)  # type: ignore[no-untyped-call]
 
     def _renew(self, running: list[JobContext]) -> None:
         rt = self.holder.runtime

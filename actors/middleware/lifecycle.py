@@ -85,18 +85,26 @@ class JobLifecycle(Middleware):
         with rt.sessions.begin() as session:
             lock_job(session, job_id)
             changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
-            row = session.execute(select(Job.params, Job.max_attempts, Job.status).where(Job.id == job_id)).one_or_none()
+            row = session.execute(
+                select(Job.params, Job.max_attempts, Job.status).where(Job.id == job_id)
+            ).one_or_none()
         if changed is None or row is None or changed.claim_token is None:
             log.info("skipping message for job %s: %s", job_id, row.status if row else "no such job")
             raise SkipMessage()
         self._publish(changed.events)
         try:
-            params = msgspec.convert(row.params, kind.params)
+            params: Any = msgspec.convert(row.params, kind.params)
         except msgspec.ValidationError as exc:
             params = exc  # reported as a permanent failure once the actor runs
         ctx = JobContext(
-            rt, job_id=job_id, owner_id=changed.owner_id, kind=kind.name, params=params,
-            claim_token=changed.claim_token, attempt=changed.attempts, max_attempts=row.max_attempts,
+            rt,
+            job_id=job_id,
+            owner_id=changed.owner_id,
+            kind=kind.name,
+            params=params,
+            claim_token=changed.claim_token,
+            attempt=changed.attempts,
+            max_attempts=row.max_attempts,
         )
         set_current(ctx)
         rt.add_running(ctx)
@@ -171,8 +179,12 @@ class JobLifecycle(Middleware):
             lock_job(session, ctx.job_id)
             message_id = self._send(broker, kind, ctx.job_id, priority, delay_ms=int(delay * 1000))
             changed = sm.schedule_retry(
-                session, ctx.job_id, ctx.claim_token, error=error,
-                run_after=datetime.now(UTC) + timedelta(seconds=delay), message_id=message_id,
+                session,
+                ctx.job_id,
+                ctx.claim_token,
+                error=error,
+                run_after=datetime.now(UTC) + timedelta(seconds=delay),
+                message_id=message_id,
                 actor=f"worker:{rt.worker_id}",
             )
         if changed is not None:
@@ -185,8 +197,13 @@ class JobLifecycle(Middleware):
             lock_job(session, ctx.job_id)
             message_id = self._send(broker, kind, ctx.job_id, priority, delay_ms=None)
             changed = sm.schedule_retry(
-                session, ctx.job_id, ctx.claim_token, error="worker shut down; handed back",
-                run_after=datetime.now(UTC), message_id=message_id, actor=f"worker:{rt.worker_id}",
+                session,
+                ctx.job_id,
+                ctx.claim_token,
+                error="worker shut down; handed back",
+                run_after=datetime.now(UTC),
+                message_id=message_id,
+                actor=f"worker:{rt.worker_id}",
             )
             if changed is not None:
                 # A hand-back is not the job's fault: it does not use up an attempt.
@@ -194,8 +211,9 @@ class JobLifecycle(Middleware):
         if changed is not None:
             self._publish(changed.events)
 
-    def _send(self, broker: dramatiq.Broker, kind: JobKind, job_id: uuid.UUID, priority: str,
-              *, delay_ms: int | None) -> str:
+    def _send(
+        self, broker: dramatiq.Broker, kind: JobKind, job_id: uuid.UUID, priority: str, *, delay_ms: int | None
+    ) -> str:
         _sending.active = True
         try:
             return send_job(broker, kind, job_id, priority, delay_ms=delay_ms)  # type: ignore[arg-type]

@@ -15,7 +15,15 @@ from sqlalchemy import func, insert, select, update
 
 from db.models import ApiKey, User, UserSession
 from service.auth.principal import Principal
-from service.auth.schemas import ApiKeyOut, CreateKeyRequest, LoginRequest, LoginResponse, MeResponse, NewApiKey, UserOut
+from service.auth.schemas import (
+    ApiKeyOut,
+    CreateKeyRequest,
+    LoginRequest,
+    LoginResponse,
+    MeResponse,
+    NewApiKey,
+    UserOut,
+)
 from service.auth.secrets import digest, new_session_token, verify_password
 from service.auth.users import issue_api_key
 from service.errors import NotFound, Unauthorized
@@ -27,7 +35,7 @@ _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$kUtJ6GlQOeOlH0OFb/GXyw$noADI3yatGL
 
 class AuthController(Controller):
     path = "/api"
-    tags = ["auth"]
+    tags = ("auth",)
 
     @post("/auth/login", operation_id="login", status_code=HTTP_200_OK, exclude_from_auth=True)
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> Response[LoginResponse]:
@@ -42,11 +50,19 @@ class AuthController(Controller):
         days = res.settings.auth.session_days
         async with res.sessions() as session, session.begin():
             await session.execute(
-                insert(UserSession).values(user_id=user.id, token_hash=token_hash,
-                                           expires_at=datetime.now(UTC) + timedelta(days=days))
+                insert(UserSession).values(
+                    user_id=user.id, token_hash=token_hash, expires_at=datetime.now(UTC) + timedelta(days=days)
+                )
             )
-        cookie = Cookie(key=res.settings.auth.session_cookie, value=token, httponly=True, samesite="lax",
-                        secure=res.settings.auth.cookie_secure, max_age=days * 86_400, path="/")
+        cookie = Cookie(
+            key=res.settings.auth.session_cookie,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            secure=res.settings.auth.cookie_secure,
+            max_age=days * 86_400,
+            path="/",
+        )
         return Response(LoginResponse(UserOut(user.id, user.email, user.is_admin)), cookies=[cookie])
 
     @post("/auth/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
@@ -56,8 +72,11 @@ class AuthController(Controller):
         if token := request.cookies.get(name):
             async with res.sessions() as session, session.begin():
                 await session.execute(sql_delete(UserSession).where(UserSession.token_hash == digest(token)))
-        return Response(None, status_code=HTTP_204_NO_CONTENT,
-                        cookies=[Cookie(key=name, value="", max_age=0, path="/", httponly=True, samesite="lax")])
+        return Response(
+            None,
+            status_code=HTTP_204_NO_CONTENT,
+            cookies=[Cookie(key=name, value="", max_age=0, path="/", httponly=True, samesite="lax")],
+        )
 
     @get("/me", operation_id="me")
     async def me(self, request: Request[Principal, Any, Any]) -> MeResponse:
@@ -68,9 +87,11 @@ class AuthController(Controller):
     async def list_keys(self, request: Request[Principal, Any, Any]) -> list[ApiKeyOut]:
         res = get_resources(request.app)
         async with res.sessions() as session:
-            rows = (await session.scalars(
-                select(ApiKey).where(ApiKey.user_id == request.user.id).order_by(ApiKey.created_at)
-            )).all()
+            rows = (
+                await session.scalars(
+                    select(ApiKey).where(ApiKey.user_id == request.user.id).order_by(ApiKey.created_at)
+                )
+            ).all()
         return [ApiKeyOut(k.id, k.name, k.prefix, k.created_at, k.revoked_at) for k in rows]
 
     @post("/keys", operation_id="createApiKey", status_code=HTTP_201_CREATED)

@@ -43,12 +43,15 @@ async def issue_api_key(session: AsyncSession, user_id: uuid.UUID, name: str = "
     """Store a new key's digest; returns (key id, the key itself: it is never stored or shown again)."""
     key, prefix, key_hash = new_api_key()
     key_id = uuid.uuid4()
-    await session.execute(insert(ApiKey).values(id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash))
+    await session.execute(
+        insert(ApiKey).values(id=key_id, user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
+    )
     return key_id, key
 
 
-async def create_user_with_key(settings: Settings, *, email: str, password: str,
-                               is_admin: bool = False) -> tuple[uuid.UUID, str]:
+async def create_user_with_key(
+    settings: Settings, *, email: str, password: str, is_admin: bool = False
+) -> tuple[uuid.UUID, str]:
     """Create a user and a first API key (the CLI's ``users create``)."""
     engine = make_async_engine(settings.database.async_url, pool_size=1)
     try:

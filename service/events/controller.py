@@ -35,21 +35,25 @@ def _last_event_id(request: Request[Any, Any, Any], query_value: str | None) -> 
     return request.headers.get("last-event-id") or query_value
 
 
-async def _load_snapshots(res: Resources, user: Principal, job_ids: list[uuid.UUID] | None) -> list[tuple[str, str, bytes]]:
+async def _load_snapshots(
+    res: Resources, user: Principal, job_ids: list[uuid.UUID] | None
+) -> list[tuple[str, str, bytes]]:
     conditions = [*visible_to(user), Job.owner_id == user.id]
     if job_ids is not None:
         conditions.append(Job.id.in_(job_ids))
     else:
         conditions.append(Job.status.in_([s.value for s in ACTIVE]))
     async with res.sessions() as session:
-        rows = (await session.scalars(
-            select(Job).where(*conditions).order_by(Job.created_at.desc()).limit(MAX_MULTIPLEXED_JOBS)
-        )).all()
+        rows = (
+            await session.scalars(
+                select(Job).where(*conditions).order_by(Job.created_at.desc()).limit(MAX_MULTIPLEXED_JOBS)
+            )
+        ).all()
     return [_snapshot(j) for j in rows]
 
 
 class EventsController(Controller):
-    tags = ["events"]
+    tags = ("events",)
 
     @get("/api/jobs/{job_id:uuid}/events", operation_id="streamJobEvents")
     async def job_events(
@@ -69,9 +73,11 @@ class EventsController(Controller):
                 return [_snapshot(await get_job_row(session, user, job_id))]
 
         plan = StreamPlan(
-            channel=job_channel(job_id), stream_key=job_stream_key(job_id),
+            channel=job_channel(job_id),
+            stream_key=job_stream_key(job_id),
             last_event_id=_last_event_id(request, last_event_id),
-            heartbeat_seconds=res.settings.sse.heartbeat_seconds, watch_until_terminal={str(job_id)},
+            heartbeat_seconds=res.settings.sse.heartbeat_seconds,
+            watch_until_terminal={str(job_id)},
         )
         return ServerSentEvent(event_stream(res.hub, res.redis, plan, snapshots), headers=_SSE_HEADERS)
 
@@ -93,24 +99,25 @@ class EventsController(Controller):
             if len(named) > MAX_MULTIPLEXED_JOBS:
                 raise BadRequest(f"At most {MAX_MULTIPLEXED_JOBS} job_id values per stream.", code="too_many_jobs")
             async with res.sessions() as session:
-                found = set((await session.scalars(
-                    select(Job.id).where(Job.id.in_(named), *visible_to(user))
-                )).all())
-                owned = set((await session.scalars(
-                    select(Job.id).where(Job.id.in_(named), Job.owner_id == user.id)
-                )).all())
+                found = set((await session.scalars(select(Job.id).where(Job.id.in_(named), *visible_to(user)))).all())
+                owned = set(
+                    (await session.scalars(select(Job.id).where(Job.id.in_(named), Job.owner_id == user.id))).all()
+                )
             missing = [str(j) for j in named if j not in found]
             if missing:
                 raise NotFound(f"No job {', '.join(missing)}.", code="job_not_found", details={"job_ids": missing})
             if found - owned:
-                raise BadRequest("A multiplexed stream covers your own jobs; open /api/jobs/{id}/events for others'.",
-                                 code="not_owner")
+                raise BadRequest(
+                    "A multiplexed stream covers your own jobs; open /api/jobs/{id}/events for others'.",
+                    code="not_owner",
+                )
 
         async def snapshots() -> list[tuple[str, str, bytes]]:
             return await _load_snapshots(res, user, named)
 
         plan = StreamPlan(
-            channel=user_channel(user.id), stream_key=user_stream_key(user.id),
+            channel=user_channel(user.id),
+            stream_key=user_stream_key(user.id),
             last_event_id=_last_event_id(request, last_event_id),
             heartbeat_seconds=res.settings.sse.heartbeat_seconds,
             wants=job_ids_filter(set(named) if named else None),

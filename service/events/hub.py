@@ -87,7 +87,7 @@ class EventHub:
                 await self._task
         self._close_all()
         with contextlib.suppress(RedisError, RuntimeError):
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._client.aclose()
 
     async def subscribe(self, channel: str, timeout: float = 5.0) -> Subscription:

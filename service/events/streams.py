@@ -11,7 +11,8 @@ Order of operations gives "no gap, no duplicate":
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import cast
 
 import msgspec
 import redis.asyncio as aioredis
@@ -20,7 +21,7 @@ from litestar.response import ServerSentEventMessage
 from db.statuses import TERMINAL
 from service.events.hub import Closed, EventHub
 
-_TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
+_TERMINAL_VALUES = frozenset({*(s.value for s in TERMINAL), "deleted"})
 _BACKLOG_CHUNK = 500
 
 
@@ -42,8 +43,11 @@ def parse_entry_id(value: str | None) -> tuple[int, int] | None:
     return int(ms), int(seq)
 
 
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
 async def newest_entry_id(client: aioredis.Redis, key: str) -> str:
-    last = await client.xrevrange(key, count=1)
+    last = cast(StreamEntries, await client.xrevrange(key, count=1))
     return last[0][0].decode() if last else "0-0"
 
 
@@ -85,59 +89,38 @@ async def event_stream(
     hub: EventHub,
     client: aioredis.Redis,
     plan: StreamPlan,
-    snapshots: Callable[[], object],
+    snapshots: Callable[[], Awaitable[Sequence[tuple[str, str, bytes]]]],
 ) -> AsyncIterator[ServerSentEventMessage]:
     """Yield SSE messages for one client until the watched jobs end or the client goes away.
 
-    ``snapshots`` is an async callable returning a list of (job_id, status, json bytes) of the jobs to
-    snapshot; it runs only when the client cannot resume from ``Last-Event-ID``.
+    ``snapshots`` returns (job_id, status, json bytes) of the jobs to snapshot; it runs only when the
+    client cannot resume from ``Last-Event-ID``.
     """
     sub = await hub.subscribe(plan.channel)
     try:
+        state = _StreamState(plan)
         cursor_id = await resumable_from(client, plan.stream_key, plan.last_event_id)
-        remaining = set(plan.watch_until_terminal) if plan.watch_until_terminal is not None else None
         if cursor_id is None:
             cursor_id = await newest_entry_id(client, plan.stream_key)
-            items: Sequence[tuple[str, str, bytes]] = await snapshots()  # type: ignore[misc]
-            for job_id, status, body in items:
+            for job_id, status, body in await snapshots():
                 yield ServerSentEventMessage(data=body.decode(), event="snapshot", id=cursor_id)
-                if remaining is not None and status in _TERMINAL_VALUES:
-                    remaining.discard(job_id)
-            if remaining is not None and not remaining:
+                state.saw_status(job_id, status)
+            if state.finished:
                 return
-        cursor = parse_entry_id(cursor_id) or (0, 0)
-
-        # Backlog: everything the stream holds after the cursor.
-        start = f"({cursor_id}"
-        while True:
-            entries = await client.xrange(plan.stream_key, min=start, max="+", count=_BACKLOG_CHUNK)
-            for raw_id, fields in entries:
-                entry_id = raw_id.decode()
-                message, done = _render(plan, remaining, entry_id, fields[b"type"].decode(), fields[b"data"])
-                cursor = parse_entry_id(entry_id) or cursor
-                if message is not None:
-                    yield message
-                if done:
-                    return
-            if len(entries) < _BACKLOG_CHUNK:
-                break
-            start = f"({entries[-1][0].decode()}"
-
-        # Live.
+        state.cursor = parse_entry_id(cursor_id) or (0, 0)
+        async for message in _backlog(client, plan, state, cursor_id):
+            yield message
+        if state.finished:
+            return
         while True:
             item = await sub.get(plan.heartbeat_seconds)
             if item is None:
                 yield ServerSentEventMessage(comment="heartbeat", data=None)
                 continue
-            entry_id, event_type, data = item
-            parsed = parse_entry_id(entry_id)
-            if parsed is None or parsed <= cursor:
-                continue
-            cursor = parsed
-            message, done = _render(plan, remaining, entry_id, event_type, data.encode())
-            if message is not None:
-                yield message
-            if done:
+            live = state.accept(item[0], item[1], item[2].encode())
+            if live is not None:
+                yield live
+            if state.finished:
                 return
     except Closed:
         return
@@ -145,19 +128,54 @@ async def event_stream(
         await hub.unsubscribe(sub)
 
 
-def _render(plan: StreamPlan, remaining: set[str] | None, entry_id: str, event_type: str,
-            data: bytes) -> tuple[ServerSentEventMessage | None, bool]:
-    """The SSE message for a stream entry (or None if filtered out) and whether the stream should end."""
-    head = _decode_status(data)
-    if plan.wants is not None and not plan.wants(head.job_id):
-        return None, False
-    message = ServerSentEventMessage(data=data.decode(), event=event_type, id=entry_id)
-    ended = event_type == "deleted" or (event_type == "status" and head.status in _TERMINAL_VALUES)
-    if remaining is None:
-        return message, False
-    if ended and head.job_id is not None:
-        remaining.discard(head.job_id)
-    return message, not remaining
+async def _backlog(
+    client: aioredis.Redis, plan: StreamPlan, state: _StreamState, cursor_id: str
+) -> AsyncIterator[ServerSentEventMessage]:
+    """Everything the Redis Stream holds after the cursor, in chunks."""
+    start = f"({cursor_id}"
+    while True:
+        entries = cast(StreamEntries, await client.xrange(plan.stream_key, min=start, max="+", count=_BACKLOG_CHUNK))
+        for raw_id, fields in entries:
+            message = state.accept(raw_id.decode(), fields[b"type"].decode(), fields[b"data"])
+            if message is not None:
+                yield message
+            if state.finished:
+                return
+        if len(entries) < _BACKLOG_CHUNK:
+            return
+        start = f"({entries[-1][0].decode()}"
+
+
+class _StreamState:
+    """Cursor, filtering and end-of-stream bookkeeping of one SSE response."""
+
+    def __init__(self, plan: StreamPlan) -> None:
+        self.plan = plan
+        self.cursor: tuple[int, int] = (0, 0)
+        self.remaining = set(plan.watch_until_terminal) if plan.watch_until_terminal is not None else None
+        self.finished = False
+
+    def saw_status(self, job_id: str | None, status: str | None) -> None:
+        if self.remaining is None or job_id is None:
+            return
+        if status in _TERMINAL_VALUES:
+            self.remaining.discard(job_id)
+        self.finished = not self.remaining
+
+    def accept(self, entry_id: str, event_type: str, data: bytes) -> ServerSentEventMessage | None:
+        """The SSE message for an entry, or None if it was already sent or concerns another job."""
+        parsed = parse_entry_id(entry_id)
+        if parsed is None or parsed <= self.cursor:
+            return None
+        self.cursor = parsed
+        head = _decode_status(data)
+        if self.plan.wants is not None and not self.plan.wants(head.job_id):
+            return None
+        if event_type == "deleted":
+            self.saw_status(head.job_id, "deleted")
+        elif event_type == "status":
+            self.saw_status(head.job_id, head.status)
+        return ServerSentEventMessage(data=data.decode(), event=event_type, id=entry_id)
 
 
 def job_ids_filter(job_ids: set[uuid.UUID] | None) -> Callable[[str | None], bool] | None:

@@ -21,15 +21,14 @@ _STATUSES = [s.value for s in JobStatus]
 
 class JobsController(Controller):
     path = "/api/jobs"
-    tags = ["jobs"]
+    tags = ("jobs",)
 
     @post("/", operation_id="createJob", status_code=HTTP_202_ACCEPTED)
     async def create_job(self, request: Request[Principal, Any, Any], data: CreateJobRequest) -> Response[CreatedJob]:
         """Start a job. Answers 202 with its id at once; 200 with the existing job for a repeated idempotency key."""
         job, created = await service.create_job(get_resources(request.app), request.user, data)
         body = CreatedJob(job.id, job.kind, job.status, job.created_at, job.links)
-        return Response(body, status_code=HTTP_202_ACCEPTED if created else 200,
-                        headers={"Location": job.links.self})
+        return Response(body, status_code=HTTP_202_ACCEPTED if created else 200, headers={"Location": job.links.self})
 
     @get("/", operation_id="listJobs")
     async def list_jobs(
@@ -42,10 +41,14 @@ class JobsController(Controller):
     ) -> JobPage:
         """The caller's jobs, newest first."""
         if status is not None and status not in _STATUSES:
-            raise BadRequest(f"Unknown status {status!r}. Use one of: {', '.join(_STATUSES)}.",
-                             code="invalid_status", details={"allowed": _STATUSES})
-        return await service.list_jobs(get_resources(request.app), request.user, page=page, per_page=per_page,
-                                       status=status, kind=kind)
+            raise BadRequest(
+                f"Unknown status {status!r}. Use one of: {', '.join(_STATUSES)}.",
+                code="invalid_status",
+                details={"allowed": _STATUSES},
+            )
+        return await service.list_jobs(
+            get_resources(request.app), request.user, page=page, per_page=per_page, status=status, kind=kind
+        )
 
     @get("/{job_id:uuid}", operation_id="getJob")
     async def get_job(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> JobOut:

@@ -17,8 +17,9 @@ def validate_params(kind: JobKind, params: dict[str, Any]) -> msgspec.Struct:
     except msgspec.ValidationError as whole:
         errors = field_errors(kind.params, params) or [{"field": "params", "message": str(whole)}]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise BadRequest(f"Invalid params for kind {kind.name!r}: {summary}", code="invalid_params",
-                         details=errors) from None
+        raise BadRequest(
+            f"Invalid params for kind {kind.name!r}: {summary}", code="invalid_params", details=errors
+        ) from None
 
 
 def field_errors(struct: type[msgspec.Struct], params: dict[str, Any]) -> list[dict[str, str]]:
@@ -34,6 +35,6 @@ def field_errors(struct: type[msgspec.Struct], params: dict[str, Any]) -> list[d
             msgspec.convert(params[name], field.type)
         except msgspec.ValidationError as exc:
             errors.append({"field": name, "message": str(exc).replace(" - at `$`", "")})
-    if getattr(struct, "__struct_config__").forbid_unknown_fields:
+    if struct.__struct_config__.forbid_unknown_fields:
         errors.extend({"field": name, "message": "unknown field"} for name in params if name not in fields)
     return errors

@@ -70,8 +70,11 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     kind = get_kind(req.kind)
     if kind is None:
         known = sorted(all_kinds())
-        raise BadRequest(f"Unknown job kind {req.kind!r}. Known kinds: {', '.join(known) or 'none'}.",
-                         code="unknown_kind", details={"known_kinds": known})
+        raise BadRequest(
+            f"Unknown job kind {req.kind!r}. Known kinds: {', '.join(known) or 'none'}.",
+            code="unknown_kind",
+            details={"known_kinds": known},
+        )
     params = msgspec.to_builtins(validate_params(kind, req.params))
     if req.idempotency_key is not None:
         existing = await _by_idempotency_key(res, user, req, params)
@@ -79,11 +82,16 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
             return existing, False
     parsed = msgspec.convert(params, kind.params)
     job = Job(
-        id=uuid.uuid4(), owner_id=user.id, kind=kind.name, params=params,
+        id=uuid.uuid4(),
+        owner_id=user.id,
+        kind=kind.name,
+        params=params,
         status=(JobStatus.PENDING_PAYMENT if kind.paid else JobStatus.QUEUED).value,
-        priority=req.priority, queue=kind.queue_for(req.priority),
+        priority=req.priority,
+        queue=kind.queue_for(req.priority),
         title=kind.title(parsed) if kind.title else None,
-        max_attempts=kind.max_retries + 1, idempotency_key=req.idempotency_key,
+        max_attempts=kind.max_retries + 1,
+        idempotency_key=req.idempotency_key,
         queued_at=None if kind.paid else func.now(),
     )
     try:
@@ -104,8 +112,9 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     return job_out(job), True
 
 
-async def _by_idempotency_key(res: Resources, user: Principal, req: CreateJobRequest,
-                              params: dict[str, Any]) -> JobOut | None:
+async def _by_idempotency_key(
+    res: Resources, user: Principal, req: CreateJobRequest, params: dict[str, Any]
+) -> JobOut | None:
     async with res.sessions() as session:
         job = await session.scalar(
             select(Job).where(Job.owner_id == user.id, Job.idempotency_key == req.idempotency_key)
@@ -115,7 +124,8 @@ async def _by_idempotency_key(res: Resources, user: Principal, req: CreateJobReq
     if job.kind != req.kind or job.params != params:
         raise Conflict(
             f"idempotency_key {req.idempotency_key!r} was already used for a different job (id {job.id}).",
-            code="idempotency_key_reused", details={"job_id": str(job.id)},
+            code="idempotency_key_reused",
+            details={"job_id": str(job.id)},
         )
     return job_out(job)
 
@@ -132,8 +142,9 @@ async def get_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
         return job_out(await get_job_row(session, user, job_id))
 
 
-async def list_jobs(res: Resources, user: Principal, *, page: int, per_page: int, status: str | None,
-                    kind: str | None) -> JobPage:
+async def list_jobs(
+    res: Resources, user: Principal, *, page: int, per_page: int, status: str | None, kind: str | None
+) -> JobPage:
     conditions = visible_to(user)
     if status:
         conditions.append(Job.status == status)
@@ -141,10 +152,15 @@ async def list_jobs(res: Resources, user: Principal, *, page: int, per_page: int
         conditions.append(Job.kind == kind)
     async with res.sessions() as session:
         total = await session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
-        rows = (await session.scalars(
-            select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id.desc())
-            .offset((page - 1) * per_page).limit(per_page)
-        )).all()
+        rows = (
+            await session.scalars(
+                select(Job)
+                .where(*conditions)
+                .order_by(Job.created_at.desc(), Job.id.desc())
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            )
+        ).all()
     return JobPage([job_out(j) for j in rows], total, page, per_page, max(1, math.ceil(total / per_page)))
 
 
@@ -181,14 +197,18 @@ async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOu
     async with res.sessions() as session, session.begin():
         job = await get_job_row(session, user, job_id)
         if job.status not in RETRYABLE_BY_USER:
-            raise Conflict(f"Job {job_id} is {job.status}; only failed, timed-out or cancelled jobs can be retried.",
-                           code="not_retryable", details={"status": job.status})
+            raise Conflict(
+                f"Job {job_id} is {job.status}; only failed, timed-out or cancelled jobs can be retried.",
+                code="not_retryable",
+                details={"status": job.status},
+            )
         await session.run_sync(lock_job, job_id)
         try:
             await res.redis.delete(cancel_flag_key(job_id))
         except redis.RedisError:
-            raise ServiceUnavailable("The job queue (Redis) is unavailable; please try again shortly.",
-                                     details={"component": "redis"}) from None
+            raise ServiceUnavailable(
+                "The job queue (Redis) is unavailable; please try again shortly.", details={"component": "redis"}
+            ) from None
         message_id = await _send(res, job.kind, job_id, job.priority)
         changed = await session.run_sync(sm.requeue, job_id, actor=f"user:{user.id}", message_id=message_id)
         if changed is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -36,6 +37,7 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
+
         def _on_signal(signum: int, frame: FrameType | None) -> None:
             stop.set()
 
@@ -49,8 +51,9 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     sweeper = Sweeper(
         sessions=make_sessionmaker(engine),
         broker=broker,
-        publisher=LivePublisher(client, maxlen=settings.redis.stream_maxlen,
-                                ttl_seconds=settings.redis.stream_ttl_seconds),
+        publisher=LivePublisher(
+            client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
+        ),
         lost_message_grace_seconds=settings.scheduler.lost_message_grace_seconds,
     )
     tasks = [PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep)]
@@ -71,10 +74,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
                 _run_due(tasks)
             stop.wait(TICK_SECONDS)
     finally:
-        try:
+        with contextlib.suppress(redis.RedisError):
             lock.release()
-        except redis.RedisError:
-            pass
         broker.client.close()
         client.close()
         engine.dispose()

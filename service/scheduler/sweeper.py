@@ -50,8 +50,12 @@ class Sweeper:
         self._reclaim_expired_leases(report)
         self._resend_lost_messages(report)
         if report.reclaimed or report.failed or report.resent:
-            log.info("sweep: reclaimed %d, failed %d, resent %d",
-                     len(report.reclaimed), len(report.failed), len(report.resent))
+            log.info(
+                "sweep: reclaimed %d, failed %d, resent %d",
+                len(report.reclaimed),
+                len(report.failed),
+                len(report.resent),
+            )
         return report
 
     def _reclaim_expired_leases(self, report: SweepReport) -> None:
@@ -88,8 +92,10 @@ class Sweeper:
                 .where(
                     Job.deleted_at.is_(None),
                     or_(
-                        and_(Job.status == JobStatus.QUEUED.value,
-                             func.coalesce(Job.queued_at, Job.created_at) < func.now() - grace),
+                        and_(
+                            Job.status == JobStatus.QUEUED.value,
+                            func.coalesce(Job.queued_at, Job.created_at) < func.now() - grace,
+                        ),
                         and_(Job.status == JobStatus.RETRYING.value, Job.run_after < func.now() - grace),
                     ),
                 )
@@ -110,6 +116,11 @@ class Sweeper:
                     continue
                 new_id = send_job(self.broker, kind, job_id, priority)
                 sm.set_message_id(session, job_id, new_id)
-                sm.record_event(session, job_id, "message_resent", actor="scheduler",
-                                detail={"reason": "message missing from the broker", "status": status})
+                sm.record_event(
+                    session,
+                    job_id,
+                    "message_resent",
+                    actor="scheduler",
+                    detail={"reason": "message missing from the broker", "status": status},
+                )
             report.resent.append(job_id)

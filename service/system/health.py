@@ -40,7 +40,7 @@ async def _check_redis(res: Resources) -> tuple[str, int]:
 
 
 class HealthController(Controller):
-    tags = ["system"]
+    tags = ("system",)
 
     @get("/api/health", operation_id="health", exclude_from_auth=True)
     async def health(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
@@ -48,6 +48,5 @@ class HealthController(Controller):
         res = get_resources(request.app)
         database, (redis_status, workers) = await asyncio.gather(_check_database(res), _check_redis(res))
         healthy = database == "ok" and redis_status == "ok"
-        body = {"status": "ok" if healthy else "error", "database": database, "redis": redis_status,
-                "workers": workers}
+        body = {"status": "ok" if healthy else "error", "database": database, "redis": redis_status, "workers": workers}
         return Response(body, status_code=200 if healthy else 503)

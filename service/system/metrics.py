@@ -29,34 +29,43 @@ class _Snapshot:
 
 async def _families(res: Resources) -> list[Any]:
     async with res.sessions() as session:
-        by_status = (await session.execute(
-            select(Job.kind, Job.status, func.count()).where(Job.deleted_at.is_(None)).group_by(Job.kind, Job.status)
-        )).all()
+        by_status = (
+            await session.execute(
+                select(Job.kind, Job.status, func.count())
+                .where(Job.deleted_at.is_(None))
+                .group_by(Job.kind, Job.status)
+            )
+        ).all()
         duration = func.extract("epoch", Job.finished_at - Job.started_at)
         bucket_cols = [func.count().filter(duration <= le) for le in DURATION_BUCKETS]
-        hist = (await session.execute(
-            select(Job.kind, func.count(), func.coalesce(func.sum(duration), 0), *bucket_cols)
-            .where(Job.status.in_([s.value for s in TERMINAL]), Job.started_at.is_not(None),
-                   Job.finished_at.is_not(None))
-            .group_by(Job.kind)
-        )).all()
+        hist = (
+            await session.execute(
+                select(Job.kind, func.count(), func.coalesce(func.sum(duration), 0), *bucket_cols)
+                .where(
+                    Job.status.in_([s.value for s in TERMINAL]),
+                    Job.started_at.is_not(None),
+                    Job.finished_at.is_not(None),
+                )
+                .group_by(Job.kind)
+            )
+        ).all()
     jobs = GaugeMetricFamily("genjobs_jobs", "Jobs by kind and status.", labels=["kind", "status"])
     for kind, status, count in by_status:
         jobs.add_metric([kind, status], count)
     durations = HistogramMetricFamily("genjobs_job_duration_seconds", "Run time of finished jobs.", labels=["kind"])
     for kind, count, total, *cumulative in hist:
         buckets = [(str(le), c) for le, c in zip(DURATION_BUCKETS, cumulative, strict=True)]
-        durations.add_metric([kind], buckets + [("+Inf", count)], float(total))
+        durations.add_metric([kind], [*buckets, ("+Inf", count)], float(total))
     streams = GaugeMetricFamily("genjobs_sse_streams_open", "SSE subscriptions open in this API process.")
     streams.add_metric([], res.hub.subscription_count)
     return [jobs, durations, streams]
 
 
 class MetricsController(Controller):
-    tags = ["system"]
+    tags = ("system",)
 
     @get("/metrics", operation_id="metrics", include_in_schema=False)
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Snapshot(await _families(get_resources(request.app))))  # type: ignore[arg-type]
+        registry.register(_Snapshot(await _families(get_resources(request.app))))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -27,7 +27,7 @@ class QueueStats(msgspec.Struct):
 
 
 class QueuesController(Controller):
-    tags = ["system"]
+    tags = ("system",)
 
     @get("/api/queues", operation_id="queueStats")
     async def queues(self, request: Request[Principal, Any, Any]) -> list[QueueStats]:
@@ -35,16 +35,22 @@ class QueuesController(Controller):
         res = get_resources(request.app)
         names = sorted({k.queue_for(p) for k in all_kinds().values() for p in PRIORITIES})
         async with res.sessions() as session:
-            rows = (await session.execute(
-                select(
-                    Job.queue,
-                    func.count().filter(Job.status == JobStatus.RUNNING.value),
-                    func.count().filter(Job.status == JobStatus.SUCCEEDED.value,
-                                        Job.finished_at > func.now() - text("interval '24 hours'")),
-                    func.count().filter(Job.status.in_([JobStatus.FAILED.value, JobStatus.TIMED_OUT.value]),
-                                        Job.finished_at > func.now() - text("interval '24 hours'")),
-                ).group_by(Job.queue)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(
+                        Job.queue,
+                        func.count().filter(Job.status == JobStatus.RUNNING.value),
+                        func.count().filter(
+                            Job.status == JobStatus.SUCCEEDED.value,
+                            Job.finished_at > func.now() - text("interval '24 hours'"),
+                        ),
+                        func.count().filter(
+                            Job.status.in_([JobStatus.FAILED.value, JobStatus.TIMED_OUT.value]),
+                            Job.finished_at > func.now() - text("interval '24 hours'"),
+                        ),
+                    ).group_by(Job.queue)
+                )
+            ).all()
         db_counts = {r[0]: (r[1], r[2], r[3]) for r in rows}
         names = sorted(set(names) | set(db_counts))
         pipe = res.redis.pipeline(transaction=False)
