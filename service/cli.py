@@ -10,6 +10,7 @@ import os
 import resource
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from service.settings import get_settings
 
@@ -146,7 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _use_running_dev_servers() -> None:
+    """Point this command at the embedded servers of a running ``dev`` when no URLs are set."""
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return
+    path = Path(os.environ.get("DATA_DIR") or ".data") / "dev.env"
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in {"DATABASE_URL", "REDIS_URL"}:
+            os.environ.setdefault(key, value)
+    get_settings.cache_clear()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "dev":
+        _use_running_dev_servers()
     result: int = args.func(args)
     return result

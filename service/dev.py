@@ -99,6 +99,8 @@ def run_dev(settings_env: dict[str, str] | None = None) -> int:
     try:
         return _run(env, signals, servers)
     finally:
+        if servers:
+            dev_env_file(Path(env.get("DATA_DIR") or ".data").expanduser().resolve()).unlink(missing_ok=True)
         for server in reversed(servers):
             try:
                 server.stop()
@@ -151,6 +153,13 @@ def _start_missing_servers(env: dict[str, str], servers: list[_Stoppable]) -> No
         servers.append(redis_server)
         env["REDIS_URL"] = redis_server.redis_url
         _say(f"embedded Redis: {redis_server.redis_url}")
+    # Other commands run while dev is up (e.g. `python -m service users create`) find the same servers here.
+    dev_env_file(data_dir).write_text(f"DATABASE_URL={env['DATABASE_URL']}\nREDIS_URL={env['REDIS_URL']}\n")
+
+
+def dev_env_file(data_dir: Path) -> Path:
+    """Where a running ``dev`` leaves the URLs of its embedded servers."""
+    return data_dir / "dev.env"
 
 
 def _wait_unless_signalled(process: subprocess.Popen[bytes], signals: _Signals) -> int | None:
@@ -211,6 +220,10 @@ def _supervise(children: list[_Child], env: dict[str, str], signals: _Signals) -
         if not announced:
             if _answers(api_url + HEALTH_PATH):
                 _say(f"API ready at {api_url}")
+                _say(
+                    "create a user (prints its API key): uv run python -m service users create "
+                    "--email you@example.com --password 'choose-a-password' --admin"
+                )
                 announced = True
             elif not warned and time.monotonic() - started > HEALTH_PATIENCE_SECONDS:
                 _say(f"API not answering {api_url}{HEALTH_PATH} after {HEALTH_PATIENCE_SECONDS:.0f} s; still waiting")

@@ -18,7 +18,8 @@ from service.auth.principal import Principal
 from service.auth.secrets import digest
 from service.resources import get_resources
 
-PUBLIC_PATHS = [r"^/api/auth/login$", r"^/api/health$", r"^/(?!api/)"]
+# Everything else under /api needs a principal; /schema and /metrics are not under /api.
+PUBLIC_PATHS = [r"^/api/auth/login$", r"^/api/health$", r"^/schema", r"^/metrics$"]
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
