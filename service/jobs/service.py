@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.broker import send_job
 from actors.registry import all_kinds, get_kind
 from db import state_machine as sm
+from db.base import utcnow
 from db.live import LiveEvent, cancel_flag_key
 from db.locks import lock_job
 from db.models import Job, JobEvent
@@ -92,16 +93,16 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         title=kind.title(parsed) if kind.title else None,
         max_attempts=kind.max_retries + 1,
         idempotency_key=req.idempotency_key,
-        queued_at=None if kind.paid else func.now(),
+        created_at=utcnow(),
+        queued_at=None if kind.paid else utcnow(),
     )
     try:
         async with res.sessions() as session, session.begin():
+            # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
-            events = await session.run_sync(sm.create, job, actor=f"user:{user.id}")
             if not kind.paid:
-                message_id = await _send(res, kind.name, job.id, req.priority)
-                await session.run_sync(sm.set_message_id, job.id, message_id)
-            await session.refresh(job)
+                job.message_id = await _send(res, kind.name, job.id, req.priority)
+            events = await session.run_sync(sm.create, job, actor=f"user:{user.id}")
     except IntegrityError:
         # Lost a race with the same idempotency key: return the winner.
         existing = await _by_idempotency_key(res, user, req, params)
