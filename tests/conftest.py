@@ -113,7 +113,9 @@ def start_service(service_env: dict[str, str], log_dir: Path) -> Iterator[Callab
 
     def start(*args: str, env: dict[str, str] | None = None, name: str | None = None) -> ServiceProcess:
         label = name or "-".join(args[:1])
-        proc = ServiceProcess(list(args), {**service_env, **(env or {})}, log_dir / f"{label}-{uuid.uuid4().hex[:6]}.log")
+        proc = ServiceProcess(
+            list(args), {**service_env, **(env or {})}, log_dir / f"{label}-{uuid.uuid4().hex[:6]}.log"
+        )
         started.append(proc)
         return proc
 
@@ -122,7 +124,9 @@ def start_service(service_env: dict[str, str], log_dir: Path) -> Iterator[Callab
         proc.stop()
 
 
-def start_api(start_service: Callable[..., ServiceProcess], env: dict[str, str] | None = None) -> tuple[ServiceProcess, str]:
+def start_api(
+    start_service: Callable[..., ServiceProcess], env: dict[str, str] | None = None
+) -> tuple[ServiceProcess, str]:
     port = free_port()
     proc = start_service("api", "--port", str(port), env=env, name="api")
     url = f"http://127.0.0.1:{port}"

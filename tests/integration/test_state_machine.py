@@ -1,0 +1,137 @@
+"""The state machine against real Postgres: allowed and refused transitions, the audit row written with
+each change, and concurrent claims of which exactly one wins."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import state_machine as sm
+from db.models import Job, JobEvent, User
+from db.statuses import ALLOWED_FROM, JobStatus
+
+
+@pytest.fixture
+def sessions(db_engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(db_engine, expire_on_commit=False)
+
+
+@pytest.fixture
+def owner(sessions: sessionmaker[Session]) -> Iterator[uuid.UUID]:
+    with sessions.begin() as session:
+        user_id = uuid.uuid4()
+        session.execute(insert(User).values(id=user_id, email=f"{user_id}@example.com", password_hash="x"))
+    yield user_id
+
+
+def new_job(sessions: sessionmaker[Session], owner: uuid.UUID, status: JobStatus = JobStatus.QUEUED) -> uuid.UUID:
+    job = Job(id=uuid.uuid4(), owner_id=owner, kind="test_sleep", params={}, status=status.value,
+              queue="test", max_attempts=2)
+    with sessions.begin() as session:
+        events = sm.create(session, job, actor="test")
+    assert events[0].data["status"] == status.value
+    return job.id
+
+
+def events_of(sessions: sessionmaker[Session], job_id: uuid.UUID) -> list[tuple[str, str | None, str | None]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(JobEvent.type, JobEvent.from_status, JobEvent.to_status)
+            .where(JobEvent.job_id == job_id).order_by(JobEvent.id)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_happy_path_writes_one_audit_row_per_change(sessions: sessionmaker[Session], owner: uuid.UUID) -> None:
+    job_id = new_job(sessions, owner)
+    with sessions.begin() as session:
+        claimed = sm.claim(session, job_id, worker="w1", lease_seconds=30)
+    assert claimed is not None and claimed.from_status == "queued" and claimed.attempts == 1
+    assert claimed.claim_token is not None
+    with sessions.begin() as session:
+        done = sm.succeed(session, job_id, claimed.claim_token, {"ok": True}, worker="w1")
+    assert done is not None and done.events[0].data["result"] == {"ok": True}
+    assert events_of(sessions, job_id) == [
+        ("created", None, "queued"), ("status", "queued", "running"), ("status", "running", "succeeded"),
+    ]
+
+
+def test_a_finished_job_can_never_move_again(sessions: sessionmaker[Session], owner: uuid.UUID) -> None:
+    job_id = new_job(sessions, owner)
+    with sessions.begin() as session:
+        claimed = sm.claim(session, job_id, worker="w1", lease_seconds=30)
+        assert claimed is not None and claimed.claim_token is not None
+        assert sm.succeed(session, job_id, claimed.claim_token, None, worker="w1") is not None
+    with sessions.begin() as session:
+        assert sm.claim(session, job_id, worker="w2", lease_seconds=30) is None
+        assert sm.cancel(session, job_id, actor="user") is None
+        assert sm.fail(session, job_id, None, "late", actor="w1") is None
+    with sessions() as session:
+        assert sm.current_status(session, job_id) == "succeeded"
+    assert len(events_of(sessions, job_id)) == 3
+
+
+def test_a_stale_claim_cannot_finish_a_reclaimed_job(sessions: sessionmaker[Session], owner: uuid.UUID) -> None:
+    # Given a job claimed by w1, whose lease then expired and which w2 claimed again
+    job_id = new_job(sessions, owner)
+    with sessions.begin() as session:
+        first = sm.claim(session, job_id, worker="w1", lease_seconds=0)
+    assert first is not None and first.claim_token is not None
+    with sessions.begin() as session:
+        assert sm.reclaim_lost(session, job_id, message_id="m2") is not None
+        second = sm.claim(session, job_id, worker="w2", lease_seconds=30)
+    assert second is not None and second.claim_token != first.claim_token
+    # When w1 comes back and reports success, Then nothing changes
+    with sessions.begin() as session:
+        assert sm.succeed(session, job_id, first.claim_token, {"from": "w1"}, worker="w1") is None
+    with sessions.begin() as session:
+        assert second.claim_token is not None
+        assert sm.succeed(session, job_id, second.claim_token, {"from": "w2"}, worker="w2") is not None
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.result == {"from": "w2"} and job.attempts == 2
+
+
+def test_concurrent_claims_exactly_one_wins(sessions: sessionmaker[Session], owner: uuid.UUID) -> None:
+    job_id = new_job(sessions, owner)
+    barrier = threading.Barrier(8)
+    winners: list[str] = []
+
+    def try_claim(name: str) -> None:
+        barrier.wait()
+        with sessions.begin() as session:
+            if sm.claim(session, job_id, worker=name, lease_seconds=30) is not None:
+                winners.append(name)
+
+    threads = [threading.Thread(target=try_claim, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(winners) == 1
+    with sessions() as session:
+        running_rows = session.scalar(
+            select(func.count()).select_from(JobEvent).where(JobEvent.job_id == job_id, JobEvent.to_status == "running")
+        )
+    assert running_rows == 1
+
+
+@pytest.mark.parametrize("target", [s for s in JobStatus if s is not JobStatus.PENDING_PAYMENT])
+def test_every_target_is_refused_from_a_status_not_allowed(
+    sessions: sessionmaker[Session], owner: uuid.UUID, target: JobStatus
+) -> None:
+    # A job that succeeded is a source of no transition except a user's retry (-> queued).
+    job_id = new_job(sessions, owner)
+    with sessions.begin() as session:
+        claimed = sm.claim(session, job_id, worker="w", lease_seconds=30)
+        assert claimed is not None and claimed.claim_token is not None
+        assert sm.succeed(session, job_id, claimed.claim_token, None, worker="w") is not None
+    allowed = JobStatus.SUCCEEDED in ALLOWED_FROM[target]
+    with sessions.begin() as session:
+        changed = sm._transition(session, job_id, target, actor="test")
+    assert (changed is not None) == allowed
