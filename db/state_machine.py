@@ -252,7 +252,8 @@ def cancel(session: Session, job_id: uuid.UUID, *, actor: str, reason: str = "ca
 
 
 def requeue(session: Session, job_id: uuid.UUID, *, actor: str, message_id: str | None) -> Changed | None:
-    """failed | timed_out | cancelled -> queued (a user's retry); progress and error are reset."""
+    """failed | timed_out | cancelled -> queued (a user's retry); progress, error and attempts are reset,
+    so the retried job gets its kind's full set of attempts again (the audit trail keeps the old ones)."""
     return _transition(
         session,
         job_id,
@@ -262,6 +263,7 @@ def requeue(session: Session, job_id: uuid.UUID, *, actor: str, message_id: str 
         values={
             "error": None,
             "result": None,
+            "attempts": 0,
             "progress_done": 0,
             "progress_total": None,
             "progress_step": None,

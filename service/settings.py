@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -92,33 +93,37 @@ class Settings(msgspec.Struct, frozen=True):
         r = RedisSettings()
         w = WorkerSettings()
         s = SchedulerSettings()
+
+        def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
+            return _number(e, name, default, kind)
+
         return cls(
             database=DatabaseSettings(
                 url=e.get("DATABASE_URL", d.url),
-                pool_size=int(e.get("DATABASE_POOL_SIZE", d.pool_size)),
+                pool_size=num("DATABASE_POOL_SIZE", d.pool_size, int),
                 echo=_flag(e.get("DATABASE_ECHO"), d.echo),
             ),
             redis=RedisSettings(
                 url=e.get("REDIS_URL", r.url),
-                stream_maxlen=int(e.get("EVENT_STREAM_MAXLEN", r.stream_maxlen)),
-                stream_ttl_seconds=int(e.get("EVENT_STREAM_TTL_SECONDS", r.stream_ttl_seconds)),
+                stream_maxlen=num("EVENT_STREAM_MAXLEN", r.stream_maxlen, int),
+                stream_ttl_seconds=num("EVENT_STREAM_TTL_SECONDS", r.stream_ttl_seconds, int),
             ),
             worker=WorkerSettings(
-                processes=int(e.get("WORKER_PROCESSES", w.processes)),
-                threads=int(e.get("WORKER_THREADS", w.threads)),
-                lease_seconds=float(e.get("JOB_LEASE_SECONDS", w.lease_seconds)),
-                heartbeat_seconds=float(e.get("JOB_HEARTBEAT_SECONDS", w.heartbeat_seconds)),
-                progress_interval_seconds=float(e.get("PROGRESS_INTERVAL_SECONDS", w.progress_interval_seconds)),
-                broker_heartbeat_timeout_ms=int(e.get("BROKER_HEARTBEAT_TIMEOUT_MS", w.broker_heartbeat_timeout_ms)),
-                broker_maintenance_chance=int(e.get("BROKER_MAINTENANCE_CHANCE", w.broker_maintenance_chance)),
-                poll_timeout_ms=int(e.get("WORKER_POLL_TIMEOUT_MS", w.poll_timeout_ms)),
+                processes=num("WORKER_PROCESSES", w.processes, int),
+                threads=num("WORKER_THREADS", w.threads, int),
+                lease_seconds=num("JOB_LEASE_SECONDS", w.lease_seconds, float),
+                heartbeat_seconds=num("JOB_HEARTBEAT_SECONDS", w.heartbeat_seconds, float),
+                progress_interval_seconds=num("PROGRESS_INTERVAL_SECONDS", w.progress_interval_seconds, float),
+                broker_heartbeat_timeout_ms=num("BROKER_HEARTBEAT_TIMEOUT_MS", w.broker_heartbeat_timeout_ms, int),
+                broker_maintenance_chance=num("BROKER_MAINTENANCE_CHANCE", w.broker_maintenance_chance, int),
+                poll_timeout_ms=num("WORKER_POLL_TIMEOUT_MS", w.poll_timeout_ms, int),
                 kind_modules=tuple(m.strip() for m in e.get("JOB_KIND_MODULES", "").split(",") if m.strip()),
             ),
             scheduler=SchedulerSettings(
-                sweep_interval_seconds=float(e.get("SWEEP_INTERVAL_SECONDS", s.sweep_interval_seconds)),
-                lost_message_grace_seconds=float(e.get("LOST_MESSAGE_GRACE_SECONDS", s.lost_message_grace_seconds)),
+                sweep_interval_seconds=num("SWEEP_INTERVAL_SECONDS", s.sweep_interval_seconds, float),
+                lost_message_grace_seconds=num("LOST_MESSAGE_GRACE_SECONDS", s.lost_message_grace_seconds, float),
             ),
-            sse=SseSettings(heartbeat_seconds=float(e.get("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds))),
+            sse=SseSettings(heartbeat_seconds=num("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds, float)),
             auth=AuthSettings(cookie_secure=_flag(e.get("COOKIE_SECURE"), False)),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
@@ -156,6 +161,20 @@ def _with_driver(url: str, driver: str) -> str:
     }:
         raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
     return f"{driver}://{rest}"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value that cannot be used."""
+
+
+def _number(env: dict[str, str], name: str, default: float, kind: type[int] | type[float]) -> Any:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
 
 
 def _flag(value: str | None, default: bool) -> bool:

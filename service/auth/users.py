@@ -6,6 +6,7 @@ import re
 import uuid
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import make_async_engine, make_async_sessionmaker
@@ -35,7 +36,10 @@ async def create_user(session: AsyncSession, *, email: str, password: str, is_ad
         raise UserExists(f"a user with email {email} already exists")
     user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # created by someone else between the check and the insert
+        raise UserExists(f"a user with email {email} already exists") from None
     return user.id
 
 

@@ -131,8 +131,9 @@ async def _by_idempotency_key(
     return job_out(job)
 
 
-async def get_job_row(session: AsyncSession, user: Principal, job_id: uuid.UUID) -> Job:
-    job = await session.scalar(select(Job).where(Job.id == job_id, *visible_to(user)))
+async def get_job_row(session: AsyncSession, user: Principal, job_id: uuid.UUID, *, for_update: bool = False) -> Job:
+    stmt = select(Job).where(Job.id == job_id, *visible_to(user))
+    job = await session.scalar(stmt.with_for_update() if for_update else stmt)
     if job is None:
         raise NotFound(f"No job {job_id}.", code="job_not_found")
     return job
@@ -175,7 +176,8 @@ async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None
             changed = await session.run_sync(sm.cancel, job_id, actor=f"user:{user.id}", reason="cancelled by user")
             if changed is not None:
                 events += changed.events
-        await session.execute(update(Job).where(Job.id == job_id).values(deleted_at=func.now()))
+        # A deleted job frees its idempotency key: the same key may create a new job.
+        await session.execute(update(Job).where(Job.id == job_id).values(deleted_at=func.now(), idempotency_key=None))
         await session.run_sync(sm.record_event, job_id, "deleted", actor=f"user:{user.id}")
         owner_id = job.owner_id
     if was_active:
@@ -196,7 +198,8 @@ async def _set_cancel_flag(res: Resources, job_id: uuid.UUID) -> None:
 async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
     """failed | timed_out | cancelled -> queued, with a new message."""
     async with res.sessions() as session, session.begin():
-        job = await get_job_row(session, user, job_id)
+        # The row lock makes a concurrent retry wait and then see the job already queued (409, no message).
+        job = await get_job_row(session, user, job_id, for_update=True)
         if job.status not in RETRYABLE_BY_USER:
             raise Conflict(
                 f"Job {job_id} is {job.status}; only failed, timed-out or cancelled jobs can be retried.",

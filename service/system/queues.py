@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 
 from actors.broker import NAMESPACE
 from actors.registry import PRIORITIES, all_kinds
@@ -14,6 +14,8 @@ from db.models import Job
 from db.statuses import JobStatus
 from service.auth.principal import Principal
 from service.resources import get_resources
+
+FAILED_VALUES = [JobStatus.FAILED.value, JobStatus.TIMED_OUT.value]
 
 
 class QueueStats(msgspec.Struct):
@@ -31,36 +33,38 @@ class QueuesController(Controller):
 
     @get("/api/queues", operation_id="queueStats")
     async def queues(self, request: Request[Principal, Any, Any]) -> list[QueueStats]:
-        """Every known queue; broker counts come from Redis, job counts from Postgres."""
+        """Every known queue. Job counts come from Postgres (the truth: a worker's prefetched messages are
+        not in Redis's queue list but still waiting); dead letters from the broker."""
         res = get_resources(request.app)
-        names = sorted({k.queue_for(p) for k in all_kinds().values() for p in PRIORITIES})
+        names = {k.queue_for(p) for k in all_kinds().values() for p in PRIORITIES}
+        day_ago = func.now() - text("interval '24 hours'")
+        retry_due = Job.run_after <= func.now()
         async with res.sessions() as session:
             rows = (
                 await session.execute(
                     select(
                         Job.queue,
+                        func.count().filter(
+                            or_(
+                                Job.status == JobStatus.QUEUED.value,
+                                and_(Job.status == JobStatus.RETRYING.value, retry_due),
+                            )
+                        ),
+                        func.count().filter(Job.status == JobStatus.RETRYING.value, ~retry_due),
                         func.count().filter(Job.status == JobStatus.RUNNING.value),
-                        func.count().filter(
-                            Job.status == JobStatus.SUCCEEDED.value,
-                            Job.finished_at > func.now() - text("interval '24 hours'"),
-                        ),
-                        func.count().filter(
-                            Job.status.in_([JobStatus.FAILED.value, JobStatus.TIMED_OUT.value]),
-                            Job.finished_at > func.now() - text("interval '24 hours'"),
-                        ),
+                        func.count().filter(Job.status == JobStatus.SUCCEEDED.value, Job.finished_at > day_ago),
+                        func.count().filter(Job.status.in_(FAILED_VALUES), Job.finished_at > day_ago),
                     ).group_by(Job.queue)
                 )
             ).all()
-        db_counts = {r[0]: (r[1], r[2], r[3]) for r in rows}
-        names = sorted(set(names) | set(db_counts))
+        counts = {r[0]: tuple(r[1:]) for r in rows}
+        ordered = sorted(names | set(counts))
         pipe = res.redis.pipeline(transaction=False)
-        for name in names:
-            pipe.llen(f"{NAMESPACE}:{name}")
-            pipe.hlen(f"{NAMESPACE}:{name}.DQ.msgs")
+        for name in ordered:
             pipe.zcard(f"{NAMESPACE}:{name}.XQ")
-        counts = await pipe.execute()
+        dead = await pipe.execute()
         out = []
-        for i, name in enumerate(names):
-            running, ok, failed = db_counts.get(name, (0, 0, 0))
-            out.append(QueueStats(name, counts[3 * i], counts[3 * i + 1], running, counts[3 * i + 2], ok, failed))
+        for name, dead_lettered in zip(ordered, dead, strict=True):
+            waiting, delayed, running, ok, failed = counts.get(name, (0, 0, 0, 0, 0))
+            out.append(QueueStats(name, waiting, delayed, running, int(dead_lettered), ok, failed))
         return out

@@ -1,0 +1,78 @@
+"""Alembic migrations on an empty database: up to head, down to base, and up again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from db.base import Base
+from db.engine import make_engine
+from db.migrate import alembic_config, downgrade, upgrade
+from service.settings import Settings
+from tests.support.services import admin_database_url, create_database, drop_database, unique_name
+
+APP_TABLES = {"users", "api_keys", "user_sessions", "jobs", "job_events"}
+
+
+@pytest.fixture
+def fresh_database_url() -> Iterator[str]:
+    """The sync SQLAlchemy URL of a new, empty database, dropped afterwards."""
+    admin = admin_database_url()
+    name = unique_name("genjobs_migrate")
+    url = create_database(admin, name)
+    try:
+        yield Settings.from_env({"DATABASE_URL": url}).database.sync_url
+    finally:
+        drop_database(admin, name)
+
+
+def tables_and_revision(url: str) -> tuple[set[str], list[str]]:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            revision = (
+                list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+                if "alembic_version" in tables
+                else []
+            )
+    finally:
+        engine.dispose()
+    return tables - {"alembic_version"}, revision
+
+
+def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
+    url = fresh_database_url
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert head is not None
+    # Given an empty database
+    assert tables_and_revision(url) == (set(), [])
+    # When it is upgraded to head, then the tables exist and the version is head
+    upgrade(url)
+    assert tables_and_revision(url) == (APP_TABLES, [head])
+    # When it is downgraded to base, then they are gone
+    downgrade(url, "base")
+    assert tables_and_revision(url) == (set(), [])
+    # When it is upgraded again, it works just as the first time
+    upgrade(url)
+    assert tables_and_revision(url) == (APP_TABLES, [head])
+    # And upgrading an up-to-date database changes nothing
+    upgrade(url)
+    assert tables_and_revision(url) == (APP_TABLES, [head])
+
+
+def test_migrations_match_the_models(fresh_database_url: str) -> None:
+    # The models and the migrations describe the same schema: nothing left for autogenerate to add.
+    upgrade(fresh_database_url)
+    engine = make_engine(fresh_database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
