@@ -57,9 +57,15 @@ def describe_error(exc: BaseException) -> str:
 class JobLifecycle(Middleware):
     def __init__(self, holder: RuntimeHolder) -> None:
         self.holder = holder
+        # Set when the worker begins to stop: its idle threads must not start jobs it is handing back.
+        self._stopping = threading.Event()
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stopping.clear()
         self.holder.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stopping.set()
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.holder.stop()
@@ -79,9 +85,12 @@ class JobLifecycle(Middleware):
         parsed = parse_actor_name(message.actor_name)
         if parsed is None:
             return
-        kind, _priority = parsed
+        kind, priority = parsed
         rt = self.holder.runtime
         job_id = uuid.UUID(message.args[0])
+        if self._stopping.is_set():
+            self._pass_on(broker, kind, priority, job_id)
+            raise SkipMessage()
         with rt.sessions.begin() as session:
             lock_job(session, job_id)
             changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
@@ -140,8 +149,7 @@ class JobLifecycle(Middleware):
         elif isinstance(exception, JobCancelled):
             log.info("job %s stopped: %s", ctx.job_id, exception)
         elif isinstance(exception, TimeLimitExceeded):
-            limit = int(kind.time_limit_seconds)
-            self._fail(ctx, f"the job ran past its time limit of {limit} s", timed_out=True)
+            self._fail(ctx, f"the job ran past its time limit of {kind.time_limit_seconds:g} s", timed_out=True)
         elif isinstance(exception, Shutdown):
             self._hand_back(broker, kind, priority, ctx)
         elif isinstance(exception, PermanentJobError) or ctx.attempt >= ctx.max_attempts:
@@ -219,6 +227,14 @@ class JobLifecycle(Middleware):
             return send_job(broker, kind, job_id, priority, delay_ms=delay_ms)  # type: ignore[arg-type]
         finally:
             _sending.active = False
+
+    def _pass_on(self, broker: dramatiq.Broker, kind: JobKind, priority: str, job_id: uuid.UUID) -> None:
+        """Give a message that reached a stopping worker back to the queue, for another worker."""
+        rt = self.holder.runtime
+        with rt.sessions.begin() as session:
+            lock_job(session, job_id)
+            sm.set_message_id(session, job_id, self._send(broker, kind, job_id, priority, delay_ms=None))
+        log.info("worker stopping: passed job %s on to another worker", job_id)
 
     def _publish(self, events: list[LiveEvent]) -> None:
         # Postgres already holds the change; a Redis hiccup must not undo or fail the job.

@@ -70,9 +70,14 @@ class EventHub:
     def __init__(self, redis_url: str) -> None:
         self._client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=3)
         self._pubsub = self._client.pubsub()
+        # Local subscribers per channel, and the channels Redis has us subscribed to.
         self._channels: dict[str, set[Subscription]] = {}
+        self._subscribed: set[str] = set()
         self._confirmations: dict[str, asyncio.Future[None]] = {}
-        self._task: asyncio.Task[None] | None = None
+        # Channels that lost their last local subscriber; the reaper unsubscribes them in batches.
+        self._idle: set[str] = set()
+        self._idle_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
 
     @property
@@ -80,14 +85,20 @@ class EventHub:
         return sum(len(s) for s in self._channels.values())
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sse-hub")
+        self._tasks = [
+            asyncio.create_task(self._run(), name="sse-hub-reader"),
+            asyncio.create_task(self._reap(), name="sse-hub-reaper"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._close_all()
+                await task
+        old = self._close_all()
+        with contextlib.suppress(RedisError, RuntimeError):
+            await old.aclose()  # type: ignore[no-untyped-call]
         with contextlib.suppress(RedisError, RuntimeError):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._client.aclose()
@@ -95,38 +106,52 @@ class EventHub:
     async def subscribe(self, channel: str, timeout: float = 5.0) -> Subscription:
         """Subscribe to a channel; returns once Redis confirmed it, so no later publish can be missed."""
         sub = Subscription(channel)
-        async with self._lock:
-            subs = self._channels.setdefault(channel, set())
-            subs.add(sub)
-            waiter = self._confirmations.get(channel)
-            if len(subs) == 1 and waiter is None:
-                waiter = asyncio.get_running_loop().create_future()
-                self._confirmations[channel] = waiter
-                try:
+        self._channels.setdefault(channel, set()).add(sub)
+        self._idle.discard(channel)
+        try:
+            async with self._lock:
+                waiter = self._confirmations.get(channel)
+                if channel not in self._subscribed:
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._confirmations[channel] = waiter
+                    self._subscribed.add(channel)
                     await self._pubsub.subscribe(channel)
-                except RedisError:
-                    self._confirmations.pop(channel, None)
-                    subs.discard(sub)
-                    if not subs:
-                        self._channels.pop(channel, None)
-                    raise
-        if waiter is not None:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            if waiter is not None:
+                await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except BaseException:
+            self.unsubscribe(sub)
+            raise
         return sub
 
-    async def unsubscribe(self, sub: Subscription) -> None:
-        """Release a subscription at once (called from the stream's ``finally``)."""
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Release a subscription at once. Synchronous on purpose: it runs in a cancelled stream's
+        ``finally``, where any await would be interrupted and leak the subscription."""
         sub.closed = True
-        async with self._lock:
-            subs = self._channels.get(sub.channel)
-            if subs is None:
-                return
-            subs.discard(sub)
-            if not subs:
-                del self._channels[sub.channel]
-                self._confirmations.pop(sub.channel, None)
-                with contextlib.suppress(RedisError, RuntimeError):
-                    await self._pubsub.unsubscribe(sub.channel)
+        subs = self._channels.get(sub.channel)
+        if subs is None:
+            return
+        subs.discard(sub)
+        if not subs:
+            del self._channels[sub.channel]
+            self._idle.add(sub.channel)
+            self._idle_event.set()
+
+    async def _reap(self) -> None:
+        while True:
+            await self._idle_event.wait()
+            self._idle_event.clear()
+            async with self._lock:
+                channels = [c for c in self._idle if c not in self._channels and c in self._subscribed]
+                self._idle.clear()
+                if not channels:
+                    continue
+                self._subscribed.difference_update(channels)
+                for channel in channels:
+                    self._confirmations.pop(channel, None)
+                try:
+                    await self._pubsub.unsubscribe(*channels)
+                except (RedisError, RuntimeError):
+                    log.warning("could not unsubscribe %d channel(s); the reader will reconnect", len(channels))
 
     async def _run(self) -> None:
         while True:
@@ -136,7 +161,10 @@ class EventHub:
                 raise
             except Exception:
                 log.exception("SSE hub lost its Redis connection; closing %d subscription(s)", self.subscription_count)
-                self._close_all()
+                async with self._lock:
+                    old = self._close_all()
+                with contextlib.suppress(RedisError, RuntimeError):
+                    await old.aclose()  # type: ignore[no-untyped-call]
                 await asyncio.sleep(0.5)
 
     async def _read(self) -> None:
@@ -159,14 +187,18 @@ class EventHub:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
 
-    def _close_all(self) -> None:
+    def _close_all(self) -> aioredis.client.PubSub:
+        """End every subscription and start over on a new connection; returns the old pub/sub to close."""
         for subs in self._channels.values():
             for sub in subs:
                 sub._deliver(None)
         self._channels.clear()
+        self._subscribed.clear()
+        self._idle.clear()
         for waiter in self._confirmations.values():
             if not waiter.done():
                 waiter.set_exception(Closed())
         self._confirmations.clear()
-        # Start from a clean connection: subscriptions are re-made by reconnecting clients.
-        self._pubsub = self._client.pubsub()
+        # Subscriptions are re-made by reconnecting clients, on a clean connection.
+        old, self._pubsub = self._pubsub, self._client.pubsub()
+        return old

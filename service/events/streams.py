@@ -125,7 +125,7 @@ async def event_stream(
     except Closed:
         return
     finally:
-        await hub.unsubscribe(sub)
+        hub.unsubscribe(sub)
 
 
 async def _backlog(

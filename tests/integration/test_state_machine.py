@@ -30,8 +30,9 @@ def owner(sessions: sessionmaker[Session]) -> Iterator[uuid.UUID]:
 
 
 def new_job(sessions: sessionmaker[Session], owner: uuid.UUID, status: JobStatus = JobStatus.QUEUED) -> uuid.UUID:
-    job = Job(id=uuid.uuid4(), owner_id=owner, kind="test_sleep", params={}, status=status.value,
-              queue="test", max_attempts=2)
+    job = Job(
+        id=uuid.uuid4(), owner_id=owner, kind="test_sleep", params={}, status=status.value, queue="test", max_attempts=2
+    )
     with sessions.begin() as session:
         events = sm.create(session, job, actor="test")
     assert events[0].data["status"] == status.value
@@ -42,7 +43,8 @@ def events_of(sessions: sessionmaker[Session], job_id: uuid.UUID) -> list[tuple[
     with sessions() as session:
         rows = session.execute(
             select(JobEvent.type, JobEvent.from_status, JobEvent.to_status)
-            .where(JobEvent.job_id == job_id).order_by(JobEvent.id)
+            .where(JobEvent.job_id == job_id)
+            .order_by(JobEvent.id)
         ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
@@ -57,7 +59,9 @@ def test_happy_path_writes_one_audit_row_per_change(sessions: sessionmaker[Sessi
         done = sm.succeed(session, job_id, claimed.claim_token, {"ok": True}, worker="w1")
     assert done is not None and done.events[0].data["result"] == {"ok": True}
     assert events_of(sessions, job_id) == [
-        ("created", None, "queued"), ("status", "queued", "running"), ("status", "running", "succeeded"),
+        ("created", None, "queued"),
+        ("status", "queued", "running"),
+        ("status", "running", "succeeded"),
     ]
 
 

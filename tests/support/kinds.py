@@ -62,16 +62,38 @@ def run_noop(ctx: JobContext, params: NoopParams) -> dict[str, Any]:
     return {"n": params.n}
 
 
-register_kind(JobKind(
-    name="test_sleep", params=SleepParams, handler=run_sleep, queue="test", max_retries=3,
-    min_backoff_seconds=0.2, max_backoff_seconds=2.0, time_limit_seconds=120,
-    title=lambda p: p.label, description="Sleeps in steps, reporting progress (tests only).",
-))
-register_kind(JobKind(
-    name="test_timeout", params=SleepParams, handler=run_sleep, queue="test", max_retries=0,
-    time_limit_seconds=1.5, description="Like test_sleep with a 1.5 s time limit (tests only).",
-))
-register_kind(JobKind(
-    name="test_noop", params=NoopParams, handler=run_noop, queue="noop", max_retries=0,
-    description="Does nothing (tests and benchmarks).",
-))
+register_kind(
+    JobKind(
+        name="test_sleep",
+        params=SleepParams,
+        handler=run_sleep,
+        queue="test",
+        max_retries=3,
+        min_backoff_seconds=0.2,
+        max_backoff_seconds=2.0,
+        time_limit_seconds=120,
+        title=lambda p: p.label,
+        description="Sleeps in steps, reporting progress (tests only).",
+    )
+)
+register_kind(
+    JobKind(
+        name="test_timeout",
+        params=SleepParams,
+        handler=run_sleep,
+        queue="test",
+        max_retries=0,
+        time_limit_seconds=1.5,
+        description="Like test_sleep with a 1.5 s time limit (tests only).",
+    )
+)
+register_kind(
+    JobKind(
+        name="test_noop",
+        params=NoopParams,
+        handler=run_noop,
+        queue="noop",
+        max_retries=0,
+        description="Does nothing (tests and benchmarks).",
+    )
+)

@@ -105,8 +105,12 @@ class ServiceProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service", *args], cwd=ROOT, env=dict(env),
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "service", *args],
+            cwd=ROOT,
+            env=dict(env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -124,7 +128,9 @@ class ServiceProcess:
 
     def stop(self, timeout: float = 20) -> int:
         if self.alive():
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            # The main process only: Dramatiq's main process forwards SIGTERM to its workers, and a worker
+            # that gets a second SIGTERM takes it as "kill now" (deploy with systemd KillMode=mixed).
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

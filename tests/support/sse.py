@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import redis
@@ -73,7 +73,7 @@ async def read_events(
     received = Received()
     try:
         async with asyncio.timeout(timeout):
-            async with aconnect_sse(client, "GET", url, headers=headers, params=params) as source:
+            async with aconnect_sse(client, "GET", url, headers=dict(headers or {}), params=params) as source:
                 received.status_code = source.response.status_code
                 if source.response.status_code != 200:
                     await source.response.aread()
@@ -112,7 +112,5 @@ async def read_raw_lines(
 
 def stream_entries(client: redis.Redis, job_id: str) -> list[Event]:
     """Every entry of the job's Redis Stream (what SSE clients are served), oldest first."""
-    return [
-        Event(fields[b"type"].decode(), raw_id.decode(), json.loads(fields[b"data"]))
-        for raw_id, fields in client.xrange(job_stream_key(job_id))
-    ]
+    entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", client.xrange(job_stream_key(job_id)))
+    return [Event(fields[b"type"].decode(), raw_id.decode(), json.loads(fields[b"data"])) for raw_id, fields in entries]
