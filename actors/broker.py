@@ -34,13 +34,11 @@ def build_broker(
     )
 
 
-def send_job(
-    broker: RedisBroker, kind: JobKind, job_id: uuid.UUID, priority: str, *, delay_ms: int | None = None
-) -> str:
+def send_job(broker: RedisBroker, kind: JobKind, job_id: uuid.UUID, queue: str, *, delay_ms: int | None = None) -> str:
     """Enqueue the message that runs a job; returns the broker's id of that message (kept on the job)."""
     message: dramatiq.Message[None] = dramatiq.Message(
-        queue_name=kind.queue_for(priority),
-        actor_name=kind.actor_name_for(priority),
+        queue_name=queue,
+        actor_name=kind.actor_name(queue),
         args=(str(job_id),),
         kwargs={},
         options={},

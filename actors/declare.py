@@ -8,7 +8,7 @@ import dramatiq
 
 from actors.context import current_job
 from actors.errors import PermanentJobError
-from actors.registry import PRIORITIES, all_kinds, get_kind
+from actors.registry import all_kinds, get_kind
 
 
 def run_job(job_id: str) -> dict[str, Any] | None:
@@ -23,17 +23,17 @@ def run_job(job_id: str) -> dict[str, Any] | None:
 
 
 def declare_job_actors(broker: dramatiq.Broker) -> list[str]:
-    """Declare the actors of every registered kind; returns the queue names."""
+    """Declare one actor per queue of every registered kind; returns the queue names."""
     queues: list[str] = []
     for kind in all_kinds().values():
-        for priority in PRIORITIES:
+        for queue in kind.all_queues():
             dramatiq.actor(
-                actor_name=kind.actor_name_for(priority),
-                queue_name=kind.queue_for(priority),
-                priority=kind.actor_priority(priority),
+                actor_name=kind.actor_name(queue),
+                queue_name=queue,
+                priority=kind.actor_priority(queue),
                 broker=broker,
                 time_limit=int(kind.time_limit_seconds * 1000),
                 notify_shutdown=True,
             )(run_job)
-            queues.append(kind.queue_for(priority))
+            queues.append(queue)
     return queues

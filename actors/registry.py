@@ -36,19 +36,34 @@ class JobKind(msgspec.Struct, frozen=True):
     description: str = ""
     # A short human title for lists (e.g. the hostname); receives the validated params.
     title: Callable[[Any], str | None] | None = None
+    # Lanes split one kind over several queues chosen by its params (e.g. one per LLM provider), so a slow
+    # lane never holds up a fast one; a worker can be dedicated to a lane with ``--queues``.
+    lanes: tuple[str, ...] = ()
+    lane_of: Callable[[Any], str] | None = None
 
     @property
     def base_queue(self) -> str:
         return self.queue or self.name
 
-    def queue_for(self, priority: str) -> str:
-        return self.base_queue if priority == "normal" else f"{self.base_queue}.{priority}"
+    def queue_for(self, priority: str, lane: str | None = None) -> str:
+        """``<base>[.<lane>][.<priority>]``; normal priority has no suffix."""
+        name = f"{self.base_queue}.{lane}" if lane else self.base_queue
+        return name if priority == "normal" else f"{name}.{priority}"
 
-    def actor_name_for(self, priority: str) -> str:
-        return f"job.{self.name}.{priority}"
+    def queue_for_params(self, params: Any, priority: str) -> str:
+        return self.queue_for(priority, self.lane_of(params) if self.lane_of else None)
 
-    def actor_priority(self, priority: str) -> int:
-        return _ACTOR_PRIORITY[priority]
+    def all_queues(self) -> list[str]:
+        return [self.queue_for(p, lane) for lane in (self.lanes or (None,)) for p in PRIORITIES]
+
+    def actor_name(self, queue: str) -> str:
+        """One actor per queue: the queue a job was sent to (kept on its row) names its actor."""
+        return f"job:{self.name}:{queue}"
+
+    @staticmethod
+    def actor_priority(queue: str) -> int:
+        suffix = queue.rsplit(".", 1)[-1]
+        return _ACTOR_PRIORITY.get(suffix, _ACTOR_PRIORITY["normal"])
 
     def backoff_seconds(self, attempt: int) -> float:
         """Exponential backoff before attempt ``attempt + 1``."""

@@ -40,13 +40,13 @@ _MAX_ERROR_CHARS = 2000
 
 
 def parse_actor_name(actor_name: str) -> tuple[JobKind, str] | None:
-    """``job.<kind>.<priority>`` -> (kind, priority); None for actors that are not jobs."""
-    prefix, _, rest = actor_name.partition(".")
-    kind_name, _, priority = rest.rpartition(".")
-    if prefix != "job" or not kind_name:
+    """``job:<kind>:<queue>`` -> (kind, queue); None for actors that are not jobs."""
+    prefix, _, rest = actor_name.partition(":")
+    kind_name, _, queue = rest.partition(":")
+    if prefix != "job" or not kind_name or not queue:
         return None
     kind = get_kind(kind_name)
-    return (kind, priority) if kind is not None else None
+    return (kind, queue) if kind is not None else None
 
 
 def describe_error(exc: BaseException) -> str:
@@ -85,11 +85,11 @@ class JobLifecycle(Middleware):
         parsed = parse_actor_name(message.actor_name)
         if parsed is None:
             return
-        kind, priority = parsed
+        kind, queue = parsed
         rt = self.holder.runtime
         job_id = uuid.UUID(message.args[0])
         if self._stopping.is_set():
-            self._pass_on(broker, kind, priority, job_id)
+            self._pass_on(broker, kind, queue, job_id)
             raise SkipMessage()
         with rt.sessions.begin() as session:
             lock_job(session, job_id)
@@ -132,7 +132,7 @@ class JobLifecycle(Middleware):
         parsed = parse_actor_name(message.actor_name)
         if parsed is None:
             return
-        kind, priority = parsed
+        kind, queue = parsed
         rt = self.holder.runtime
         ctx = current_or_none()
         set_current(None)
@@ -151,12 +151,12 @@ class JobLifecycle(Middleware):
         elif isinstance(exception, TimeLimitExceeded):
             self._fail(ctx, f"the job ran past its time limit of {kind.time_limit_seconds:g} s", timed_out=True)
         elif isinstance(exception, Shutdown):
-            self._hand_back(broker, kind, priority, ctx)
+            self._hand_back(broker, kind, queue, ctx)
         elif isinstance(exception, PermanentJobError) or ctx.attempt >= ctx.max_attempts:
             self._fail(ctx, describe_error(exception))
             message.fail()
         else:
-            self._retry(broker, kind, priority, ctx, describe_error(exception))
+            self._retry(broker, kind, queue, ctx, describe_error(exception))
 
     # -- outcomes ---------------------------------------------------------------------------------------
 
@@ -180,12 +180,12 @@ class JobLifecycle(Middleware):
         if changed is not None:
             self._publish(changed.events)
 
-    def _retry(self, broker: dramatiq.Broker, kind: JobKind, priority: str, ctx: JobContext, error: str) -> None:
+    def _retry(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext, error: str) -> None:
         rt = self.holder.runtime
         delay = kind.backoff_seconds(ctx.attempt)
         with rt.sessions.begin() as session:
             lock_job(session, ctx.job_id)
-            message_id = self._send(broker, kind, ctx.job_id, priority, delay_ms=int(delay * 1000))
+            message_id = self._send(broker, kind, ctx.job_id, queue, delay_ms=int(delay * 1000))
             changed = sm.schedule_retry(
                 session,
                 ctx.job_id,
@@ -199,11 +199,11 @@ class JobLifecycle(Middleware):
             log.info("job %s attempt %d failed (%s); retrying in %.1f s", ctx.job_id, ctx.attempt, error, delay)
             self._publish(changed.events)
 
-    def _hand_back(self, broker: dramatiq.Broker, kind: JobKind, priority: str, ctx: JobContext) -> None:
+    def _hand_back(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext) -> None:
         rt = self.holder.runtime
         with rt.sessions.begin() as session:
             lock_job(session, ctx.job_id)
-            message_id = self._send(broker, kind, ctx.job_id, priority, delay_ms=None)
+            message_id = self._send(broker, kind, ctx.job_id, queue, delay_ms=None)
             changed = sm.schedule_retry(
                 session,
                 ctx.job_id,
@@ -220,20 +220,20 @@ class JobLifecycle(Middleware):
             self._publish(changed.events)
 
     def _send(
-        self, broker: dramatiq.Broker, kind: JobKind, job_id: uuid.UUID, priority: str, *, delay_ms: int | None
+        self, broker: dramatiq.Broker, kind: JobKind, job_id: uuid.UUID, queue: str, *, delay_ms: int | None
     ) -> str:
         _sending.active = True
         try:
-            return send_job(broker, kind, job_id, priority, delay_ms=delay_ms)  # type: ignore[arg-type]
+            return send_job(broker, kind, job_id, queue, delay_ms=delay_ms)  # type: ignore[arg-type]
         finally:
             _sending.active = False
 
-    def _pass_on(self, broker: dramatiq.Broker, kind: JobKind, priority: str, job_id: uuid.UUID) -> None:
+    def _pass_on(self, broker: dramatiq.Broker, kind: JobKind, queue: str, job_id: uuid.UUID) -> None:
         """Give a message that reached a stopping worker back to the queue, for another worker."""
         rt = self.holder.runtime
         with rt.sessions.begin() as session:
             lock_job(session, job_id)
-            sm.set_message_id(session, job_id, self._send(broker, kind, job_id, priority, delay_ms=None))
+            sm.set_message_id(session, job_id, self._send(broker, kind, job_id, queue, delay_ms=None))
         log.info("worker stopping: passed job %s on to another worker", job_id)
 
     def _publish(self, events: list[LiveEvent]) -> None:

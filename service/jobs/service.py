@@ -53,12 +53,12 @@ async def publish(res: Resources, events: list[LiveEvent]) -> None:
         log.warning("could not publish %d live event(s): Redis unavailable", len(events))
 
 
-async def _send(res: Resources, kind_name: str, job_id: uuid.UUID, priority: str) -> str:
+async def _send(res: Resources, kind_name: str, job_id: uuid.UUID, queue: str) -> str:
     kind = get_kind(kind_name)
     if kind is None:
         raise BadRequest(f"Job kind {kind_name!r} is no longer available.", code="unknown_kind")
     try:
-        return await anyio.to_thread.run_sync(send_job, res.broker, kind, job_id, priority)
+        return await anyio.to_thread.run_sync(send_job, res.broker, kind, job_id, queue)
     except redis.RedisError as exc:
         raise ServiceUnavailable(
             "The job queue (Redis) is unavailable, so the job was not created; please try again shortly.",
@@ -82,6 +82,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         if existing is not None:
             return existing, False
     parsed = msgspec.convert(params, kind.params)
+    queue = kind.queue_for_params(parsed, req.priority)
     job = Job(
         id=uuid.uuid4(),
         owner_id=user.id,
@@ -89,7 +90,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         params=params,
         status=(JobStatus.PENDING_PAYMENT if kind.paid else JobStatus.QUEUED).value,
         priority=req.priority,
-        queue=kind.queue_for(req.priority),
+        queue=queue,
         title=kind.title(parsed) if kind.title else None,
         max_attempts=kind.max_retries + 1,
         idempotency_key=req.idempotency_key,
@@ -101,7 +102,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
             if not kind.paid:
-                job.message_id = await _send(res, kind.name, job.id, req.priority)
+                job.message_id = await _send(res, kind.name, job.id, queue)
             events = await session.run_sync(sm.create, job, actor=f"user:{user.id}")
     except IntegrityError:
         # Lost a race with the same idempotency key: return the winner.
@@ -213,7 +214,7 @@ async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOu
             raise ServiceUnavailable(
                 "The job queue (Redis) is unavailable; please try again shortly.", details={"component": "redis"}
             ) from None
-        message_id = await _send(res, job.kind, job_id, job.priority)
+        message_id = await _send(res, job.kind, job_id, job.queue)
         changed = await session.run_sync(sm.requeue, job_id, actor=f"user:{user.id}", message_id=message_id)
         if changed is None:
             raise Conflict(f"Job {job_id} changed while retrying; reload it.", code="not_retryable")

@@ -61,11 +61,11 @@ class Sweeper:
     def _reclaim_expired_leases(self, report: SweepReport) -> None:
         with self.sessions() as session:
             rows = session.execute(
-                select(Job.id, Job.kind, Job.priority, Job.attempts, Job.max_attempts)
+                select(Job.id, Job.kind, Job.queue, Job.attempts, Job.max_attempts)
                 .where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < func.now())
                 .limit(BATCH)
             ).all()
-        for job_id, kind_name, priority, attempts, max_attempts in rows:
+        for job_id, kind_name, queue, attempts, max_attempts in rows:
             kind = get_kind(kind_name)
             events: list[LiveEvent] = []
             with self.sessions.begin() as session:
@@ -76,7 +76,7 @@ class Sweeper:
                     if changed is not None:
                         report.failed.append(job_id)
                 else:
-                    message_id = send_job(self.broker, kind, job_id, priority)
+                    message_id = send_job(self.broker, kind, job_id, queue)
                     changed = sm.reclaim_lost(session, job_id, message_id=message_id)
                     if changed is not None:
                         report.reclaimed.append(job_id)
@@ -88,7 +88,7 @@ class Sweeper:
         grace = timedelta(seconds=self.lost_message_grace_seconds)
         with self.sessions() as session:
             rows = session.execute(
-                select(Job.id, Job.kind, Job.priority, Job.queue, Job.status, Job.message_id)
+                select(Job.id, Job.kind, Job.queue, Job.status, Job.message_id)
                 .where(
                     Job.deleted_at.is_(None),
                     or_(
@@ -102,7 +102,7 @@ class Sweeper:
                 .order_by(Job.created_at)
                 .limit(BATCH)
             ).all()
-        for job_id, kind_name, priority, queue, status, message_id in rows:
+        for job_id, kind_name, queue, status, message_id in rows:
             kind = get_kind(kind_name)
             if kind is None or (message_id and message_exists(self.broker, queue, message_id)):
                 continue
@@ -114,7 +114,7 @@ class Sweeper:
                 ).one_or_none()
                 if current is None or tuple(current) != (status, message_id):
                     continue
-                new_id = send_job(self.broker, kind, job_id, priority)
+                new_id = send_job(self.broker, kind, job_id, queue)
                 sm.set_message_id(session, job_id, new_id)
                 sm.record_event(
                     session,

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get
 from sqlalchemy import and_, func, or_, select, text
 
 from actors.broker import NAMESPACE
-from actors.registry import PRIORITIES, all_kinds
+from actors.registry import all_kinds
 from db.models import Job
 from db.statuses import JobStatus
 from service.auth.principal import Principal
@@ -36,7 +36,7 @@ class QueuesController(Controller):
         """Every known queue. Job counts come from Postgres (the truth: a worker's prefetched messages are
         not in Redis's queue list but still waiting); dead letters from the broker."""
         res = get_resources(request.app)
-        names = {k.queue_for(p) for k in all_kinds().values() for p in PRIORITIES}
+        names = {q for k in all_kinds().values() for q in k.all_queues()}
         day_ago = func.now() - text("interval '24 hours'")
         retry_due = Job.run_after <= func.now()
         async with res.sessions() as session:

@@ -32,13 +32,34 @@ def test_queue_defaults_to_the_kind_name() -> None:
 
 def test_actor_names_and_priorities() -> None:
     kind = JobKind(name="article", params=P, handler=_handler)
-    assert {p: kind.actor_name_for(p) for p in PRIORITIES} == {
-        "high": "job.article.high",
-        "normal": "job.article.normal",
-        "low": "job.article.low",
+    # One actor per queue; the queue a job was sent to names its actor.
+    assert {q: kind.actor_name(q) for q in kind.all_queues()} == {
+        "article.high": "job:article:article.high",
+        "article": "job:article:article",
+        "article.low": "job:article:article.low",
     }
     # Dramatiq runs lower numbers first.
-    assert kind.actor_priority("high") < kind.actor_priority("normal") < kind.actor_priority("low")
+    assert kind.actor_priority("article.high") < kind.actor_priority("article") < kind.actor_priority("article.low")
+
+
+class LaneParams(msgspec.Struct):
+    provider: str = "extractive"
+
+
+def test_lanes_give_each_param_choice_its_own_queues() -> None:
+    kind = JobKind(
+        name="llms_txt",
+        params=LaneParams,
+        handler=_handler,
+        lanes=("extractive", "ollama"),
+        lane_of=lambda p: p.provider,
+    )
+    assert kind.queue_for_params(LaneParams("ollama"), "normal") == "llms_txt.ollama"
+    assert kind.queue_for_params(LaneParams("extractive"), "high") == "llms_txt.extractive.high"
+    assert sorted(kind.all_queues()) == sorted(
+        f"llms_txt.{lane}{suffix}" for lane in ("extractive", "ollama") for suffix in (".high", "", ".low")
+    )
+    assert kind.actor_priority("llms_txt.ollama.high") < kind.actor_priority("llms_txt.ollama")
 
 
 def test_backoff_doubles_from_the_minimum_up_to_the_maximum() -> None:
