@@ -19,3 +19,8 @@ def job_lock_key(job_id: uuid.UUID) -> int:
 def lock_job(session: Session, job_id: uuid.UUID) -> None:
     """Take the job's advisory lock until the end of the current transaction."""
     session.execute(select(func.pg_advisory_xact_lock(job_lock_key(job_id))))
+
+
+def lock_user_quota(session: Session, user_id: uuid.UUID) -> None:
+    """Serialise one user's quota checks (two-key form: a separate space from job locks)."""
+    session.execute(select(func.pg_advisory_xact_lock(1, job_lock_key(user_id) & 0x7FFFFFFF)))

@@ -66,6 +66,28 @@ class SseSettings(msgspec.Struct, frozen=True):
     heartbeat_seconds: float = 15.0
 
 
+class CrawlSettings(msgspec.Struct, frozen=True):
+    # Off in production: only public addresses are fetched. Tests and local benchmarks turn it on.
+    allow_private: bool = False
+    concurrency: int = 8
+    timeout_seconds: float = 15.0
+    max_page_bytes: int = 5_000_000
+    user_agent: str = "genjobs-llms-txt/0.1 (+https://github.com/genjobs)"
+
+
+class ProviderSettings(msgspec.Struct, frozen=True):
+    ollama_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2"
+    gemini_api_base: str = "https://generativelanguage.googleapis.com"
+    gemini_api_key: str = ""
+    gemini_model: str = "gemini-2.0-flash"
+
+
+class QuotaSettings(msgspec.Struct, frozen=True):
+    monthly_generation_limit: int = 20
+    artifact_retention_days: int = 30
+
+
 class AuthSettings(msgspec.Struct, frozen=True):
     session_cookie: str = "genjobs_session"
     session_days: int = 14
@@ -79,6 +101,9 @@ class Settings(msgspec.Struct, frozen=True):
     scheduler: SchedulerSettings = SchedulerSettings()
     sse: SseSettings = SseSettings()
     auth: AuthSettings = AuthSettings()
+    crawl: CrawlSettings = CrawlSettings()
+    providers: ProviderSettings = ProviderSettings()
+    quota: QuotaSettings = QuotaSettings()
     secret_key: str = ""
     artifacts_dir: str = ".data/artifacts"
     data_dir: str = ".data"
@@ -93,6 +118,7 @@ class Settings(msgspec.Struct, frozen=True):
         r = RedisSettings()
         w = WorkerSettings()
         s = SchedulerSettings()
+        cs, ps, qs = CrawlSettings(), ProviderSettings(), QuotaSettings()
 
         def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
             return _number(e, name, default, kind)
@@ -125,6 +151,24 @@ class Settings(msgspec.Struct, frozen=True):
             ),
             sse=SseSettings(heartbeat_seconds=num("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds, float)),
             auth=AuthSettings(cookie_secure=_flag(e.get("COOKIE_SECURE"), False)),
+            crawl=CrawlSettings(
+                allow_private=_flag(e.get("CRAWL_ALLOW_PRIVATE"), False),
+                concurrency=num("CRAWL_CONCURRENCY", cs.concurrency, int),
+                timeout_seconds=num("CRAWL_TIMEOUT_SECONDS", cs.timeout_seconds, float),
+                max_page_bytes=num("CRAWL_MAX_PAGE_BYTES", cs.max_page_bytes, int),
+                user_agent=e.get("CRAWL_USER_AGENT") or cs.user_agent,
+            ),
+            providers=ProviderSettings(
+                ollama_url=(e.get("OLLAMA_URL") or ps.ollama_url).rstrip("/"),
+                ollama_model=e.get("OLLAMA_MODEL") or ps.ollama_model,
+                gemini_api_base=(e.get("GEMINI_API_BASE") or ps.gemini_api_base).rstrip("/"),
+                gemini_api_key=e.get("GEMINI_API_KEY", ""),
+                gemini_model=e.get("GEMINI_MODEL") or ps.gemini_model,
+            ),
+            quota=QuotaSettings(
+                monthly_generation_limit=num("MONTHLY_GENERATION_LIMIT", qs.monthly_generation_limit, int),
+                artifact_retention_days=num("ARTIFACT_RETENTION_DAYS", qs.artifact_retention_days, int),
+            ),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
             data_dir=e.get("DATA_DIR", ".data"),
@@ -138,6 +182,7 @@ class Settings(msgspec.Struct, frozen=True):
         raw["database"]["url"] = redact_url(self.database.url)
         raw["redis"]["url"] = redact_url(self.redis.url)
         raw["secret_key"] = "***" if self.secret_key else ""
+        raw["providers"]["gemini_api_key"] = "***" if self.providers.gemini_api_key else ""
         return dict(raw)
 
 

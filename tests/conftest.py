@@ -101,7 +101,7 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         engine: Engine = request.getfixturevalue("db_engine")
         client: redis.Redis = request.getfixturevalue("redis_client")
         with engine.begin() as conn:
-            conn.execute(text("TRUNCATE users, api_keys, user_sessions, jobs, job_events CASCADE"))
+            conn.execute(text("TRUNCATE users, api_keys, user_sessions, jobs, job_events, scheduler_runs CASCADE"))
         client.flushdb()
     yield
 

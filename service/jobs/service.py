@@ -31,6 +31,7 @@ from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
+from service.quota.service import enforce_quota
 from service.resources import Resources
 
 log = logging.getLogger("genjobs.jobs")
@@ -99,6 +100,8 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     )
     try:
         async with res.sessions() as session, session.begin():
+            if kind.counts_toward_quota:
+                await enforce_quota(session, res.settings, user)
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
             if not kind.paid:

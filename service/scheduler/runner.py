@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import redis
@@ -17,12 +18,16 @@ from actors.broker import build_broker
 from actors.registry import load_kind_modules
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
+from service.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
 from service.scheduler.leader import LeaderLock
+from service.scheduler.maintenance import delete_old_artifacts, reset_quotas
 from service.scheduler.sweeper import Sweeper
 from service.settings import Settings
 
 log = logging.getLogger("genjobs.scheduler")
 TICK_SECONDS = 0.5
+# Calendar tasks are due at most once a day; checking every minute runs them within a minute of their time.
+CALENDAR_CHECK_SECONDS = 60.0
 
 
 @dataclass
@@ -48,15 +53,27 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     engine = make_engine(settings.database.sync_url, pool_size=2)
     client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
     broker = build_broker(settings.redis.url)
+    sessions = make_sessionmaker(engine)
     sweeper = Sweeper(
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         broker=broker,
         publisher=LivePublisher(
             client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
         ),
         lost_message_grace_seconds=settings.scheduler.lost_message_grace_seconds,
     )
-    tasks = [PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep)]
+    artifacts_dir = Path(settings.artifacts_dir)
+    retention = settings.quota.artifact_retention_days
+    calendar = [
+        CalendarTask("quota_reset", monthly_on_first, lambda at: reset_quotas(sessions, at)),
+        CalendarTask(
+            "artifact_cleanup", daily_at(2), lambda at: delete_old_artifacts(sessions, artifacts_dir, retention, at)
+        ),
+    ]
+    tasks = [
+        PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep),
+        PeriodicTask("calendar", CALENDAR_CHECK_SECONDS, lambda: run_due(sessions, calendar)),
+    ]
     lock = LeaderLock(client, ttl_ms=int(max(10.0, settings.scheduler.sweep_interval_seconds) * 1000))
     log.info("scheduler started: %s", ", ".join(f"{t.name} every {t.interval_seconds:g}s" for t in tasks))
     leading = False

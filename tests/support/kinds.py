@@ -97,3 +97,28 @@ register_kind(
         description="Does nothing (tests and benchmarks).",
     )
 )
+
+
+class GenerationParams(msgspec.Struct, forbid_unknown_fields=True):
+    fail: bool = False
+    delay: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.0
+
+
+def run_generation(ctx: JobContext, params: GenerationParams) -> dict[str, Any]:
+    time.sleep(params.delay)
+    if params.fail:
+        raise PermanentJobError("generation failed (test)")
+    return {"generated": True}
+
+
+register_kind(
+    JobKind(
+        name="test_generation",
+        params=GenerationParams,
+        handler=run_generation,
+        queue="test",
+        max_retries=0,
+        counts_toward_quota=True,
+        description="Counts toward the monthly generation quota (tests only).",
+    )
+)
