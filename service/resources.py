@@ -18,6 +18,8 @@ from db.live import AsyncLivePublisher
 from service.events.hub import EventHub
 from service.settings import Settings
 
+REDIS_POOL_SIZE = 64
+
 
 @dataclass
 class Resources:
@@ -41,7 +43,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     engine = make_async_engine(
         settings.database.async_url, pool_size=settings.database.pool_size, echo=settings.database.echo
     )
-    redis_client = aioredis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
+    # A blocking pool: a burst (thousands of SSE clients connecting at once) waits for a connection
+    # instead of failing with "Too many connections".
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis.url, max_connections=REDIS_POOL_SIZE, timeout=10, socket_connect_timeout=3, socket_timeout=10
+    )
+    redis_client = aioredis.Redis(connection_pool=pool)
     # Only sends messages: no middleware, no actors.
     broker = build_broker(settings.redis.url, heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms)
     hub = EventHub(settings.redis.url)
