@@ -33,6 +33,8 @@ class JobKind(msgspec.Struct, frozen=True):
     min_backoff_seconds: float = 5.0
     max_backoff_seconds: float = 300.0
     paid: bool = False
+    # Succeeded jobs of this kind count toward the owner's monthly generation quota.
+    counts_toward_quota: bool = False
     description: str = ""
     # A short human title for lists (e.g. the hostname); receives the validated params.
     title: Callable[[Any], str | None] | None = None

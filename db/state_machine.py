@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, Uuid, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from db.live import LiveEvent
@@ -48,6 +49,8 @@ class Changed(msgspec.Struct, frozen=True):
     attempts: int
     claim_token: uuid.UUID | None
     events: list[LiveEvent]
+    # Extra columns a caller asked for (e.g. a claim's params), in the order asked.
+    extra: tuple[Any, ...] = ()
 
 
 def status_event_data(job: Job | Changed, *, detail: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -96,25 +99,55 @@ def _transition(
     values: dict[str, Any] | None = None,
     where: list[ColumnElement[bool]] | None = None,
     event_extra: dict[str, Any] | None = None,
+    returning: tuple[Any, ...] = (),
 ) -> Changed | None:
-    # Lock the row first so the reported from_status is the one the UPDATE saw.
+    # One round trip: lock the row (so the reported from_status is the one the UPDATE saw), update it, and
+    # append the audit row from the UPDATE's result, all in one statement of the caller's transaction.
     old = select(Job.id, Job.status.label("old_status")).where(Job.id == job_id).with_for_update().cte("old")
-    stmt = (
+    changed_row = (
         update(Job)
         .where(Job.id == old.c.id, Job.status.in_([s.value for s in ALLOWED_FROM[to]]), *(where or []))
         .values(status=to.value, updated_at=func.now(), **(values or {}))
-        .returning(old.c.old_status, Job.owner_id, Job.attempts, Job.claim_token, Job.updated_at)
+        .returning(
+            old.c.old_status.label("from_status"),
+            Job.owner_id,
+            Job.attempts,
+            Job.claim_token,
+            Job.updated_at,
+            *(col.label(f"extra_{i}") for i, col in enumerate(returning)),
+        )
+        .cte("changed_row")
     )
-    row = session.execute(stmt).one_or_none()
+    audit = (
+        insert(JobEvent)
+        .from_select(
+            ["job_id", "at", "type", "from_status", "to_status", "actor", "detail"],
+            select(
+                literal(job_id, Uuid()),
+                func.now(),
+                literal("status"),
+                changed_row.c.from_status,
+                literal(to.value),
+                literal(actor),
+                literal(detail, JSONB()),
+            ),
+        )
+        .cte("audit")
+    )
+    row = session.execute(
+        select(
+            changed_row.c.from_status,
+            changed_row.c.owner_id,
+            changed_row.c.attempts,
+            changed_row.c.claim_token,
+            changed_row.c.updated_at,
+            *(changed_row.c[f"extra_{i}"] for i in range(len(returning))),
+        ).add_cte(audit)
+    ).one_or_none()
     if row is None:
         return None
-    from_status, owner_id, attempts, claim_token, at = row
-    session.execute(
-        insert(JobEvent).values(
-            job_id=job_id, type="status", from_status=from_status, to_status=to.value, actor=actor, detail=detail
-        )
-    )
-    changed = Changed(job_id, owner_id, from_status, to.value, at, attempts, claim_token, [])
+    from_status, owner_id, attempts, claim_token, at, *extra = row
+    changed = Changed(job_id, owner_id, from_status, to.value, at, attempts, claim_token, [], tuple(extra))
     changed.events.append(
         LiveEvent("status", job_id, owner_id, status_event_data(changed, detail=detail, **(event_extra or {})))
     )
@@ -126,7 +159,9 @@ def current_status(session: Session, job_id: uuid.UUID) -> str | None:
 
 
 def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: float) -> Changed | None:
-    """queued | retrying -> running, for one worker, with a fresh claim token and lease."""
+    """queued | retrying -> running, for one worker, with a fresh claim token and lease.
+
+    ``extra`` of the result holds the job's (params, max_attempts)."""
     return _transition(
         session,
         job_id,
@@ -141,6 +176,7 @@ def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: fl
             "run_after": None,
         },
         where=[Job.deleted_at.is_(None)],
+        returning=(Job.params, Job.max_attempts),
     )
 
 

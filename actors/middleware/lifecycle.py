@@ -21,7 +21,7 @@ from typing import Any
 import dramatiq
 import msgspec
 from dramatiq.middleware import Middleware, Shutdown, SkipMessage, TimeLimitExceeded
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from actors.broker import send_job
 from actors.context import JobContext, current_or_none, set_current
@@ -94,15 +94,14 @@ class JobLifecycle(Middleware):
         with rt.sessions.begin() as session:
             lock_job(session, job_id)
             changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
-            row = session.execute(
-                select(Job.params, Job.max_attempts, Job.status).where(Job.id == job_id)
-            ).one_or_none()
-        if changed is None or row is None or changed.claim_token is None:
-            log.info("skipping message for job %s: %s", job_id, row.status if row else "no such job")
+            status = sm.current_status(session, job_id) if changed is None else None
+        if changed is None or changed.claim_token is None:
+            log.info("skipping message for job %s: %s", job_id, status or "no such job")
             raise SkipMessage()
+        stored_params, max_attempts = changed.extra
         self._publish(changed.events)
         try:
-            params: Any = msgspec.convert(row.params, kind.params)
+            params: Any = msgspec.convert(stored_params, kind.params)
         except msgspec.ValidationError as exc:
             params = exc  # reported as a permanent failure once the actor runs
         ctx = JobContext(
@@ -113,7 +112,7 @@ class JobLifecycle(Middleware):
             params=params,
             claim_token=changed.claim_token,
             attempt=changed.attempts,
-            max_attempts=row.max_attempts,
+            max_attempts=max_attempts,
         )
         set_current(ctx)
         rt.add_running(ctx)

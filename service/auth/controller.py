@@ -14,6 +14,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, insert, select, update
 
 from db.models import ApiKey, User, UserSession
+from service.auth.middleware import forget_credentials
 from service.auth.principal import Principal
 from service.auth.schemas import (
     ApiKeyOut,
@@ -72,6 +73,7 @@ class AuthController(Controller):
         if token := request.cookies.get(name):
             async with res.sessions() as session, session.begin():
                 await session.execute(sql_delete(UserSession).where(UserSession.token_hash == digest(token)))
+            forget_credentials()
         return Response(
             None,
             status_code=HTTP_204_NO_CONTENT,
@@ -113,3 +115,4 @@ class AuthController(Controller):
             )
             if result.one_or_none() is None:
                 raise NotFound(f"No active API key {key_id}.")
+        forget_credentials()

@@ -6,6 +6,7 @@ headers). Either resolves to a ``Principal`` in one indexed query.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -19,6 +20,19 @@ from service.auth.secrets import digest
 from service.resources import get_resources
 
 # Everything else under /api needs a principal; /schema and /metrics are not under /api.
+# Who a credential belongs to, remembered briefly per process: it saves a database round trip on every
+# request and SSE open. A revoked key or ended session stops working in other processes within this time
+# (at once in the process that revoked it).
+AUTH_CACHE_SECONDS = 5.0
+_AUTH_CACHE_LIMIT = 50_000
+_auth_cache: dict[str, tuple[float, Principal]] = {}
+
+
+def forget_credentials() -> None:
+    """Drop every remembered credential (after a logout or a key revocation in this process)."""
+    _auth_cache.clear()
+
+
 PUBLIC_PATHS = [r"^/api/auth/login$", r"^/api/health$", r"^/schema", r"^/metrics$"]
 
 
@@ -28,23 +42,31 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         header = connection.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
         if header and scheme.lower() == "bearer" and credential.strip():
+            cache_key, via = "k:" + digest(credential.strip()), "api_key"
             stmt = (
                 select(User.id, User.email, User.is_admin)
                 .join(ApiKey, ApiKey.user_id == User.id)
-                .where(ApiKey.key_hash == digest(credential.strip()), ApiKey.revoked_at.is_(None))
+                .where(ApiKey.key_hash == cache_key[2:], ApiKey.revoked_at.is_(None))
             )
-            via = "api_key"
         elif token := connection.cookies.get(res.settings.auth.session_cookie):
+            cache_key, via = "s:" + digest(token), "session"
             stmt = (
                 select(User.id, User.email, User.is_admin)
                 .join(UserSession, UserSession.user_id == User.id)
-                .where(UserSession.token_hash == digest(token), UserSession.expires_at > func.now())
+                .where(UserSession.token_hash == cache_key[2:], UserSession.expires_at > func.now())
             )
-            via = "session"
         else:
             raise NotAuthorizedException("Authentication required: send 'Authorization: Bearer <api key>' or log in.")
+        now = time.monotonic()
+        cached = _auth_cache.get(cache_key)
+        if cached is not None and cached[0] > now:
+            return AuthenticationResult(user=cached[1], auth=via)
         async with res.sessions() as session:
             row = (await session.execute(stmt)).one_or_none()
         if row is None:
             raise NotAuthorizedException("The API key or session is invalid, revoked or expired.")
-        return AuthenticationResult(user=Principal(row.id, row.email, row.is_admin, via), auth=via)
+        principal = Principal(row.id, row.email, row.is_admin, via)
+        if len(_auth_cache) >= _AUTH_CACHE_LIMIT:
+            _auth_cache.clear()
+        _auth_cache[cache_key] = (now + AUTH_CACHE_SECONDS, principal)
+        return AuthenticationResult(user=principal, auth=via)
