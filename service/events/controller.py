@@ -77,7 +77,7 @@ class EventsController(Controller):
             stream_key=job_stream_key(job_id),
             last_event_id=_last_event_id(request, last_event_id),
             heartbeat_seconds=res.settings.sse.heartbeat_seconds,
-            watch_until_terminal={str(job_id)},
+            watch_until_terminal=(str(job_id),),
         )
         return ServerSentEvent(event_stream(res.hub, res.redis, plan, snapshots), headers=_SSE_HEADERS)
 
@@ -121,6 +121,6 @@ class EventsController(Controller):
             last_event_id=_last_event_id(request, last_event_id),
             heartbeat_seconds=res.settings.sse.heartbeat_seconds,
             wants=job_ids_filter(set(named) if named else None),
-            watch_until_terminal={str(j) for j in named} if named else None,
+            watch_until_terminal=tuple(str(j) for j in named) if named else None,
         )
         return ServerSentEvent(event_stream(res.hub, res.redis, plan, snapshots), headers=_SSE_HEADERS)

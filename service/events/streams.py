@@ -82,7 +82,7 @@ class StreamPlan(msgspec.Struct):
     # Decides whether an event concerns this stream (multiplexed streams filter by job id).
     wants: Callable[[str | None], bool] | None = None
     # Ends the stream once every watched job reached a terminal state (None: never ends by itself).
-    watch_until_terminal: set[str] | None = None
+    watch_until_terminal: tuple[str, ...] | None = None
 
 
 async def event_stream(
@@ -148,6 +148,8 @@ async def _backlog(
 
 class _StreamState:
     """Cursor, filtering and end-of-stream bookkeeping of one SSE response."""
+
+    __slots__ = ("cursor", "finished", "plan", "remaining")
 
     def __init__(self, plan: StreamPlan) -> None:
         self.plan = plan
