@@ -7,7 +7,7 @@ the handlers. Production kinds live in ``actors.kinds``; tests register their ow
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -42,6 +42,9 @@ class JobKind(msgspec.Struct, frozen=True):
     # lane never holds up a fast one; a worker can be dedicated to a lane with ``--queues``.
     lanes: tuple[str, ...] = ()
     lane_of: Callable[[Any], str] | None = None
+    # Checks that need deployment options (e.g. whether private addresses may be crawled): called by the
+    # API with the validated params and those options; raises ValueError with a message for the user.
+    check_params: Callable[[Any, Mapping[str, Any]], None] | None = None
 
     @property
     def base_queue(self) -> str:

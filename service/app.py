@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
+from service.artifacts.controller import ArtifactsController
 from service.auth.controller import AuthController
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, http_error_handler, internal_error_handler, service_error_handler
@@ -19,6 +20,7 @@ from service.jobs.controller import JobsController
 from service.quota.controller import QuotaController
 from service.resources import open_resources
 from service.settings import Settings, get_settings
+from service.sites.controller import SitesController
 from service.system.health import HealthController
 from service.system.metrics import MetricsController
 from service.system.queues import QueuesController
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JobsController,
             EventsController,
             HealthController,
+            ArtifactsController,
+            SitesController,
             QuotaController,
             QueuesController,
             MetricsController,

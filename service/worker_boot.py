@@ -6,6 +6,8 @@ Nothing connects here: the runtime (database, Redis clients) is created when the
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
@@ -30,7 +32,31 @@ def worker_config(settings: Settings) -> WorkerConfig:
         stream_maxlen=settings.redis.stream_maxlen,
         stream_ttl_seconds=settings.redis.stream_ttl_seconds,
         pool_size=max(2, w.threads + 2),
+        kind_options=kind_options(settings),
     )
+
+
+def kind_options(settings: Settings) -> dict[str, Any]:
+    """Settings job kinds need, as plain data (actors never import the service's settings)."""
+    crawl, providers = settings.crawl, settings.providers
+    return {
+        "llms_txt": {
+            "artifacts_dir": settings.artifacts_dir,
+            "fetch": {
+                "user_agent": crawl.user_agent,
+                "per_host_concurrency": crawl.concurrency,
+                "timeout_seconds": crawl.timeout_seconds,
+                "max_page_bytes": crawl.max_page_bytes,
+                "allow_private": crawl.allow_private,
+            },
+            "ollama": {"base_url": providers.ollama_url, "model": providers.ollama_model},
+            "gemini": {
+                "base_url": providers.gemini_api_base,
+                "api_key": providers.gemini_api_key,
+                "model": providers.gemini_model,
+            },
+        }
+    }
 
 
 def configure_worker_broker(settings: Settings) -> dramatiq.Broker:

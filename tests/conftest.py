@@ -32,6 +32,9 @@ from tests.support.services import (
     wait_for_workers,
 )
 
+# Local test websites (sitemaps, robots.txt, redirects, broken pages; a links-only site) on 127.0.0.1.
+pytest_plugins = ("tests.support.testsite.fixtures",)
+
 # Fast timings so recovery paths run in seconds; production defaults are in service/settings.py.
 FAST_TIMINGS = {
     "SWEEP_INTERVAL_SECONDS": "1",
@@ -63,6 +66,8 @@ def service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url(),
         "JOB_KIND_MODULES": "tests.support.kinds",
+        # Tests crawl sites served on 127.0.0.1.
+        "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),
         "SECRET_KEY": "test-secret-key",
         "LOG_LEVEL": "INFO",

@@ -1,1 +1,5 @@
-"""Production job kinds. Each module here registers its kind on import (the llms.txt generator is next)."""
+"""Production job kinds; each registers itself on import."""
+
+from __future__ import annotations
+
+from actors.kinds import llms_txt  # noqa: F401  (registers the llms_txt kind)

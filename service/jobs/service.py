@@ -33,9 +33,15 @@ from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
 from service.quota.service import enforce_quota
 from service.resources import Resources
+from service.settings import Settings
 
 log = logging.getLogger("genjobs.jobs")
 CANCEL_FLAG_TTL_SECONDS = 86_400
+
+
+def kind_options(settings: Settings) -> dict[str, Any]:
+    """Deployment options job kinds check params against (see ``JobKind.check_params``)."""
+    return {"crawl_allow_private": settings.crawl.allow_private}
 
 
 def visible_to(user: Principal) -> list[ColumnElement[bool]]:
@@ -83,6 +89,15 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         if existing is not None:
             return existing, False
     parsed = msgspec.convert(params, kind.params)
+    if kind.check_params is not None:
+        try:
+            kind.check_params(parsed, kind_options(res.settings))
+        except ValueError as exc:
+            raise BadRequest(
+                f"Invalid params for kind {kind.name!r}: {exc}",
+                code="invalid_params",
+                details=[{"field": "params", "message": str(exc)}],
+            ) from None
     queue = kind.queue_for_params(parsed, req.priority)
     job = Job(
         id=uuid.uuid4(),

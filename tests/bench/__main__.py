@@ -24,6 +24,7 @@ BENCHMARKS = {
     "sse_fanout": "tests.bench.sse_fanout",
     "throughput": "tests.bench.throughput",
     "create_latency": "tests.bench.create_latency",
+    "llms_crawl": "tests.bench.llms_crawl",
 }
 
 

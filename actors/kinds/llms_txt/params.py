@@ -1,0 +1,45 @@
+"""What a user asks of an llms.txt generation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from actors.kinds.llms_txt.targets import parse_target
+
+Provider = Literal["extractive", "ollama", "gemini"]
+PROVIDERS: tuple[str, ...] = ("extractive", "ollama", "gemini")
+MAX_URLS = 5_000
+Glob = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class LlmsTxtParams(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    hostname: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)] | None = None
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)] | None = None
+    max_urls: Annotated[int, msgspec.Meta(ge=1, le=MAX_URLS)] = 500
+    provider: Provider = "extractive"
+    full_text: bool = True
+    include_paths: Annotated[list[Glob], msgspec.Meta(max_length=50)] = []
+    exclude_paths: Annotated[list[Glob], msgspec.Meta(max_length=50)] = []
+
+    def __post_init__(self) -> None:
+        if (self.hostname is None) == (self.url is None):
+            raise ValueError("give exactly one of hostname or url")
+        # Syntax only here; whether private addresses are allowed depends on the deployment (check_params).
+        parse_target(self.target, allow_private=True)
+
+    @property
+    def target(self) -> str:
+        return self.hostname if self.hostname is not None else str(self.url)
+
+    @property
+    def display_host(self) -> str:
+        return urlsplit(parse_target(self.target, allow_private=True)).netloc
+
+
+def check_params(params: LlmsTxtParams, options: Mapping[str, Any]) -> None:
+    """Refuse private and loopback targets unless the deployment crawls them (CRAWL_ALLOW_PRIVATE)."""
+    parse_target(params.target, allow_private=bool(options.get("crawl_allow_private", False)))

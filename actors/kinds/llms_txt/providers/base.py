@@ -1,0 +1,100 @@
+"""The interface every description provider implements, and the errors behind its fallbacks.
+
+ProviderError
+ ├── UnknownProviderError   ``make_describer`` got a name it does not know (also a ValueError)
+ ├── ProviderConfigError    a provider is missing what it needs, e.g. a Gemini API key (also a ValueError)
+ └── ProviderCallError      one call failed; ``cause`` says how. Never escapes a Describer: the batch's
+                            pages fall back to their extracted descriptions and the cause is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, Protocol
+
+import msgspec
+
+from actors.kinds.llms_txt.extract import PageInfo
+
+# Causes counted in DescribeResult.errors.
+TIMEOUT: Final = "timeout"  # no complete answer within timeout_seconds
+CONNECTION: Final = "connection"  # refused, reset, DNS, TLS: the provider was not reachable
+HTTP_5XX: Final = "http_5xx"
+RATE_LIMITED: Final = "rate_limited"  # HTTP 429
+HTTP_4XX: Final = "http_4xx"  # any other 4xx (bad key, unknown model): retrying cannot help
+BAD_RESPONSE: Final = "bad_response"  # 2xx whose body or JSON answer could not be used at all
+INCOMPLETE: Final = "incomplete"  # usable answer that left out some pages of the batch
+SKIPPED: Final = "skipped"  # batch not sent because the provider kept failing (see batching.py)
+
+# Called after each batch with (pages done, pages total). It runs in the describing coroutine, so an
+# exception it raises (JobCancelled from progress()) stops describing and propagates unchanged.
+ProgressCallback = Callable[[int, int], None]
+
+
+class ProviderError(Exception):
+    """Base of the description providers' errors."""
+
+
+class UnknownProviderError(ProviderError, ValueError):
+    """The provider name is not one ``make_describer`` knows."""
+
+
+class ProviderConfigError(ProviderError, ValueError):
+    """The provider's configuration cannot work (for example, no API key)."""
+
+
+class ProviderCallError(ProviderError):
+    """One provider call failed; the message never holds secrets or response bodies.
+
+    Attributes:
+        cause: One of the cause constants in this module.
+        retry_after: Seconds the provider asked us to wait (HTTP ``Retry-After``), if it said.
+    """
+
+    def __init__(self, cause: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.retry_after = retry_after
+
+
+class DescribeResult(msgspec.Struct, kw_only=True):
+    """Descriptions for a set of pages and how they were obtained.
+
+    Attributes:
+        descriptions: One entry per page URL: a single line, possibly "" when nothing describes the page.
+        fallbacks: Pages whose provider call failed (or whose answer left them out) and that got their
+            extracted description instead.
+        errors: Failed calls (or skipped batches) by cause, e.g. ``{"timeout": 2, "http_5xx": 1}``.
+    """
+
+    descriptions: dict[str, str] = msgspec.field(default_factory=dict)
+    fallbacks: int = 0
+    errors: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class Describer(Protocol):
+    """Writes the one-line page descriptions and the site summary of an llms.txt."""
+
+    async def describe(self, pages: list[PageInfo], on_batch: ProgressCallback | None = None) -> DescribeResult:
+        """Describe every page; never raises for provider failures (they fall back and are counted).
+
+        Args:
+            pages: The pages to describe.
+            on_batch: Optional progress callback, called after each batch.
+
+        Returns:
+            A description for every page URL, with fallback and error counts.
+        """
+        ...
+
+    async def summarize(self, site_name: str, pages: list[PageInfo]) -> str:
+        """Write the one-paragraph summary for the ``>`` line; falls back to an extractive one on error.
+
+        Args:
+            site_name: The site's name.
+            pages: The site's pages (the home page, if present, weighs most).
+
+        Returns:
+            One line of text; "" only when nothing at all describes the site.
+        """
+        ...

@@ -1,0 +1,1 @@
+"""Downloads of a job's files."""

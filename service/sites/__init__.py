@@ -1,0 +1,1 @@
+"""Site analysis before a generation."""

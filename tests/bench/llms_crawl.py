@@ -1,0 +1,189 @@
+"""Whole llms.txt generation (POST -> terminal event, full text on) on a local site of 1,200 realistic pages
+served by a real HTTP server on loopback: pages per second and peak worker RSS.
+
+Baseline, measured in the same run against the same server: fetching the same pages with a bare aiohttp
+client at the crawler's concurrency, doing nothing with them. Goal: >= 1,000 pages/s, peak RSS < 250 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+from tests.bench.common import HOST, BenchEnv, BenchResult
+from tests.bench.procstats import process_tree
+from tests.support.services import free_port, wait_for_http, wait_for_workers
+from tests.support.testsite.builder import build_site
+from tests.support.testsite.serving import serve
+
+GOAL_PAGES_PER_SECOND = 1_000
+GOAL_PEAK_RSS_MB = 250
+CONCURRENCY = 8
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """The highest resident size (VmHWM) any process of a worker tree reached."""
+    peak = 0
+    for child in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return peak
+
+
+async def _raw_fetch(urls: list[str]) -> float:
+    """Pages per second of a bare client fetching ``urls`` (the baseline)."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        queue = list(urls)
+        started = time.perf_counter()
+
+        async def work() -> None:
+            while queue:
+                async with session.get(queue.pop()) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"baseline fetch answered {response.status} for {response.url}")
+
+        await asyncio.gather(*(work() for _ in range(CONCURRENCY)))
+        return len(urls) / (time.perf_counter() - started)
+
+
+def _run_job(api: str, headers: dict[str, str], host: str, max_urls: int) -> tuple[float, dict[str, object]]:
+    """POST the job and read its SSE stream until the terminal status; returns (seconds, final status event)."""
+    with httpx.Client(base_url=api, headers=headers, timeout=None) as client:
+        started = time.perf_counter()
+        created = client.post(
+            "/api/jobs", json={"kind": "llms_txt", "params": {"hostname": host, "max_urls": max_urls}}
+        )
+        created.raise_for_status()
+        job_id = created.json()["id"]
+        final: dict[str, object] = {}
+        with client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
+            event = ""
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("status", "snapshot"):
+                    body = json.loads(line.split(":", 1)[1])
+                    if body.get("status") in ("succeeded", "failed", "cancelled", "timed_out"):
+                        final = body
+        return time.perf_counter() - started, final
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    types {{ application/gzip gz; }}
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    keepalive_requests 100000;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        index index.html;
+    }}
+}}
+"""
+
+
+@contextmanager
+def serve_static(root: Path) -> Iterator[tuple[str, str]]:
+    """Serve ``root`` with nginx when it is installed (a real server that leaves the CPU to the crawler),
+    else with the Python test-site server; yields (base URL, server name)."""
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        with serve(root) as base:
+            yield base, "python test server (install nginx for a lighter one)"
+        return
+    with tempfile.TemporaryDirectory(prefix="genjobs-nginx-") as tmp:
+        port = free_port()
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, root=root))
+        proc = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    httpx.get(f"http://{HOST}:{port}/", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+            yield f"http://{HOST}:{port}", "nginx"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def run(env: BenchEnv, quick: bool) -> BenchResult:
+    pages = 300 if quick else 1_200
+    with tempfile.TemporaryDirectory(prefix="genjobs-site-") as root:
+        # nginx's workers run as an unprivileged user: the site must be world-readable.
+        os.chmod(root, 0o755)
+        spec = build_site(Path(root), pages=pages)
+        with serve_static(Path(root)) as (base, server):
+            host = base.removeprefix("http://")
+            baseline = asyncio.run(_raw_fetch([base + path for path in spec.pages]))
+            crawl_env = {"CRAWL_ALLOW_PRIVATE": "1"}
+            port = free_port()
+            api = env.start_service("api", "--host", HOST, "--port", str(port), name="llms-api", env=crawl_env)
+            wait_for_http(f"http://{HOST}:{port}/api/health", api)
+            worker = env.start_service(
+                "worker", "--processes", "1", "--threads", "2", name="llms-worker", env=crawl_env
+            )
+            wait_for_workers(f"http://{HOST}:{port}", expected=1)
+            seconds, final = _run_job(f"http://{HOST}:{port}", env.auth_headers, host, max_urls=pages + 100)
+            peak_mb = _peak_rss_kb(worker.pid) / 1024
+    result = final.get("result") or {}
+    assert isinstance(result, dict)
+    fetched = int(result.get("pages", 0)) + sum(dict(result.get("errors", {})).values())
+    rate = fetched / seconds if seconds else 0.0
+    summary = (
+        f"{final.get('status')}: {fetched} pages in {seconds:.2f} s = {rate:.0f} pages/s end to end "
+        f"(bare aiohttp fetch {baseline:.0f} pages/s, ratio {rate / baseline:.2f}); peak worker RSS {peak_mb:.0f} MB"
+        f"; site served by {server}"
+    )
+    full_bytes = next((a["bytes"] for a in result.get("artifacts", []) if a["name"] == "llms-full.txt"), None)
+    return BenchResult(
+        "llms_crawl",
+        summary,
+        figures={
+            "status": final.get("status"),
+            "pages_written": result.get("pages"),
+            "pages_fetched": fetched,
+            "seconds": round(seconds, 3),
+            "pages_per_second": round(rate, 1),
+            "baseline_fetch_pages_per_second": round(baseline, 1),
+            "ratio": round(rate / baseline, 3) if baseline else None,
+            "peak_worker_rss_mb": round(peak_mb, 1),
+            "llms_full_bytes": full_bytes,
+            "site_server": server,
+        },
+        goal=f">= {GOAL_PAGES_PER_SECOND} pages/s, peak worker RSS < {GOAL_PEAK_RSS_MB} MB",
+        goal_met=final.get("status") == "succeeded" and rate >= GOAL_PAGES_PER_SECOND and peak_mb < GOAL_PEAK_RSS_MB,
+    )
