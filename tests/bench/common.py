@@ -14,9 +14,6 @@ import math
 import os
 import re
 import resource
-import signal
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
@@ -127,47 +124,6 @@ class BenchResult:
     notes: list[str] = field(default_factory=list)
 
 
-class ModuleProcess:
-    """``python -m <module> ...`` in its own session, with its output in a log file (like ServiceProcess)."""
-
-    def __init__(self, module: str, args: Sequence[str], env: dict[str, str], log_path: Path) -> None:
-        self.args = [module, *args]
-        self.log_path = log_path
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 20) -> None:
-        if self.alive():
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self._log.close()
-
-
 @dataclass
 class BenchEnv:
     admin_url: str
@@ -177,7 +133,7 @@ class BenchEnv:
     env: dict[str, str]
     user_id: uuid.UUID
     api_key: str
-    _processes: list[ServiceProcess | ModuleProcess] = field(default_factory=list)
+    _processes: list[ServiceProcess] = field(default_factory=list)
 
     @classmethod
     @contextmanager
@@ -241,8 +197,8 @@ class BenchEnv:
         self._processes.append(proc)
         return proc
 
-    def start_module(self, module: str, *args: str, name: str, env: dict[str, str] | None = None) -> ModuleProcess:
-        proc = ModuleProcess(module, list(args), {**self.env, **(env or {})}, LOG_DIR / f"{name}.log")
+    def start_module(self, module: str, *args: str, name: str, env: dict[str, str] | None = None) -> ServiceProcess:
+        proc = ServiceProcess(list(args), {**self.env, **(env or {})}, LOG_DIR / f"{name}.log", module=module)
         self._processes.append(proc)
         return proc
 

@@ -97,15 +97,15 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """A ``python -m service ...`` child process with its output in a log file."""
+    """A ``python -m <module> ...`` child process (``service`` by default) with its output in a log file."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path, *, module: str = "service") -> None:
         self.args = args
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=dict(env),
             stdout=self._log,

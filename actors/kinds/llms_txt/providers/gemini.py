@@ -71,13 +71,7 @@ class GeminiDescriber(ModelDescriber):
     provider = "gemini"
 
     def __init__(self, client: httpx.AsyncClient, config: GeminiConfig) -> None:
-        super().__init__(
-            batch_size=config.batch_size,
-            concurrency=config.concurrency,
-            excerpt_chars=config.excerpt_chars,
-            retries=config.retries,
-            retry_delay_seconds=config.retry_delay_seconds,
-        )
+        super().__init__(config)
         self._client = client
         self._config = config
         model = quote(config.model.removeprefix("models/"), safe="-._")

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
+from typing import Protocol
 
 import httpx
 import msgspec
@@ -103,7 +105,22 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-class ModelDescriber:
+class BatchingConfig(Protocol):
+    """What every model provider's config says about batching and retries."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def excerpt_chars(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def retry_delay_seconds(self) -> float: ...
+
+
+class ModelDescriber(ABC):
     """Base of the `Describer`s that call a language model; see the module docstring.
 
     Attributes:
@@ -113,20 +130,18 @@ class ModelDescriber:
 
     provider = "model"
 
-    def __init__(
-        self, *, batch_size: int, concurrency: int, excerpt_chars: int, retries: int, retry_delay_seconds: float
-    ) -> None:
-        self._batch_size = max(1, batch_size)
-        self._concurrency = max(1, concurrency)
-        self._excerpt_chars = max(0, excerpt_chars)
-        self._retries = max(0, retries)
-        self._retry_delay = max(0.0, retry_delay_seconds)
+    def __init__(self, config: BatchingConfig) -> None:
+        self._batch_size = max(1, config.batch_size)
+        self._concurrency = max(1, config.concurrency)
+        self._excerpt_chars = max(0, config.excerpt_chars)
+        self._retries = max(0, config.retries)
+        self._retry_delay = max(0.0, config.retry_delay_seconds)
         self._failures_in_a_row = 0
         self.gave_up: str | None = None
 
+    @abstractmethod
     async def _ask(self, prompt: str, *, json_answer: bool) -> str:
         """Send one prompt; return the model's text. Raises `ProviderCallError` on any failure."""
-        raise NotImplementedError
 
     async def describe(self, pages: list[PageInfo], on_batch: ProgressCallback | None = None) -> DescribeResult:
         """Describe every page in batches; failed batches fall back to extracted descriptions.

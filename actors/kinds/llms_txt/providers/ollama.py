@@ -50,13 +50,7 @@ class OllamaDescriber(ModelDescriber):
     provider = "ollama"
 
     def __init__(self, client: httpx.AsyncClient, config: OllamaConfig) -> None:
-        super().__init__(
-            batch_size=config.batch_size,
-            concurrency=config.concurrency,
-            excerpt_chars=config.excerpt_chars,
-            retries=config.retries,
-            retry_delay_seconds=config.retry_delay_seconds,
-        )
+        super().__init__(config)
         self._client = client
         self._config = config
         self._url = config.base_url.rstrip("/") + "/api/generate"
