@@ -80,6 +80,8 @@ async def read_events(
                     received.ended = True
                     return received
                 async for sse in source.aiter_sse():
+                    if not sse.data:  # httpx-sse also yields the heartbeat comments, with no data
+                        continue
                     received.events.append(Event(sse.event, sse.id, json.loads(sse.data)))
                     if stop is not None and stop(received.events):
                         return received

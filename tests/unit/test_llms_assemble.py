@@ -313,3 +313,13 @@ def test_llms_full_has_header_every_page_once_with_source_and_demoted_headings()
     assert not re.search(r"^# ", outside_code[len("# Acme") :], flags=re.MULTILINE)
     assert text.count("\n---\n") == 3
     assert text.endswith("\n")
+
+
+def test_a_summary_without_details_still_parses_as_the_summary() -> None:
+    # The reference parser needs text between the "> summary" line and the first section.
+    site = SiteInfo(name="Acme", base_url="https://acme.example/", summary="Acme runs jobs.")
+    pages = [DescribedPage(url="https://acme.example/docs/a", title="A", description="the a page")]
+    parsed = parse_llms_file(build_llms_txt(site, pages))
+    assert parsed["summary"] == "Acme runs jobs."
+    assert parsed["info"] and "1 page of" in parsed["info"]
+    assert [link["url"] for links in parsed["sections"].values() for link in links] == ["https://acme.example/docs/a"]

@@ -64,6 +64,11 @@ def build_llms_txt(site: SiteInfo, pages: list[DescribedPage]) -> str:
     Returns:
         The file's text, ending with a newline.
     """
+    if summary_only(site):
+        # The reference parser reads the "> summary" line only when text follows it before the first
+        # section, so a file without details gets a short one that is useful to a reader anyway.
+        count = f"{len(pages)} page" + ("" if len(pages) == 1 else "s")
+        site = msgspec.structs.replace(site, details=f"This file lists {count} of {site.base_url}, by section.")
     parts = [_header(site)]
     for section in group_sections(pages, site.base_url):
         lines = [f"## {one_line(section.name)}", ""]
@@ -115,6 +120,11 @@ def demote_headings(markdown: str, levels: int = 2) -> str:
             line = hashes + line[heading.end() :]
         out.append(line)
     return "\n".join(out)
+
+
+def summary_only(site: SiteInfo) -> bool:
+    """A summary and no details paragraph."""
+    return bool(one_line(site.summary)) and not (site.details and site.details.strip())
 
 
 def _header(site: SiteInfo) -> str:
