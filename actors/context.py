@@ -47,6 +47,7 @@ class JobContext:
         self._last_renewal = time.monotonic()
         self._step: str | None = None
         self._pending: tuple[int, int | None, str | None] | None = None
+        self.result: dict[str, Any] | None = None
 
     def progress(self, done: int, total: int | None = None, step: str | None = None) -> None:
         """Report progress; throttled so a big job does not flood Postgres, Redis or browsers.

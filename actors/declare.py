@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import dramatiq
 
 from actors.context import current_job
@@ -11,15 +9,18 @@ from actors.errors import PermanentJobError
 from actors.registry import all_kinds, get_kind
 
 
-def run_job(job_id: str) -> dict[str, Any] | None:
-    """The body of every job actor: the lifecycle middleware has claimed the job; do the kind's work."""
+def run_job(job_id: str) -> None:
+    """The body of every job actor: the lifecycle middleware has claimed the job; do the kind's work.
+
+    The result goes to the job context (the lifecycle middleware stores it), not back to Dramatiq, which
+    would only warn that it has nowhere to put it."""
     ctx = current_job()
     kind = get_kind(ctx.kind)
     if kind is None:
         raise PermanentJobError(f"unknown job kind {ctx.kind!r}")
     if isinstance(ctx.params, Exception):
         raise PermanentJobError(f"stored params are invalid: {ctx.params}")
-    return kind.handler(ctx, ctx.params)
+    ctx.result = kind.handler(ctx, ctx.params)
 
 
 def declare_job_actors(broker: dramatiq.Broker) -> list[str]:

@@ -45,6 +45,11 @@ class JobKind(msgspec.Struct, frozen=True):
     # Checks that need deployment options (e.g. whether private addresses may be crawled): called by the
     # API with the validated params and those options; raises ValueError with a message for the user.
     check_params: Callable[[Any, Mapping[str, Any]], None] | None = None
+    # Called once when a worker process boots, with the kinds' options (e.g. to start helper processes
+    # before the first job rather than during it).
+    warm_up: Callable[[Mapping[str, Any]], None] | None = None
+    # Called when a worker process stops (e.g. to stop those helper processes).
+    shut_down: Callable[[], None] | None = None
 
     @property
     def base_queue(self) -> str:

@@ -73,6 +73,8 @@ class CrawlSettings(msgspec.Struct, frozen=True):
     timeout_seconds: float = 15.0
     max_page_bytes: int = 5_000_000
     user_agent: str = "genjobs-llms-txt/0.1 (+https://github.com/genjobs)"
+    # Processes extracting pages beside each crawl worker: the other cores (0 extracts in the crawl's process).
+    extract_processes: int = max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 class ProviderSettings(msgspec.Struct, frozen=True):
@@ -157,6 +159,7 @@ class Settings(msgspec.Struct, frozen=True):
                 timeout_seconds=num("CRAWL_TIMEOUT_SECONDS", cs.timeout_seconds, float),
                 max_page_bytes=num("CRAWL_MAX_PAGE_BYTES", cs.max_page_bytes, int),
                 user_agent=e.get("CRAWL_USER_AGENT") or cs.user_agent,
+                extract_processes=num("CRAWL_EXTRACT_PROCESSES", cs.extract_processes, int),
             ),
             providers=ProviderSettings(
                 ollama_url=(e.get("OLLAMA_URL") or ps.ollama_url).rstrip("/"),

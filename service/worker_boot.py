@@ -42,6 +42,7 @@ def kind_options(settings: Settings) -> dict[str, Any]:
     return {
         "llms_txt": {
             "artifacts_dir": settings.artifacts_dir,
+            "extract_processes": crawl.extract_processes,
             "fetch": {
                 "user_agent": crawl.user_agent,
                 "per_host_concurrency": crawl.concurrency,

@@ -27,7 +27,7 @@ from actors.broker import send_job
 from actors.context import JobContext, current_or_none, set_current
 from actors.errors import JobCancelled, PermanentJobError
 from actors.holder import RuntimeHolder
-from actors.registry import JobKind, get_kind
+from actors.registry import JobKind, all_kinds, get_kind
 from db import state_machine as sm
 from db.live import LiveEvent
 from db.locks import lock_job
@@ -62,12 +62,24 @@ class JobLifecycle(Middleware):
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._stopping.clear()
-        self.holder.start()
+        rt = self.holder.start()
+        for kind in all_kinds().values():
+            if kind.warm_up is not None:
+                try:
+                    kind.warm_up(rt.config.kind_options)
+                except Exception:
+                    log.exception("warming up job kind %s failed; its jobs will start cold", kind.name)
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._stopping.set()
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        for kind in all_kinds().values():
+            if kind.shut_down is not None:
+                try:
+                    kind.shut_down()
+                except Exception:
+                    log.exception("shutting down job kind %s failed", kind.name)
         self.holder.stop()
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
@@ -144,7 +156,7 @@ class JobLifecycle(Middleware):
             except JobCancelled as exc:
                 exception = exc
         if exception is None:
-            self._succeed(ctx, result)
+            self._succeed(ctx, ctx.result)
         elif isinstance(exception, JobCancelled):
             log.info("job %s stopped: %s", ctx.job_id, exception)
         elif isinstance(exception, TimeLimitExceeded):

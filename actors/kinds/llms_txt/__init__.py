@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from actors.kinds.llms_txt.config import LlmsTxtConfig
+from actors.kinds.llms_txt.extract_pool import shut_down, warm_up
 from actors.kinds.llms_txt.job import run_llms_txt
 from actors.kinds.llms_txt.params import PROVIDERS, LlmsTxtParams, check_params
 from actors.registry import JobKind, register_kind
@@ -15,6 +17,8 @@ LLMS_TXT = register_kind(
         lanes=PROVIDERS,
         lane_of=lambda p: p.provider,
         check_params=check_params,
+        warm_up=lambda options: warm_up(LlmsTxtConfig.from_options(dict(options))),
+        shut_down=shut_down,
         counts_toward_quota=True,
         max_retries=2,
         min_backoff_seconds=10.0,

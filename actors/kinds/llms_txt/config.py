@@ -16,6 +16,8 @@ MAX_CRAWL_DELAY_SECONDS = 2.0
 
 class LlmsTxtConfig(msgspec.Struct, frozen=True):
     artifacts_dir: str = ".data/artifacts"
+    # Processes extracting pages beside the crawl (0: extract in the crawl's own process).
+    extract_processes: int = 0
     fetch: FetchConfig = FetchConfig()
     ollama: OllamaConfig = msgspec.field(default_factory=lambda: OllamaConfig(base_url="http://127.0.0.1:11434"))
     gemini: GeminiConfig = GeminiConfig()

@@ -22,7 +22,8 @@ from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.discovery import Discovery, discover
-from actors.kinds.llms_txt.extract import PageInfo, extract_page, site_name_from_titles, strip_site_name
+from actors.kinds.llms_txt.extract import PageInfo, site_name_from_titles, strip_site_name
+from actors.kinds.llms_txt.extract_pool import extract, extraction_pool
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.output import write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
@@ -101,12 +102,13 @@ class Generation:
         self.resumed = len(seen)
         self.ctx.progress(self.done, total, "fetch")
         delay = min(discovery.crawl_delay, MAX_CRAWL_DELAY_SECONDS) if discovery.crawl_delay else None
+        pool = extraction_pool(self.config.extract_processes)
 
         async def on_page(result: FetchResult) -> None:
             record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
             if result.ok:
                 self.bytes += len(result.body)
-                record.page = extract_page(result.final_url, result.body)
+                record.page = await extract(pool, result.final_url, result.body)
             self.checkpoint.append(record)
             self._count(record)
             self.ctx.progress(self.done, total, "fetch")

@@ -1,0 +1,69 @@
+"""Page extraction in other processes, so a crawl uses more than one core.
+
+Extraction (selectolax + html-to-markdown) holds the GIL, so threads do not help; a small process pool
+does. The pool is created once per worker process (at worker boot, see ``warm_up``), kept for its jobs
+(starting Python processes costs a few hundred milliseconds) and stopped with it (``shut_down``). Its
+processes are spawned, never forked from a threaded worker, and are the worker's own children, so none
+outlives it. If a pool process dies, pages are extracted in the crawl's own process from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from actors.kinds.llms_txt.config import LlmsTxtConfig
+from actors.kinds.llms_txt.extract import PageInfo, extract_page
+
+log = logging.getLogger("genjobs.llms_txt")
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_broken = False
+
+
+def extraction_pool(processes: int) -> ProcessPoolExecutor | None:
+    """The worker process's extraction pool (None when ``processes`` is 0 or the pool broke)."""
+    global _pool
+    if processes <= 0 or _broken:
+        return None
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+            # Start the processes now rather than on the first page.
+            for future in [_pool.submit(abs, 0) for _ in range(processes)]:
+                future.result()
+        return _pool
+
+
+def warm_up(config: LlmsTxtConfig) -> None:
+    """Start the pool when the worker boots."""
+    extraction_pool(config.extract_processes)
+
+
+async def extract(pool: ProcessPoolExecutor | None, url: str, body: bytes) -> PageInfo:
+    """``extract_page`` in the pool, or here when there is none (or it broke)."""
+    global _broken
+    if pool is not None and not _broken:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, extract_page, url, body)
+        except BrokenProcessPool:
+            log.warning("an extraction process died; extracting in the crawl's own process from now on")
+            _broken = True
+    return extract_page(url, body)
+
+
+def shut_down() -> None:
+    """Stop the pool's processes and wait for them (the worker is stopping)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(shut_down)
