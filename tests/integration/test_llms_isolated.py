@@ -10,15 +10,12 @@ crawl private addresses and share one worker that consumes every queue):
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from actors.kinds.llms_txt.netguard import is_public_ip
 from tests.conftest import ApiUser
 from tests.support.fake_providers import GEMINI_TEST_KEY, FakeGemini, FakeOllama
 from tests.support.isolated_stack import WORKER_READY, IsolatedStack, isolated_stack, wait_for_log
@@ -87,6 +84,9 @@ PRIVATE_TARGETS = [
 ]
 
 
+# Names are checked when the crawler connects, after resolving them: a name that resolves to a private
+# address (and a redirect to one) is refused in tests/integration/test_llms_fetch.py, through the same
+# Fetcher the analysis and the job use. Here, literal addresses and single-label names are refused up front.
 def private_targets(site: RecordingSite) -> list[str]:
     return [host_of(site), *PRIVATE_TARGETS]
 
@@ -126,55 +126,6 @@ async def test_analysis_of_private_addresses_is_refused(public_user: ApiUser, ba
         assert response.status_code == 400, (target, response.status_code, response.text)
         assert response.json()["error"]["code"] in {"invalid_hostname", "address_not_allowed"}, target
     assert bait_site.hits == []
-
-
-def private_names_in_hosts_file() -> list[str]:
-    """Dotted names /etc/hosts maps to a non-public address (read from the file: no DNS query is made)."""
-    names = []
-    try:
-        lines = Path("/etc/hosts").read_text().splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        fields = line.split("#", 1)[0].split()
-        if len(fields) < 2:
-            continue
-        try:
-            address = ipaddress.ip_address(fields[0].split("%", 1)[0])
-        except ValueError:
-            continue
-        if not is_public_ip(address):
-            names += [n for n in fields[1:] if "." in n and not n.replace(".", "").isdigit()]
-    return names
-
-
-async def test_a_name_resolving_to_a_private_address_is_not_crawled(
-    public_only: IsolatedStack, public_user: ApiUser, bait_site: RecordingSite
-) -> None:
-    names = private_names_in_hosts_file()
-    if not names:
-        # Only /etc/hosts is used (a DNS lookup could leave this machine), and on this machine it maps no
-        # dotted name (one that passes the syntax check) to a private address: "localhost" has no dot and
-        # is refused by syntax above. The netguard unit and fetch tests cover resolution with a fake resolver.
-        pytest.skip("no dotted name in /etc/hosts resolves to a private address on this machine")
-    target = f"{names[0]}:{urlsplit(bait_site.base_url).port}"
-    # When it is analyzed, Then the answer is 400 address_not_allowed
-    response = await public_user.client.get("/api/sites/analyze", params={"hostname": target})
-    assert response.status_code == 400, response.text
-    assert response.json()["error"]["code"] == "address_not_allowed"
-    # When a job is started for it (names are resolved only when the crawler connects)
-    response = await public_user.client.post("/api/jobs", json={"kind": "llms_txt", "params": {"hostname": target}})
-    if response.status_code == 202:
-        public_only.start_worker()
-        row = await wait_until_terminal(public_only.engine, response.json()["id"], 30)
-        # Then it fails without a page read
-        assert row["status"] == "failed", row["status"]
-    else:
-        assert response.status_code == 400
-    assert bait_site.hits == []
-
-
-# --- 6. Providers in their own lanes ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
