@@ -139,3 +139,27 @@ def test_every_target_is_refused_from_a_status_not_allowed(
     with sessions.begin() as session:
         changed = sm._transition(session, job_id, target, actor="test")
     assert (changed is not None) == allowed
+
+
+def test_payment_transitions(sessions: sessionmaker[Session], owner: uuid.UUID) -> None:
+    # A paid job waits in pending_payment: a worker cannot claim it until payment moves it to queued
+    paid = new_job(sessions, owner, JobStatus.PENDING_PAYMENT)
+    with sessions.begin() as session:
+        assert sm.claim(session, paid, worker="w", lease_seconds=30) is None
+        changed = sm.mark_paid(session, paid, actor="stripe", message_id="m1", detail={"event": "evt_1"})
+    assert changed is not None and (changed.from_status, changed.to_status) == ("pending_payment", "queued")
+    with sessions.begin() as session:
+        # paying twice, or expiring after payment, changes nothing
+        assert sm.mark_paid(session, paid, actor="stripe", message_id="m2") is None
+        assert sm.expire(session, paid, actor="stripe", reason="session expired") is None
+        assert sm.claim(session, paid, worker="w", lease_seconds=30) is not None
+    # An unpaid one expires, and then can never be paid
+    unpaid = new_job(sessions, owner, JobStatus.PENDING_PAYMENT)
+    with sessions.begin() as session:
+        expired = sm.expire(session, unpaid, actor="scheduler", reason="checkout expired")
+        assert expired is not None and expired.to_status == "expired"
+        assert sm.mark_paid(session, unpaid, actor="stripe", message_id="m3") is None
+    assert events_of(sessions, unpaid) == [
+        ("created", None, "pending_payment"),
+        ("status", "pending_payment", "expired"),
+    ]
