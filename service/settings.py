@@ -96,6 +96,47 @@ class AuthSettings(msgspec.Struct, frozen=True):
     cookie_secure: bool = False
 
 
+class StripeSettings(msgspec.Struct, frozen=True):
+    """Stripe Checkout for paid jobs (issue 5)."""
+
+    api_key: str = ""
+    webhook_secret: str = ""
+    api_base: str = "https://api.stripe.com"
+
+
+def _stripe_settings(e: dict[str, str]) -> StripeSettings:
+    d = StripeSettings()
+    return StripeSettings(
+        api_key=e.get("STRIPE_API_KEY", ""),
+        webhook_secret=e.get("STRIPE_WEBHOOK_SECRET", ""),
+        api_base=(e.get("STRIPE_API_BASE") or d.api_base).rstrip("/"),
+    )
+
+
+class NotifySettings(msgspec.Struct, frozen=True):
+    """Notification channels: email, signed webhook, UltraMsg, WhatsApp Cloud API (issue 6)."""
+
+    smtp_url: str = ""
+
+
+def _notify_settings(e: dict[str, str]) -> NotifySettings:
+    return NotifySettings(smtp_url=e.get("SMTP_URL", ""))
+
+
+class WebsiteSettings(msgspec.Struct, frozen=True):
+    """The external website generator (issue 6)."""
+
+    generator_url: str = ""
+    generator_api_key: str = ""
+
+
+def _website_settings(e: dict[str, str]) -> WebsiteSettings:
+    return WebsiteSettings(
+        generator_url=(e.get("WEBSITE_GENERATOR_URL") or "").rstrip("/"),
+        generator_api_key=e.get("WEBSITE_GENERATOR_API_KEY", ""),
+    )
+
+
 class Settings(msgspec.Struct, frozen=True):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
@@ -106,6 +147,9 @@ class Settings(msgspec.Struct, frozen=True):
     crawl: CrawlSettings = CrawlSettings()
     providers: ProviderSettings = ProviderSettings()
     quota: QuotaSettings = QuotaSettings()
+    stripe: StripeSettings = StripeSettings()
+    notify: NotifySettings = NotifySettings()
+    website: WebsiteSettings = WebsiteSettings()
     secret_key: str = ""
     artifacts_dir: str = ".data/artifacts"
     data_dir: str = ".data"
@@ -172,6 +216,9 @@ class Settings(msgspec.Struct, frozen=True):
                 monthly_generation_limit=num("MONTHLY_GENERATION_LIMIT", qs.monthly_generation_limit, int),
                 artifact_retention_days=num("ARTIFACT_RETENTION_DAYS", qs.artifact_retention_days, int),
             ),
+            stripe=_stripe_settings(e),
+            notify=_notify_settings(e),
+            website=_website_settings(e),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
             data_dir=e.get("DATA_DIR", ".data"),
@@ -186,6 +233,10 @@ class Settings(msgspec.Struct, frozen=True):
         raw["redis"]["url"] = redact_url(self.redis.url)
         raw["secret_key"] = "***" if self.secret_key else ""
         raw["providers"]["gemini_api_key"] = "***" if self.providers.gemini_api_key else ""
+        raw["stripe"]["api_key"] = "***" if self.stripe.api_key else ""
+        raw["stripe"]["webhook_secret"] = "***" if self.stripe.webhook_secret else ""
+        raw["notify"]["smtp_url"] = redact_url(self.notify.smtp_url)
+        raw["website"]["generator_api_key"] = "***" if self.website.generator_api_key else ""
         return dict(raw)
 
 

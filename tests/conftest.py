@@ -106,7 +106,12 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         engine: Engine = request.getfixturevalue("db_engine")
         client: redis.Redis = request.getfixturevalue("redis_client")
         with engine.begin() as conn:
-            conn.execute(text("TRUNCATE users, api_keys, user_sessions, jobs, job_events, scheduler_runs CASCADE"))
+            # Every table the migrations made, so a new table is cleared without editing this list.
+            tables = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            ).scalars()
+            quoted = ", ".join('"' + name + '"' for name in tables)
+            conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
         client.flushdb()
     yield
 
