@@ -1,0 +1,1 @@
+"""Notifications to users when their jobs finish: email, signed webhook, UltraMsg, WhatsApp Cloud API."""
