@@ -26,6 +26,7 @@ from sqlalchemy import update
 from actors.broker import send_job
 from actors.context import JobContext, current_or_none, set_current
 from actors.errors import JobCancelled, PermanentJobError
+from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
 from actors.registry import JobKind, all_kinds, get_kind
 from db import state_machine as sm
@@ -156,22 +157,22 @@ class JobLifecycle(Middleware):
             except JobCancelled as exc:
                 exception = exc
         if exception is None:
-            self._succeed(ctx, ctx.result)
+            self._succeed(broker, ctx, ctx.result)
         elif isinstance(exception, JobCancelled):
             log.info("job %s stopped: %s", ctx.job_id, exception)
         elif isinstance(exception, TimeLimitExceeded):
-            self._fail(ctx, f"the job ran past its time limit of {kind.time_limit_seconds:g} s", timed_out=True)
+            self._fail(broker, ctx, f"the job ran past its time limit of {kind.time_limit_seconds:g} s", timed_out=True)
         elif isinstance(exception, Shutdown):
             self._hand_back(broker, kind, queue, ctx)
         elif isinstance(exception, PermanentJobError) or ctx.attempt >= ctx.max_attempts:
-            self._fail(ctx, describe_error(exception))
+            self._fail(broker, ctx, describe_error(exception))
             message.fail()
         else:
             self._retry(broker, kind, queue, ctx, describe_error(exception))
 
     # -- outcomes ---------------------------------------------------------------------------------------
 
-    def _succeed(self, ctx: JobContext, result: Any) -> None:
+    def _succeed(self, broker: dramatiq.Broker, ctx: JobContext, result: Any) -> None:
         rt = self.holder.runtime
         if result is not None and not isinstance(result, dict):
             result = {"value": result}
@@ -181,8 +182,9 @@ class JobLifecycle(Middleware):
             log.warning("job %s finished but was no longer ours (cancelled or re-claimed)", ctx.job_id)
             return
         self._publish(changed.events)
+        announce_finished(broker, ctx.job_id, changed.to_status)
 
-    def _fail(self, ctx: JobContext, error: str, *, timed_out: bool = False) -> None:
+    def _fail(self, broker: dramatiq.Broker, ctx: JobContext, error: str, *, timed_out: bool = False) -> None:
         rt = self.holder.runtime
         with rt.sessions.begin() as session:
             changed = sm.fail(
@@ -190,6 +192,7 @@ class JobLifecycle(Middleware):
             )
         if changed is not None:
             self._publish(changed.events)
+            announce_finished(broker, ctx.job_id, changed.to_status)
 
     def _retry(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext, error: str) -> None:
         rt = self.holder.runtime

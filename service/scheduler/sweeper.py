@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.broker import message_exists, send_job
+from actors.finished import announce_finished
 from actors.registry import get_kind
 from db import state_machine as sm
 from db.live import LiveEvent, LivePublisher
@@ -83,6 +84,8 @@ class Sweeper:
                 if changed is not None:
                     events = changed.events
             self.publisher.publish(events)
+            if job_id in report.failed:
+                announce_finished(self.broker, job_id, JobStatus.FAILED.value)
 
     def _resend_lost_messages(self, report: SweepReport) -> None:
         grace = timedelta(seconds=self.lost_message_grace_seconds)
