@@ -62,6 +62,15 @@ class Job(UUIDPrimaryKey, Base):
     amount_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_session_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The Checkout page the user pays on, and when its session stops accepting payment.
+    payment_url: Mapped[str | None] = mapped_column(Text)
+    payment_expires_at: Mapped[datetime | None]
+    # pending | paid | expired | cancelled (the money side; ``status`` is the job side).
+    payment_status: Mapped[str | None] = mapped_column(String(16))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255))
+    # Set once a refund was asked of Stripe (one per job: idempotency key ``refund-<job id>``).
+    refund_id: Mapped[str | None] = mapped_column(String(255))
+    refund_status: Mapped[str | None] = mapped_column(String(32))
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
