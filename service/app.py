@@ -17,6 +17,10 @@ from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, http_error_handler, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.jobs.controller import JobsController
+from service.payments.admin_controller import PaymentsAdminController
+from service.payments.pricing import load_pricing
+from service.payments.quote_controller import QuoteController
+from service.payments.webhook_controller import StripeWebhookController
 from service.quota.controller import QuotaController
 from service.resources import open_resources
 from service.settings import Settings, get_settings
@@ -30,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app; clients (database, Redis, SSE hub) open in the lifespan, not here."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_pricing(settings.stripe.pricing)  # a bad PRICING stops the start, not the first paid request
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -48,6 +53,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QuotaController,
             QueuesController,
             MetricsController,
+            QuoteController,
+            StripeWebhookController,
+            PaymentsAdminController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],

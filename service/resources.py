@@ -12,10 +12,12 @@ from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actors.broker import build_broker
+from actors.payments.stripe_client import StripeConnection
 from actors.registry import load_kind_modules
 from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
 from service.events.hub import EventHub
+from service.payments.client import open_stripe
 from service.settings import Settings
 
 REDIS_POOL_SIZE = 64
@@ -30,6 +32,8 @@ class Resources:
     publisher: AsyncLivePublisher
     broker: RedisBroker
     hub: EventHub
+    # None when Stripe is not configured: paid job options are then refused.
+    stripe: StripeConnection | None = None
 
 
 def get_resources(app: Litestar) -> Resources:
@@ -53,6 +57,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     broker = build_broker(settings.redis.url, heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms)
     hub = EventHub(settings.redis.url)
     await hub.start()
+    stripe_connection = open_stripe(settings)
     try:
         yield Resources(
             settings=settings,
@@ -64,8 +69,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             ),
             broker=broker,
             hub=hub,
+            stripe=stripe_connection,
         )
     finally:
+        if stripe_connection is not None:
+            await stripe_connection.aclose()
         await hub.stop()
         broker.client.close()
         await redis_client.aclose()

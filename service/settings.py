@@ -102,6 +102,19 @@ class StripeSettings(msgspec.Struct, frozen=True):
     api_key: str = ""
     webhook_secret: str = ""
     api_base: str = "https://api.stripe.com"
+    # How long a Checkout Session accepts payment (Stripe allows 30 min to 24 h).
+    checkout_expiry_seconds: int = 86_400
+    # A webhook whose signed timestamp is older than this is refused (replay protection).
+    webhook_tolerance_seconds: int = 300
+    timeout_seconds: float = 20.0
+    # The scheduler refunds a paid failed job its refund actor has not refunded within this time.
+    refund_grace_seconds: float = 60.0
+    # Prices per kind and provider as JSON (see service/payments/pricing.py); empty means the default table.
+    pricing: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key)
 
 
 def _stripe_settings(e: dict[str, str]) -> StripeSettings:
@@ -110,6 +123,11 @@ def _stripe_settings(e: dict[str, str]) -> StripeSettings:
         api_key=e.get("STRIPE_API_KEY", ""),
         webhook_secret=e.get("STRIPE_WEBHOOK_SECRET", ""),
         api_base=(e.get("STRIPE_API_BASE") or d.api_base).rstrip("/"),
+        checkout_expiry_seconds=_number(e, "STRIPE_CHECKOUT_EXPIRY_SECONDS", d.checkout_expiry_seconds, int),
+        webhook_tolerance_seconds=_number(e, "STRIPE_WEBHOOK_TOLERANCE_SECONDS", d.webhook_tolerance_seconds, int),
+        timeout_seconds=_number(e, "STRIPE_TIMEOUT_SECONDS", d.timeout_seconds, float),
+        refund_grace_seconds=_number(e, "STRIPE_REFUND_GRACE_SECONDS", d.refund_grace_seconds, float),
+        pricing=e.get("PRICING", "").strip(),
     )
 
 

@@ -27,7 +27,8 @@ class JobsController(Controller):
     async def create_job(self, request: Request[Principal, Any, Any], data: CreateJobRequest) -> Response[CreatedJob]:
         """Start a job. Answers 202 with its id at once; 200 with the existing job for a repeated idempotency key."""
         job, created = await service.create_job(get_resources(request.app), request.user, data)
-        body = CreatedJob(job.id, job.kind, job.status, job.created_at, job.links)
+        payment_url = job.payment.url if job.payment is not None else None
+        body = CreatedJob(job.id, job.kind, job.status, job.created_at, job.links, payment_url)
         return Response(body, status_code=HTTP_202_ACCEPTED if created else 200, headers={"Location": job.links.self})
 
     @get("/", operation_id="listJobs")

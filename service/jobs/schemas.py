@@ -27,12 +27,24 @@ class JobLinks(msgspec.Struct):
     history: str
 
 
-class CreatedJob(msgspec.Struct):
+class CreatedJob(msgspec.Struct, omit_defaults=True):
     id: uuid.UUID
     kind: str
     status: str
     created_at: datetime
     links: JobLinks
+    # Paid options only: the Stripe Checkout page to pay on.
+    payment_url: str | None = None
+
+
+class PaymentOut(msgspec.Struct):
+    url: str | None
+    amount_cents: int
+    currency: str
+    # pending | paid | expired | cancelled
+    status: str | None
+    refund_id: str | None
+    refund_status: str | None
 
 
 class Progress(msgspec.Struct):
@@ -58,6 +70,8 @@ class JobOut(msgspec.Struct):
     started_at: datetime | None
     finished_at: datetime | None
     links: JobLinks
+    # Null for free jobs.
+    payment: PaymentOut | None = None
 
 
 class JobPage(msgspec.Struct):
@@ -112,4 +126,13 @@ def job_out(job: Job) -> JobOut:
         started_at=job.started_at,
         finished_at=job.finished_at,
         links=links_for(job.id),
+        payment=payment_out(job),
+    )
+
+
+def payment_out(job: Job) -> PaymentOut | None:
+    if job.amount_cents is None or job.currency is None:
+        return None
+    return PaymentOut(
+        job.payment_url, job.amount_cents, job.currency, job.payment_status, job.refund_id, job.refund_status
     )

@@ -31,6 +31,8 @@ from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
+from service.payments.checkout import create_checkout, expire_checkout, require_stripe
+from service.payments.quotes import price_of
 from service.quota.service import enforce_quota
 from service.resources import Resources
 from service.settings import Settings
@@ -99,19 +101,26 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
                 details=[{"field": "params", "message": str(exc)}],
             ) from None
     queue = kind.queue_for_params(parsed, req.priority)
+    # Paid-ness depends on the kind and its params (e.g. llms_txt with the gemini provider); the price is
+    # fixed here and stored, so the webhook compares Stripe's amount with it.
+    quote = price_of(res.settings, kind, parsed)
+    paid = quote is not None
+    stripe_connection = require_stripe(res.stripe) if paid else None
     job = Job(
         id=uuid.uuid4(),
         owner_id=user.id,
         kind=kind.name,
         params=params,
-        status=(JobStatus.PENDING_PAYMENT if kind.paid else JobStatus.QUEUED).value,
+        status=(JobStatus.PENDING_PAYMENT if paid else JobStatus.QUEUED).value,
         priority=req.priority,
         queue=queue,
         title=kind.title(parsed) if kind.title else None,
         max_attempts=kind.max_retries + 1,
         idempotency_key=req.idempotency_key,
         created_at=utcnow(),
-        queued_at=None if kind.paid else utcnow(),
+        queued_at=None if paid else utcnow(),
+        amount_cents=quote.amount_cents if quote else None,
+        currency=quote.currency if quote else None,
     )
     try:
         async with res.sessions() as session, session.begin():
@@ -119,9 +128,12 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
                 await enforce_quota(session, res.settings, user)
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
-            if not kind.paid:
+            if not paid:
                 job.message_id = await _send(res, kind.name, job.id, queue)
             events = await session.run_sync(sm.create, job, actor=f"user:{user.id}")
+            if stripe_connection is not None and quote is not None:
+                # Inside the transaction: if Stripe fails, the job row is rolled back (nothing half-stored).
+                await create_checkout(stripe_connection, res.settings, job, quote, user)
     except IntegrityError:
         # Lost a race with the same idempotency key: return the winner.
         existing = await _by_idempotency_key(res, user, req, params)
@@ -191,6 +203,10 @@ async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None
         job = await get_job_row(session, user, job_id)
         events: list[LiveEvent] = []
         was_active = job.status in ACTIVE
+        if job.status == JobStatus.PENDING_PAYMENT and job.payment_session_id:
+            # Close the payment page first: a cancelled job must not be payable any more.
+            await expire_checkout(res.stripe, job.payment_session_id)
+            await session.execute(update(Job).where(Job.id == job_id).values(payment_status="cancelled"))
         if was_active:
             changed = await session.run_sync(sm.cancel, job_id, actor=f"user:{user.id}", reason="cancelled by user")
             if changed is not None:
@@ -219,6 +235,13 @@ async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOu
     async with res.sessions() as session, session.begin():
         # The row lock makes a concurrent retry wait and then see the job already queued (409, no message).
         job = await get_job_row(session, user, job_id, for_update=True)
+        if job.amount_cents is not None:
+            # A paid run is not repeated for free (a failed one is refunded); the user starts a new job.
+            raise Conflict(
+                f"Job {job_id} was a paid job; start a new job instead of retrying it.",
+                code="paid_job_not_retryable",
+                details={"status": job.status},
+            )
         if job.status not in RETRYABLE_BY_USER:
             raise Conflict(
                 f"Job {job_id} is {job.status}; only failed, timed-out or cancelled jobs can be retried.",

@@ -18,6 +18,8 @@ from actors.broker import build_broker
 from actors.registry import load_kind_modules
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
+from service.payments.client import open_stripe
+from service.payments.reconcile import PaymentReconciler
 from service.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
 from service.scheduler.leader import LeaderLock
 from service.scheduler.maintenance import delete_old_artifacts, reset_quotas
@@ -74,6 +76,12 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
         PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep),
         PeriodicTask("calendar", CALENDAR_CHECK_SECONDS, lambda: run_due(sessions, calendar)),
     ]
+    stripe_connection = open_stripe(settings)
+    if stripe_connection is not None:
+        reconciler = PaymentReconciler(
+            sessions, broker, sweeper.publisher, stripe_connection, settings.stripe.refund_grace_seconds
+        )
+        tasks.append(PeriodicTask("payments", settings.scheduler.sweep_interval_seconds, reconciler.run))
     lock = LeaderLock(client, ttl_ms=int(max(10.0, settings.scheduler.sweep_interval_seconds) * 1000))
     log.info("scheduler started: %s", ", ".join(f"{t.name} every {t.interval_seconds:g}s" for t in tasks))
     leading = False
@@ -95,6 +103,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
             lock.release()
         broker.client.close()
         client.close()
+        if stripe_connection is not None:
+            stripe_connection.close()
         engine.dispose()
     log.info("scheduler stopped")
     return 0

@@ -1,0 +1,146 @@
+"""Refund a paid job that ended ``failed`` or ``timed_out`` after its retries: money is never kept for a job
+that did not deliver.
+
+The finished-job hook sends one message to the refund actor; the actor asks Stripe's Refunds API with the
+idempotency key ``refund-<job id>``, so however many times it runs (a redelivered message, the scheduler's
+catch-up pass for a lost one) Stripe makes one refund. The refund id and status are stored on the job and the
+refund is recorded in its history. Passing errors are retried with exponential backoff; after the last
+attempt the scheduler's pass (``refund_missing``) keeps trying.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+import stripe
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from actors.finished import on_finished
+from actors.payments.stripe_client import StripeConfig, StripeConnection, checkout_facts
+from db import state_machine as sm
+from db.models import Job
+from db.statuses import JobStatus
+
+log = logging.getLogger("genjobs.refund")
+
+REFUND_QUEUE = "payments"
+REFUND_ACTOR = "payments:refund"
+REFUNDABLE = frozenset({JobStatus.FAILED.value, JobStatus.TIMED_OUT.value})
+MAX_ATTEMPTS = 8
+MIN_BACKOFF_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 600.0
+
+
+def refund_idempotency_key(job_id: uuid.UUID) -> str:
+    return f"refund-{job_id}"
+
+
+def send_refund(broker: dramatiq.Broker, job_id: uuid.UUID, *, attempt: int = 0, delay_ms: int | None = None) -> None:
+    """Enqueue the refund of a job (by actor name: the sender need not declare the actor)."""
+    message: dramatiq.Message[None] = dramatiq.Message(
+        queue_name=REFUND_QUEUE, actor_name=REFUND_ACTOR, args=(str(job_id),), kwargs={"attempt": attempt}, options={}
+    )
+    broker.enqueue(message, delay=delay_ms)
+
+
+@on_finished("refund")
+def refund_when_failed(broker: dramatiq.Broker, job_id: uuid.UUID, status: str) -> None:
+    # Every failed job gets a message; the actor returns at once for free ones (the hook has no database).
+    if status in REFUNDABLE:
+        send_refund(broker, job_id)
+
+
+def refund_job(sessions: sessionmaker[Session], client: stripe.StripeClient, job_id: uuid.UUID, *, actor: str) -> str:
+    """Refund one job if it is paid, refundable and not refunded yet; returns what happened.
+
+    Raises the SDK's errors for passing failures (the caller retries); a refusal by Stripe (e.g. the charge
+    was already refunded from the dashboard) is stored as refund status ``failed`` and recorded."""
+    with sessions() as session:
+        job = session.execute(
+            select(Job.status, Job.payment_status, Job.payment_session_id, Job.payment_intent_id, Job.refund_id).where(
+                Job.id == job_id
+            )
+        ).one_or_none()
+    if job is None or job.payment_status != "paid" or job.status not in REFUNDABLE:
+        return "not_refundable"
+    if job.refund_id is not None:
+        return "already_refunded"
+    payment_intent = job.payment_intent_id
+    if payment_intent is None and job.payment_session_id:
+        payment_intent = checkout_facts(client.v1.checkout.sessions.retrieve(job.payment_session_id)).payment_intent
+    if payment_intent is None:
+        _store(sessions, job_id, None, "failed", actor, {"error": "the paid session has no payment intent"})
+        return "refund_refused"
+    try:
+        refund: Any = client.v1.refunds.create(
+            params={"payment_intent": payment_intent, "metadata": {"job_id": str(job_id)}},
+            options={"idempotency_key": refund_idempotency_key(job_id)},
+        )
+    except stripe.InvalidRequestError as exc:
+        _store(sessions, job_id, None, "failed", actor, {"error": exc.user_message or str(exc), "code": exc.code})
+        return "refund_refused"
+    _store(sessions, job_id, str(refund.id), str(refund.status), actor, {"amount_cents": refund.get("amount")})
+    return "refunded"
+
+
+def _store(
+    sessions: sessionmaker[Session],
+    job_id: uuid.UUID,
+    refund_id: str | None,
+    status: str,
+    actor: str,
+    detail: dict[str, Any],
+) -> None:
+    with sessions.begin() as session:
+        stored = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.refund_id.is_(None))
+            .values(refund_id=refund_id, refund_status=status)
+            .returning(Job.id)
+        ).one_or_none()
+        if stored is not None:
+            event = "refunded" if refund_id else "refund_failed"
+            sm.record_event(
+                session, job_id, event, actor=actor, detail={"refund_id": refund_id, "status": status, **detail}
+            )
+
+
+def backoff_seconds(attempt: int) -> float:
+    return float(min(MAX_BACKOFF_SECONDS, MIN_BACKOFF_SECONDS * 2**attempt))
+
+
+def declare_refund_actor(
+    broker: dramatiq.Broker, sessions: Callable[[], sessionmaker[Session]], config: StripeConfig
+) -> None:
+    """Declare the refund actor on a worker's broker; its Stripe client is made in the worker process."""
+    connection: list[StripeConnection] = []
+    lock = threading.Lock()
+
+    def client() -> stripe.StripeClient:
+        with lock:
+            if not connection:
+                connection.append(StripeConnection(config))
+            return connection[0].client
+
+    def refund(job_id: str, attempt: int = 0) -> None:
+        job = uuid.UUID(job_id)
+        try:
+            if not config.configured:
+                raise RuntimeError("Stripe is not configured in this worker (STRIPE_API_KEY)")
+            outcome = refund_job(sessions(), client(), job, actor="worker:refund")
+            log.info("refund of job %s: %s", job, outcome)
+        except Exception as exc:
+            if attempt + 1 >= MAX_ATTEMPTS:
+                log.error("refund of job %s failed %d times (%s); the scheduler will retry", job, attempt + 1, exc)
+                return
+            delay = backoff_seconds(attempt)
+            log.warning("refund of job %s failed (%s: %s); retrying in %.0f s", job, type(exc).__name__, exc, delay)
+            send_refund(broker, job, attempt=attempt + 1, delay_ms=int(delay * 1000))
+
+    dramatiq.actor(actor_name=REFUND_ACTOR, queue_name=REFUND_QUEUE, broker=broker, time_limit=120_000)(refund)

@@ -1,0 +1,153 @@
+"""Prices of paid job options: configuration per kind and provider, a tiered formula on the URL count.
+
+``PRICING`` (JSON) maps a kind to its providers (``"*"`` matches any params of the kind) and each to a rule::
+
+    {"llms_txt": {"gemini": {"currency": "usd", "minimum_cents": 50,
+                             "tiers": [{"up_to": 100, "cents_per_url": 1},
+                                       {"up_to": 1000, "cents_per_url": 0.5},
+                                       {"up_to": null, "cents_per_url": 0.2}]}}}
+
+Tiers are graduated (the first 100 URLs at 1 ¢, the next 900 at 0.5 ¢, ...); the total is rounded up to the
+cent and never below ``minimum_cents``. The URL count is the job's ``max_urls``: the most pages the job will
+process, known at creation without a crawl, so the quote shown, the price stored on the job and the amount
+Stripe charges are the same number. (A UI that has run ``GET /api/sites/analyze`` passes
+``max_urls = min(urls_count, the user's cap)`` to pay for the pages the site really has.)
+
+A kind declared ``paid=True`` with no rule costs the default minimum charge.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
+from typing import Annotated, Any
+
+import msgspec
+
+from actors.registry import JobKind
+
+ANY_PROVIDER = "*"
+DEFAULT_MINIMUM_CENTS = 50
+_CURRENCY = re.compile(r"^[a-z]{3}$")
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+
+
+class Tier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # Inclusive upper bound of the URL count this tier covers; null means "and above".
+    up_to: Annotated[int, msgspec.Meta(ge=1)] | None
+    cents_per_url: Annotated[float, msgspec.Meta(ge=0)]
+
+
+class PriceRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    currency: str = "usd"
+    base_cents: Annotated[float, msgspec.Meta(ge=0)] = 0
+    minimum_cents: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_MINIMUM_CENTS
+    tiers: tuple[Tier, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _CURRENCY.match(self.currency):
+            raise ValueError(f"currency must be a lowercase ISO code such as 'usd', got {self.currency!r}")
+        bounds = [t.up_to for t in self.tiers]
+        if None in bounds[:-1]:
+            raise ValueError("only the last tier may have up_to null")
+        finite = [b for b in bounds if b is not None]
+        if finite != sorted(set(finite)):
+            raise ValueError("tiers must have increasing up_to bounds")
+
+
+PricingTable = dict[str, dict[str, PriceRule]]
+
+DEFAULT_PRICING: PricingTable = {
+    "llms_txt": {
+        "gemini": PriceRule(
+            tiers=(Tier(100, 1.0), Tier(1000, 0.5), Tier(None, 0.2)),
+        )
+    }
+}
+
+
+class PricingError(ValueError):
+    """``PRICING`` is not valid JSON of the expected shape."""
+
+
+class BreakdownLine(msgspec.Struct):
+    description: str
+    quantity: int
+    unit_cents: float
+    amount_cents: float
+
+
+class Quote(msgspec.Struct):
+    amount_cents: int
+    currency: str
+    display: str
+    breakdown: list[BreakdownLine]
+    kind: str
+    provider: str | None
+    url_count: int
+
+
+@lru_cache(maxsize=8)
+def load_pricing(raw: str) -> PricingTable:
+    """Parse ``PRICING``; an empty string gives the default table."""
+    if not raw:
+        return DEFAULT_PRICING
+    try:
+        return msgspec.json.decode(raw, type=PricingTable)
+    except (msgspec.DecodeError, ValueError) as exc:
+        raise PricingError(f"PRICING is invalid: {exc}") from None
+
+
+def display_amount(cents: int, currency: str) -> str:
+    symbol = _SYMBOLS.get(currency)
+    amount = f"{cents // 100}.{cents % 100:02d}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
+
+
+def rule_for(table: PricingTable, kind: JobKind, params: Any) -> PriceRule | None:
+    """The price rule of this option, or None when it is free."""
+    rules = table.get(kind.name, {})
+    provider = getattr(params, "provider", None)
+    rule = (rules.get(provider) if isinstance(provider, str) else None) or rules.get(ANY_PROVIDER)
+    if rule is None and kind.paid:
+        return PriceRule()
+    return rule
+
+
+def quote_for(table: PricingTable, kind: JobKind, params: Any) -> Quote | None:
+    """The price of a job of ``kind`` with validated ``params``, or None when that option is free."""
+    rule = rule_for(table, kind, params)
+    if rule is None:
+        return None
+    url_count = int(getattr(params, "max_urls", 0) or 0)
+    provider = getattr(params, "provider", None)
+    lines: list[BreakdownLine] = []
+    total = Decimal(0)
+    if rule.base_cents:
+        lines.append(BreakdownLine("base charge", 1, rule.base_cents, rule.base_cents))
+        total += Decimal(str(rule.base_cents))
+    lower = 0
+    for tier in rule.tiers:
+        upper = url_count if tier.up_to is None else min(url_count, tier.up_to)
+        count = upper - lower
+        if count <= 0:
+            break
+        amount = Decimal(count) * Decimal(str(tier.cents_per_url))
+        label = f"URLs {lower + 1}-{upper}" if count > 1 else f"URL {upper}"
+        lines.append(BreakdownLine(label, count, tier.cents_per_url, float(amount)))
+        total += amount
+        lower = upper
+    cents = int(total.to_integral_value(rounding=ROUND_CEILING))
+    if cents < rule.minimum_cents:
+        lines.append(BreakdownLine("minimum charge", 1, rule.minimum_cents, float(rule.minimum_cents - total)))
+        cents = rule.minimum_cents
+    return Quote(
+        amount_cents=cents,
+        currency=rule.currency,
+        display=display_amount(cents, rule.currency),
+        breakdown=lines,
+        kind=kind.name,
+        provider=provider if isinstance(provider, str) else None,
+        url_count=url_count,
+    )
