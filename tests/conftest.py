@@ -19,6 +19,9 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from service.auth.users import create_user, issue_api_key
 from service.settings import Settings
+from tests.support.fake_stripe import API_KEY as STRIPE_TEST_KEY
+from tests.support.fake_stripe import WEBHOOK_SECRET as STRIPE_TEST_WEBHOOK_SECRET
+from tests.support.fake_stripe import FakeStripe
 from tests.support.services import (
     ROOT,
     ServiceProcess,
@@ -56,7 +59,16 @@ def log_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def fake_stripe() -> Iterator[FakeStripe]:
+    """A fake Stripe API on 127.0.0.1 that every process under test talks to (paid jobs are paid through it)."""
+    server = FakeStripe()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def service_env(tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStripe) -> Iterator[dict[str, str]]:
     """Environment for every process under test: a new database migrated from empty, a test Redis db."""
     admin = admin_database_url()
     name = unique_name("genjobs_test")
@@ -71,6 +83,10 @@ def service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),
         "SECRET_KEY": "test-secret-key",
         "LOG_LEVEL": "INFO",
+        "STRIPE_API_KEY": STRIPE_TEST_KEY,
+        "STRIPE_WEBHOOK_SECRET": STRIPE_TEST_WEBHOOK_SECRET,
+        "STRIPE_API_BASE": fake_stripe.base_url,
+        "STRIPE_REFUND_GRACE_SECONDS": "2",
         **FAST_TIMINGS,
     }
     upgrade(Settings.from_env(env).database.sync_url)

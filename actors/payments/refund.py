@@ -85,7 +85,8 @@ def refund_job(sessions: sessionmaker[Session], client: stripe.StripeClient, job
     except stripe.InvalidRequestError as exc:
         _store(sessions, job_id, None, "failed", actor, {"error": exc.user_message or str(exc), "code": exc.code})
         return "refund_refused"
-    _store(sessions, job_id, str(refund.id), str(refund.status), actor, {"amount_cents": refund.get("amount")})
+    created = refund.to_dict()
+    _store(sessions, job_id, str(created["id"]), str(created.get("status")), actor, {"amount_cents": created.get("amount")})
     return "refunded"
 
 

@@ -58,6 +58,8 @@ class CheckoutFacts(msgspec.Struct, frozen=True):
     client_reference_id: str | None = None
     payment_intent: str | None = None
     metadata: dict[str, str] = {}
+    url: str | None = None
+    expires_at: int | None = None
 
 
 def checkout_facts(obj: Any) -> CheckoutFacts:

@@ -9,7 +9,7 @@ from typing import Any
 
 import stripe
 
-from actors.payments.stripe_client import StripeConnection
+from actors.payments.stripe_client import StripeConnection, checkout_facts
 from db.models import Job
 from service.auth.principal import Principal
 from service.errors import Conflict, ServiceUnavailable
@@ -78,9 +78,10 @@ async def create_checkout(
         )
     except stripe.StripeError as exc:
         raise _stripe_unavailable(exc, "creating the payment page") from None
-    job.payment_session_id = str(session.id)
-    job.payment_url = str(session.url)
-    job.payment_expires_at = datetime.fromtimestamp(int(session.get("expires_at") or expires_at), UTC)
+    facts = checkout_facts(session)
+    job.payment_session_id = facts.id
+    job.payment_url = facts.url
+    job.payment_expires_at = datetime.fromtimestamp(facts.expires_at or expires_at, UTC)
     job.payment_status = "pending"
 
 
@@ -102,7 +103,7 @@ async def expire_checkout(connection: StripeConnection | None, session_id: str) 
             session: Any = await conn.client.v1.checkout.sessions.retrieve_async(session_id)
         except stripe.StripeError as exc:
             raise _stripe_unavailable(exc, "cancelling the payment") from None
-        if session.get("status") == "complete":
+        if checkout_facts(session).status == "complete":
             raise Conflict(
                 "This job has just been paid and will start shortly; cancel it once it is queued.",
                 code="already_paid",

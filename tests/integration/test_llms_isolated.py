@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import ApiUser
 from tests.support.fake_providers import GEMINI_TEST_KEY, FakeGemini, FakeOllama
+from tests.support.fake_stripe import FakeStripe
 from tests.support.isolated_stack import WORKER_READY, IsolatedStack, isolated_stack, wait_for_log
 from tests.support.llms_jobs import (
     create_llms_job,
@@ -27,6 +28,7 @@ from tests.support.llms_jobs import (
     wait_for_row,
     wait_until_terminal,
 )
+from tests.support.payments import pay_and_notify
 from tests.support.services import ServiceProcess
 from tests.support.testsite.recording import RecordingSite
 from tests.support.testsite.serving import RunningSite
@@ -198,12 +200,17 @@ async def download_llms(user: ApiUser, job_id: str) -> str:
 
 
 async def test_gemini_describes_pages_on_its_own_queue_with_the_key_in_a_header(
-    providers: IsolatedStack, provider_user: ApiUser, fake_gemini: FakeGemini, acme_site: RunningSite
+    providers: IsolatedStack,
+    provider_user: ApiUser,
+    fake_gemini: FakeGemini,
+    fake_stripe: FakeStripe,
+    acme_site: RunningSite,
 ) -> None:
     # Given a worker and a Gemini (fake) configured with an API key
     worker = start_lane_worker(providers)
-    # When a generation asks for Gemini descriptions
+    # When a generation asks for Gemini descriptions (a paid option: paid through the fake Stripe)
     job_id = await create_llms_job(provider_user.client, hostname=host_of(acme_site), provider="gemini", **SMALL)
+    await pay_and_notify(providers.api_url, fake_stripe, job_id)
     row = await wait_until_terminal(providers.engine, job_id, 60)
     # Then it ran on the Gemini lane and succeeded without falling back
     assert row["status"] == "succeeded", row["error"]

@@ -122,3 +122,20 @@ register_kind(
         description="Counts toward the monthly generation quota (tests only).",
     )
 )
+
+
+register_kind(
+    JobKind(
+        name="test_paid",
+        params=SleepParams,
+        handler=run_sleep,
+        queue="test",
+        paid=True,
+        max_retries=1,
+        min_backoff_seconds=0.2,
+        max_backoff_seconds=1.0,
+        time_limit_seconds=60,
+        title=lambda p: p.label,
+        description="Like test_sleep, paid (the minimum charge) before it runs (tests only).",
+    )
+)
