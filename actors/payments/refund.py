@@ -86,7 +86,8 @@ def refund_job(sessions: sessionmaker[Session], client: stripe.StripeClient, job
         _store(sessions, job_id, None, "failed", actor, {"error": exc.user_message or str(exc), "code": exc.code})
         return "refund_refused"
     created = refund.to_dict()
-    _store(sessions, job_id, str(created["id"]), str(created.get("status")), actor, {"amount_cents": created.get("amount")})
+    detail = {"amount_cents": created.get("amount")}
+    _store(sessions, job_id, str(created["id"]), str(created.get("status")), actor, detail)
     return "refunded"
 
 
