@@ -31,6 +31,7 @@ from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
+from service.quota.rate_limit import enforce_rate_limit
 from service.quota.service import enforce_quota
 from service.resources import Resources
 from service.settings import Settings
@@ -41,7 +42,10 @@ CANCEL_FLAG_TTL_SECONDS = 86_400
 
 def kind_options(settings: Settings) -> dict[str, Any]:
     """Deployment options job kinds check params against (see ``JobKind.check_params``)."""
-    return {"crawl_allow_private": settings.crawl.allow_private}
+    return {
+        "crawl_allow_private": settings.crawl.allow_private,
+        "website_generator_configured": bool(settings.website.generator_url),
+    }
 
 
 def visible_to(user: Principal) -> list[ColumnElement[bool]]:
@@ -117,6 +121,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         async with res.sessions() as session, session.begin():
             if kind.counts_toward_quota:
                 await enforce_quota(session, res.settings, user)
+            await enforce_rate_limit(session, res.settings, user, kind.name)
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
             if not kind.paid:
