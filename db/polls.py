@@ -179,10 +179,10 @@ def set_partial_result(
     audit = (
         insert(JobEvent)
         .from_select(
-            ["job_id", "type", "actor", "detail"],
-            select(literal(job_id, Uuid()), literal("result"), literal(actor), literal(result, JSONB())).select_from(
-                changed_row
-            ),
+            ["job_id", "at", "type", "actor", "detail"],
+            select(
+                literal(job_id, Uuid()), func.now(), literal("result"), literal(actor), literal(result, JSONB())
+            ).select_from(changed_row),
         )
         .cte("audit")
     )

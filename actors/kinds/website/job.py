@@ -30,7 +30,7 @@ from actors.kinds.website.client import (
     Project,
 )
 from actors.kinds.website.config import WebsiteConfig
-from actors.kinds.website.messages import user_message
+from actors.kinds.website.messages import duration, user_message
 from actors.kinds.website.params import WebsiteParams
 from actors.kinds.website.schedule import backoff_delay, clamp_to_deadline, poll_interval
 from actors.polling import PollAgain
@@ -122,11 +122,10 @@ class WebsiteStep:
         """Poll again after ``delay`` seconds, or time out when the deadline has come."""
         if self.remaining <= 0:
             self._save()
-            minutes = round(self.config.deadline_seconds / 60, 1)
-            tracking = self.poll.state.get("tracking_url") or user_message("no_tracking", self.params.locale)
-            raise JobTimedOut(
-                user_message("timed_out", self.params.locale, minutes=f"{minutes:g}", tracking_url=tracking)
-            )
+            locale = self.params.locale
+            tracking = self.poll.state.get("tracking_url") or user_message("no_tracking", locale)
+            within = duration(self.config.deadline_seconds, locale)
+            raise JobTimedOut(user_message("timed_out", locale, duration=within, tracking_url=tracking))
         self._save()
         raise PollAgain(clamp_to_deadline(delay, self.remaining), why)
 

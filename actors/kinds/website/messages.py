@@ -26,9 +26,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "es": "No se pudo generar el sitio web: {reason}. Puedes reintentar el trabajo o cambiar la descripción.",
     },
     "timed_out": {
-        "en": "The website was not ready within {minutes} minutes, so we stopped waiting. You can follow the "
+        "en": "The website was not ready within {duration}, so we stopped waiting. You can follow the "
         "generator's progress at {tracking_url} or retry the job.",
-        "es": "El sitio web no estuvo listo en {minutes} minutos, así que dejamos de esperar. Puedes seguir el "
+        "es": "El sitio web no estuvo listo en {duration}, así que dejamos de esperar. Puedes seguir el "
         "progreso del generador en {tracking_url} o reintentar el trabajo.",
     },
     "no_reason": {"en": "no reason was given", "es": "no se indicó el motivo"},
@@ -40,3 +40,11 @@ def user_message(key: str, locale: str, **values: Any) -> str:
     """The message ``key`` in ``locale`` (English when the locale is unknown), filled with ``values``."""
     texts = _MESSAGES[key]
     return texts.get(locale, texts["en"]).format(**values)
+
+
+def duration(seconds: float, locale: str) -> str:
+    """``20 minutes`` / ``20 minutos``; whole seconds below two minutes (test deployments use short ones)."""
+    if seconds >= 120:
+        return f"{seconds / 60:g} minutos" if locale == "es" else f"{seconds / 60:g} minutes"
+    whole = max(1, round(seconds))
+    return f"{whole} segundos" if locale == "es" else f"{whole} seconds"
