@@ -34,14 +34,25 @@ def build_broker(
     )
 
 
-def send_job(broker: RedisBroker, kind: JobKind, job_id: uuid.UUID, queue: str, *, delay_ms: int | None = None) -> str:
-    """Enqueue the message that runs a job; returns the broker's id of that message (kept on the job)."""
+def send_job(
+    broker: RedisBroker,
+    kind: JobKind,
+    job_id: uuid.UUID,
+    queue: str,
+    *,
+    delay_ms: int | None = None,
+    continuation: uuid.UUID | None = None,
+) -> str:
+    """Enqueue the message that runs a job; returns the broker's id of that message (kept on the job).
+
+    ``continuation``: the next poll of a polling job, which takes over the still-running job by this token
+    (see ``db.polls``) instead of claiming a queued one."""
     message: dramatiq.Message[None] = dramatiq.Message(
         queue_name=queue,
         actor_name=kind.actor_name(queue),
         args=(str(job_id),),
         kwargs={},
-        options={},
+        options={"continuation": str(continuation)} if continuation is not None else {},
     )
     sent = broker.enqueue(message, delay=delay_ms)
     return str(sent.options["redis_message_id"])

@@ -3,6 +3,7 @@
 JobError
  ├── JobCancelled        the job was cancelled (or its claim was lost); stop quietly
  └── PermanentJobError   fail now, without retries (bad input, a 4xx from a provider)
+      └── JobTimedOut     end as timed_out now (e.g. an external service missed the kind's deadline)
 """
 
 from __future__ import annotations
@@ -18,3 +19,7 @@ class JobCancelled(JobError):
 
 class PermanentJobError(JobError):
     """A failure that retrying cannot fix; the job fails at once with this message."""
+
+
+class JobTimedOut(PermanentJobError):
+    """The job ran out of time by its own measure (not the per-message time limit); ends ``timed_out``."""

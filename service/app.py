@@ -28,6 +28,7 @@ from service.sites.controller import SitesController
 from service.system.health import HealthController
 from service.system.metrics import MetricsController
 from service.system.queues import QueuesController
+from service.tools.controller import ToolsController
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QuoteController,
             StripeWebhookController,
             PaymentsAdminController,
+            ToolsController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],

@@ -146,12 +146,49 @@ class WebsiteSettings(msgspec.Struct, frozen=True):
 
     generator_url: str = ""
     generator_api_key: str = ""
+    # (poll every N s, while less than M s have passed since polling began); the last step has no end.
+    poll_schedule: tuple[tuple[float, float | None], ...] = ((30, 120), (45, 600), (60, 1080), (90, None))
+    deadline_seconds: float = 1200.0
+    # Network errors and 5xx: exponential backoff from the first value, capped at the second.
+    backoff_initial_seconds: float = 30.0
+    backoff_max_seconds: float = 300.0
+    http_timeout_seconds: float = 30.0
+    # Website jobs a user may start per window (0: no limit); administrators are not limited.
+    rate_limit: int = 10
+    rate_limit_window_seconds: float = 3600.0
+
+
+def parse_poll_schedule(raw: str) -> tuple[tuple[float, float | None], ...]:
+    """``"30@120,45@600,60@1080,90"`` -> every 30 s until 120 s, ..., then every 90 s (seconds, floats)."""
+    steps: list[tuple[float, float | None]] = []
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    for i, part in enumerate(parts):
+        every, _, until = part.partition("@")
+        try:
+            step = (float(every), float(until) if until else None)
+        except ValueError:
+            raise SettingsError(f"WEBSITE_POLL_SCHEDULE: {part!r} is not <seconds>[@<until seconds>]") from None
+        if step[0] <= 0 or (step[1] is None and i != len(parts) - 1):
+            raise SettingsError(f"WEBSITE_POLL_SCHEDULE: bad step {part!r} (positive interval; only the last is open)")
+        steps.append(step)
+    if not steps or steps[-1][1] is not None:
+        raise SettingsError("WEBSITE_POLL_SCHEDULE must end with an open step, e.g. '30@120,45@600,60@1080,90'")
+    return tuple(steps)
 
 
 def _website_settings(e: dict[str, str]) -> WebsiteSettings:
+    d = WebsiteSettings()
+    schedule = e.get("WEBSITE_POLL_SCHEDULE", "").strip()
     return WebsiteSettings(
         generator_url=(e.get("WEBSITE_GENERATOR_URL") or "").rstrip("/"),
         generator_api_key=e.get("WEBSITE_GENERATOR_API_KEY", ""),
+        poll_schedule=parse_poll_schedule(schedule) if schedule else d.poll_schedule,
+        deadline_seconds=_number(e, "WEBSITE_DEADLINE_SECONDS", d.deadline_seconds, float),
+        backoff_initial_seconds=_number(e, "WEBSITE_BACKOFF_INITIAL_SECONDS", d.backoff_initial_seconds, float),
+        backoff_max_seconds=_number(e, "WEBSITE_BACKOFF_MAX_SECONDS", d.backoff_max_seconds, float),
+        http_timeout_seconds=_number(e, "WEBSITE_HTTP_TIMEOUT_SECONDS", d.http_timeout_seconds, float),
+        rate_limit=_number(e, "WEBSITE_RATE_LIMIT", d.rate_limit, int),
+        rate_limit_window_seconds=_number(e, "WEBSITE_RATE_LIMIT_WINDOW_SECONDS", d.rate_limit_window_seconds, float),
     )
 
 

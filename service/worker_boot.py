@@ -58,7 +58,21 @@ def kind_options(settings: Settings) -> dict[str, Any]:
                 "api_key": providers.gemini_api_key,
                 "model": providers.gemini_model,
             },
-        }
+        },
+        "website": website_options(settings),
+    }
+
+
+def website_options(settings: Settings) -> dict[str, Any]:
+    w = settings.website
+    return {
+        "generator_url": w.generator_url,
+        "generator_api_key": w.generator_api_key,
+        "poll_schedule": w.poll_schedule,
+        "deadline_seconds": w.deadline_seconds,
+        "backoff_initial_seconds": w.backoff_initial_seconds,
+        "backoff_max_seconds": w.backoff_max_seconds,
+        "http_timeout_seconds": w.http_timeout_seconds,
     }
 
 

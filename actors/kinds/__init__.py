@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from actors.kinds import llms_txt  # noqa: F401  (registers the llms_txt kind)
+from actors.kinds import llms_txt, website  # noqa: F401  (each registers its kind)

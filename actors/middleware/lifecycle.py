@@ -3,11 +3,13 @@
 Job code only does its own work and calls ``progress()``/``check_cancelled()``; everything about a job's
 status happens here, around the actor:
 
-* before: take the job's advisory lock and claim it (``queued|retrying -> running``); a job that is already
-  terminal, cancelled or running elsewhere is skipped, so a duplicate message is harmless;
+* before: take the job's advisory lock and claim it (``queued|retrying -> running``), or, for the next poll
+  of a polling job, take it over by its continuation token (``db.polls``); a job that is already terminal,
+  cancelled or running elsewhere is skipped, so a duplicate message is harmless;
 * after: ``succeeded`` with the result, ``timed_out`` past the kind's time limit, ``retrying`` with
   exponential backoff (a new delayed message) while attempts remain, else ``failed`` and dead-lettered;
-  on worker shutdown the job is handed back at once without using up an attempt.
+  on worker shutdown the job is handed back at once without using up an attempt; ``PollAgain`` schedules
+  the job's next poll (``actors.polling``) and ``JobTimedOut`` ends it ``timed_out``.
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ from sqlalchemy import update
 
 from actors.broker import send_job
 from actors.context import JobContext, current_or_none, set_current
-from actors.errors import JobCancelled, PermanentJobError
+from actors.errors import JobCancelled, JobTimedOut, PermanentJobError
 from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
+from actors.polling import PollAgain, schedule_next_poll
 from actors.registry import JobKind, all_kinds, get_kind
 from db import state_machine as sm
 from db.live import LiveEvent
 from db.locks import lock_job
 from db.models import Job
+from db.polls import resume_claim
 
 log = logging.getLogger("genjobs.worker")
 # Set while this middleware sends a job's next message itself (it records the id in the same transaction).
@@ -106,7 +110,18 @@ class JobLifecycle(Middleware):
             raise SkipMessage()
         with rt.sessions.begin() as session:
             lock_job(session, job_id)
-            changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
+            continuation = message.options.get("continuation")
+            if continuation is None:
+                changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
+            else:
+                # The next poll of a polling job takes over the still-running job by its token (db.polls).
+                changed = resume_claim(
+                    session,
+                    job_id,
+                    uuid.UUID(continuation),
+                    worker=rt.worker_id,
+                    lease_seconds=rt.config.lease_seconds,
+                )
             status = sm.current_status(session, job_id) if changed is None else None
         if changed is None or changed.claim_token is None:
             log.info("skipping message for job %s: %s", job_id, status or "no such job")
@@ -160,6 +175,10 @@ class JobLifecycle(Middleware):
             self._succeed(broker, ctx, ctx.result)
         elif isinstance(exception, JobCancelled):
             log.info("job %s stopped: %s", ctx.job_id, exception)
+        elif isinstance(exception, PollAgain):
+            schedule_next_poll(broker, kind, queue, ctx, exception)
+        elif isinstance(exception, JobTimedOut):
+            self._fail(broker, ctx, describe_error(exception), timed_out=True)
         elif isinstance(exception, TimeLimitExceeded):
             self._fail(broker, ctx, f"the job ran past its time limit of {kind.time_limit_seconds:g} s", timed_out=True)
         elif isinstance(exception, Shutdown):

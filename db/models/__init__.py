@@ -5,9 +5,10 @@ from __future__ import annotations
 from db.models.api_key import ApiKey
 from db.models.job import Job
 from db.models.job_event import JobEvent
+from db.models.job_poll import JobPoll
 from db.models.scheduler_run import SchedulerRun
 from db.models.stripe_event import StripeEvent
 from db.models.user import User
 from db.models.user_session import UserSession
 
-__all__ = ["ApiKey", "Job", "JobEvent", "SchedulerRun", "StripeEvent", "User", "UserSession"]
+__all__ = ["ApiKey", "Job", "JobEvent", "JobPoll", "SchedulerRun", "StripeEvent", "User", "UserSession"]

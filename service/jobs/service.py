@@ -33,6 +33,7 @@ from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
 from service.payments.checkout import create_checkout, expire_checkout, require_stripe
 from service.payments.quotes import price_of
+from service.quota.rate_limit import enforce_rate_limit
 from service.quota.service import enforce_quota
 from service.resources import Resources
 from service.settings import Settings
@@ -43,7 +44,10 @@ CANCEL_FLAG_TTL_SECONDS = 86_400
 
 def kind_options(settings: Settings) -> dict[str, Any]:
     """Deployment options job kinds check params against (see ``JobKind.check_params``)."""
-    return {"crawl_allow_private": settings.crawl.allow_private}
+    return {
+        "crawl_allow_private": settings.crawl.allow_private,
+        "website_generator_configured": bool(settings.website.generator_url),
+    }
 
 
 def visible_to(user: Principal) -> list[ColumnElement[bool]]:
@@ -126,6 +130,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         async with res.sessions() as session, session.begin():
             if kind.counts_toward_quota:
                 await enforce_quota(session, res.settings, user)
+            await enforce_rate_limit(session, res.settings, user, kind.name)
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
             if not paid:
