@@ -5,8 +5,19 @@ from __future__ import annotations
 from db.models.api_key import ApiKey
 from db.models.job import Job
 from db.models.job_event import JobEvent
+from db.models.notification import Notification
+from db.models.notification_preference import NotificationPreference
 from db.models.scheduler_run import SchedulerRun
 from db.models.user import User
 from db.models.user_session import UserSession
 
-__all__ = ["ApiKey", "Job", "JobEvent", "SchedulerRun", "User", "UserSession"]
+__all__ = [
+    "ApiKey",
+    "Job",
+    "JobEvent",
+    "Notification",
+    "NotificationPreference",
+    "SchedulerRun",
+    "User",
+    "UserSession",
+]

@@ -16,7 +16,16 @@ from db.migrate import alembic_config, downgrade, upgrade
 from service.settings import Settings
 from tests.support.services import admin_database_url, create_database, drop_database, unique_name
 
-APP_TABLES = {"users", "api_keys", "user_sessions", "jobs", "job_events", "scheduler_runs"}
+APP_TABLES = {
+    "users",
+    "api_keys",
+    "user_sessions",
+    "jobs",
+    "job_events",
+    "scheduler_runs",
+    "notifications",
+    "notification_preferences",
+}
 
 
 @pytest.fixture
