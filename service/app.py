@@ -17,6 +17,7 @@ from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, http_error_handler, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.jobs.controller import JobsController
+from service.notifications.controller import NotificationsController
 from service.quota.controller import QuotaController
 from service.resources import open_resources
 from service.settings import Settings, get_settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QuotaController,
             QueuesController,
             MetricsController,
+            NotificationsController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],

@@ -18,6 +18,7 @@ from actors.broker import build_broker
 from actors.registry import load_kind_modules
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
+from service.notifications.wiring import repair_task
 from service.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
 from service.scheduler.leader import LeaderLock
 from service.scheduler.maintenance import delete_old_artifacts, reset_quotas
@@ -73,6 +74,9 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     tasks = [
         PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep),
         PeriodicTask("calendar", CALENDAR_CHECK_SECONDS, lambda: run_due(sessions, calendar)),
+        PeriodicTask(
+            "notify_repair", settings.notify.repair_interval_seconds, lambda: repair_task(settings, sessions, broker)
+        ),
     ]
     lock = LeaderLock(client, ttl_ms=int(max(10.0, settings.scheduler.sweep_interval_seconds) * 1000))
     log.info("scheduler started: %s", ", ".join(f"{t.name} every {t.interval_seconds:g}s" for t in tasks))
