@@ -19,6 +19,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from service.auth.users import create_user, issue_api_key
 from service.settings import Settings
+from tests.support.notify_receivers import Receivers
 from tests.support.services import (
     ROOT,
     ServiceProcess,
@@ -33,7 +34,8 @@ from tests.support.services import (
 )
 
 # Local test websites (sitemaps, robots.txt, redirects, broken pages; a links-only site) on 127.0.0.1.
-pytest_plugins = ("tests.support.testsite.fixtures",)
+# Local notification receivers (SMTP, webhook, UltraMsg, WhatsApp) every process under test sends to.
+pytest_plugins = ("tests.support.testsite.fixtures", "tests.support.notify_fixtures")
 
 # Fast timings so recovery paths run in seconds; production defaults are in service/settings.py.
 FAST_TIMINGS = {
@@ -56,7 +58,7 @@ def log_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def service_env(tmp_path_factory: pytest.TempPathFactory, notify_servers: Receivers) -> Iterator[dict[str, str]]:
     """Environment for every process under test: a new database migrated from empty, a test Redis db."""
     admin = admin_database_url()
     name = unique_name("genjobs_test")
@@ -65,13 +67,14 @@ def service_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url(),
-        "JOB_KIND_MODULES": "tests.support.kinds",
+        "JOB_KIND_MODULES": "tests.support.kinds,tests.support.notify_kinds",
         # Tests crawl sites served on 127.0.0.1.
         "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),
         "SECRET_KEY": "test-secret-key",
         "LOG_LEVEL": "INFO",
         **FAST_TIMINGS,
+        **notify_servers.env(),
     }
     upgrade(Settings.from_env(env).database.sync_url)
     # In-process code under test (test kinds, fixtures) reads the same settings.

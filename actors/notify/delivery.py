@@ -147,7 +147,10 @@ class Notifier(Middleware):
 
 
 def declare_notify_actor(broker: dramatiq.Broker, holder: RuntimeHolder, config: NotifyConfig) -> str:
-    """Add the notifier to the worker's broker and declare its actor; returns the queue it consumes."""
+    """Add the notifier to the worker's broker and declare its actor; returns the queue it consumes.
+
+    The worker's broker has no Dramatiq ``Retries`` middleware: retries are scheduled by ``Notifier`` itself,
+    with their own backoff and a history entry for each attempt."""
     notifier = Notifier(holder, config)
     broker.add_middleware(notifier)
 
@@ -158,8 +161,6 @@ def declare_notify_actor(broker: dramatiq.Broker, holder: RuntimeHolder, config:
         actor_name=ACTOR_NAME,
         queue_name=QUEUE,
         broker=broker,
-        # Ours, not Dramatiq's: retries are scheduled above with their own backoff and audit trail.
-        max_retries=0,
         time_limit=int((config.timeout_seconds * 4 + 30) * 1000),
     )(deliver)
     return QUEUE
