@@ -56,7 +56,9 @@ class Receivers:
         self.smtp_port = free_port()
         self.http_port = free_port()
         self._smtp = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.smtp_port)
-        self._http = ThreadingHTTPServer(("127.0.0.1", self.http_port), _handler_class(self))
+        self._http = ThreadingHTTPServer(
+            ("127.0.0.1", self.http_port), type("Handler", (_Handler,), {"receivers": self})
+        )
         self._http_thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
     @property
@@ -155,68 +157,67 @@ class _SmtpHandler:
         return "250 Message accepted"
 
 
-def _handler_class(receivers: Receivers) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+class _Handler(BaseHTTPRequestHandler):
+    receivers: Receivers  # set on the subclass each server gets
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            parts = self.path.strip("/").split("/")
-            if parts[0] == "webhook" and len(parts) == 2:
-                self._webhook(parts[1], body, headers)
-            elif parts[0] == "ultramsg" and parts[2:] == ["messages", "chat"]:
-                self._ultramsg(parts[1], body, headers)
-            elif parts[:2] == ["whatsapp", "v21.0"] and parts[3:] == ["messages"]:
-                self._whatsapp(parts[2], body, headers)
-            else:
-                self._answer(404, {"error": "no such endpoint"})
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        def _webhook(self, name: str, body: bytes, headers: dict[str, str]) -> None:
-            to = f"{receivers.http_url}/webhook/{name}"
-            secret = receivers.secret_for(name) or ""
-            if not verify_signature(secret, headers.get("x-signature"), body):
-                receivers.record(Received("webhook", to, 401, body.decode(errors="replace"), headers))
-                return self._answer(401, {"error": "bad signature"})
-            status = receivers.next_status(to) or 200
-            receivers.record(Received("webhook", to, status, body.decode(), headers, json.loads(body)))
-            self._answer(status, {"ok": status < 300})
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "webhook" and len(parts) == 2:
+            self._webhook(parts[1], body, headers)
+        elif parts[0] == "ultramsg" and parts[2:] == ["messages", "chat"]:
+            self._ultramsg(parts[1], body, headers)
+        elif parts[:2] == ["whatsapp", "v21.0"] and parts[3:] == ["messages"]:
+            self._whatsapp(parts[2], body, headers)
+        else:
+            self._answer(404, {"error": "no such endpoint"})
 
-        def _ultramsg(self, instance: str, body: bytes, headers: dict[str, str]) -> None:
-            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            to = form.get("to", "")
-            if instance != ULTRAMSG_INSTANCE or form.get("token") != ULTRAMSG_TOKEN:
-                receivers.record(Received("ultramsg", to, 401, body.decode(), headers))
-                return self._answer(401, {"error": "Wrong token. Please provide token as a GET parameter."})
-            status = receivers.next_status(to) or 200
-            receivers.record(Received("ultramsg", to, status, form.get("body", ""), headers, form))
-            self._answer(status, {"sent": "true", "message": "ok", "id": 1} if status < 300 else {"error": "down"})
+    def _webhook(self, name: str, body: bytes, headers: dict[str, str]) -> None:
+        to = f"{self.receivers.http_url}/webhook/{name}"
+        secret = self.receivers.secret_for(name) or ""
+        if not verify_signature(secret, headers.get("x-signature"), body):
+            self.receivers.record(Received("webhook", to, 401, body.decode(errors="replace"), headers))
+            return self._answer(401, {"error": "bad signature"})
+        status = self.receivers.next_status(to) or 200
+        self.receivers.record(Received("webhook", to, status, body.decode(), headers, json.loads(body)))
+        self._answer(status, {"ok": status < 300})
 
-        def _whatsapp(self, phone_id: str, body: bytes, headers: dict[str, str]) -> None:
-            document = json.loads(body)
-            to = str(document.get("to", ""))
-            well_formed = (
-                document.get("messaging_product") == "whatsapp"
-                and document.get("type") == "text"
-                and isinstance(document.get("text", {}).get("body"), str)
-            )
-            if phone_id != WHATSAPP_PHONE_ID or headers.get("authorization") != f"Bearer {WHATSAPP_TOKEN}":
-                receivers.record(Received("whatsapp", to, 401, body.decode(), headers, document))
-                return self._answer(401, {"error": {"message": "Invalid OAuth access token.", "code": 190}})
-            if not well_formed:
-                receivers.record(Received("whatsapp", to, 400, body.decode(), headers, document))
-                return self._answer(400, {"error": {"message": "bad message", "code": 100}})
-            status = receivers.next_status(to) or 200
-            receivers.record(Received("whatsapp", to, status, document["text"]["body"], headers, document))
-            self._answer(status, {"messages": [{"id": "wamid.test"}]} if status < 300 else {"error": {"code": 1}})
+    def _ultramsg(self, instance: str, body: bytes, headers: dict[str, str]) -> None:
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        to = form.get("to", "")
+        if instance != ULTRAMSG_INSTANCE or form.get("token") != ULTRAMSG_TOKEN:
+            self.receivers.record(Received("ultramsg", to, 401, body.decode(), headers))
+            return self._answer(401, {"error": "Wrong token. Please provide token as a GET parameter."})
+        status = self.receivers.next_status(to) or 200
+        self.receivers.record(Received("ultramsg", to, status, form.get("body", ""), headers, form))
+        self._answer(status, {"sent": "true", "message": "ok", "id": 1} if status < 300 else {"error": "down"})
 
-        def _answer(self, status: int, document: dict[str, Any]) -> None:
-            payload = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def _whatsapp(self, phone_id: str, body: bytes, headers: dict[str, str]) -> None:
+        document = json.loads(body)
+        to = str(document.get("to", ""))
+        well_formed = (
+            document.get("messaging_product") == "whatsapp"
+            and document.get("type") == "text"
+            and isinstance(document.get("text", {}).get("body"), str)
+        )
+        if phone_id != WHATSAPP_PHONE_ID or headers.get("authorization") != f"Bearer {WHATSAPP_TOKEN}":
+            self.receivers.record(Received("whatsapp", to, 401, body.decode(), headers, document))
+            return self._answer(401, {"error": {"message": "Invalid OAuth access token.", "code": 190}})
+        if not well_formed:
+            self.receivers.record(Received("whatsapp", to, 400, body.decode(), headers, document))
+            return self._answer(400, {"error": {"message": "bad message", "code": 100}})
+        status = self.receivers.next_status(to) or 200
+        self.receivers.record(Received("whatsapp", to, status, document["text"]["body"], headers, document))
+        self._answer(status, {"messages": [{"id": "wamid.test"}]} if status < 300 else {"error": {"code": 1}})
 
-    return Handler
+    def _answer(self, status: int, document: dict[str, Any]) -> None:
+        payload = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
