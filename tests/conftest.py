@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import redis
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from db.engine import make_engine
@@ -102,19 +104,28 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
     client.close()
 
 
+_APP_TABLES_SQL = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+
+
 @pytest.fixture(autouse=True)
 def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty tables and the test Redis db before each test that uses them."""
     if "service_env" in request.fixturenames:
         engine: Engine = request.getfixturevalue("db_engine")
         client: redis.Redis = request.getfixturevalue("redis_client")
-        with engine.begin() as conn:
-            # Every table the migrations made, so a new table is cleared without editing this list.
-            tables = conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-            ).scalars()
-            quoted = ", ".join('"' + name + '"' for name in tables)
-            conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
+        for attempt in range(5):
+            try:
+                with engine.begin() as conn:
+                    # Every table the migrations made, so a new table is cleared without editing this list.
+                    tables = conn.execute(text(_APP_TABLES_SQL)).scalars()
+                    quoted = ", ".join('"' + name + '"' for name in tables)
+                    conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
+                break
+            except OperationalError as exc:
+                # A worker still finishing the previous test's job or notification can deadlock with TRUNCATE
+                # (it takes its table locks one by one); Postgres cancels one side, and we try again.
+                if attempt == 4 or not isinstance(exc.orig, psycopg.errors.DeadlockDetected):
+                    raise
         client.flushdb()
     yield
 
