@@ -17,6 +17,7 @@ from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, http_error_handler, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.jobs.controller import JobsController
+from service.notifications.controller import NotificationsController
 from service.payments.admin_controller import PaymentsAdminController
 from service.payments.pricing import load_pricing
 from service.payments.quote_controller import QuoteController
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StripeWebhookController,
             PaymentsAdminController,
             ToolsController,
+            NotificationsController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],

@@ -134,11 +134,52 @@ def _stripe_settings(e: dict[str, str]) -> StripeSettings:
 class NotifySettings(msgspec.Struct, frozen=True):
     """Notification channels: email, signed webhook, UltraMsg, WhatsApp Cloud API (issue 6)."""
 
+    # smtp://user:pass@host:587?starttls=1, smtps://user:pass@host:465, smtp://host:25 (empty: no email).
     smtp_url: str = ""
+    email_from: str = "genjobs <no-reply@localhost>"
+    ultramsg_api_base: str = "https://api.ultramsg.com"
+    ultramsg_instance_id: str = ""
+    ultramsg_token: str = ""
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_token: str = ""
+    # Delivery attempts per notification and the exponential backoff between them.
+    max_attempts: int = 5
+    min_backoff_seconds: float = 10.0
+    max_backoff_seconds: float = 600.0
+    timeout_seconds: float = 15.0
+    # Webhooks to http:// and to private/loopback addresses (tests and local setups only).
+    allow_private: bool = False
+    # The scheduler's pass that sends notifications lost between a job's commit and the send.
+    repair_interval_seconds: float = 60.0
+    repair_grace_seconds: float = 60.0
+    repair_window_hours: float = 24.0
 
 
 def _notify_settings(e: dict[str, str]) -> NotifySettings:
-    return NotifySettings(smtp_url=e.get("SMTP_URL", ""))
+    d = NotifySettings()
+
+    def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
+        return _number(e, name, default, kind)
+
+    return NotifySettings(
+        smtp_url=e.get("SMTP_URL", ""),
+        email_from=e.get("NOTIFY_EMAIL_FROM") or d.email_from,
+        ultramsg_api_base=(e.get("ULTRAMSG_API_BASE") or d.ultramsg_api_base).rstrip("/"),
+        ultramsg_instance_id=e.get("ULTRAMSG_INSTANCE_ID", ""),
+        ultramsg_token=e.get("ULTRAMSG_TOKEN", ""),
+        whatsapp_api_base=(e.get("WHATSAPP_API_BASE") or d.whatsapp_api_base).rstrip("/"),
+        whatsapp_phone_number_id=e.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        whatsapp_token=e.get("WHATSAPP_TOKEN", ""),
+        max_attempts=max(1, num("NOTIFY_MAX_ATTEMPTS", d.max_attempts, int)),
+        min_backoff_seconds=num("NOTIFY_MIN_BACKOFF_SECONDS", d.min_backoff_seconds, float),
+        max_backoff_seconds=num("NOTIFY_MAX_BACKOFF_SECONDS", d.max_backoff_seconds, float),
+        timeout_seconds=num("NOTIFY_TIMEOUT_SECONDS", d.timeout_seconds, float),
+        allow_private=_flag(e.get("NOTIFY_ALLOW_PRIVATE"), False),
+        repair_interval_seconds=num("NOTIFY_REPAIR_INTERVAL_SECONDS", d.repair_interval_seconds, float),
+        repair_grace_seconds=num("NOTIFY_REPAIR_GRACE_SECONDS", d.repair_grace_seconds, float),
+        repair_window_hours=num("NOTIFY_REPAIR_WINDOW_HOURS", d.repair_window_hours, float),
+    )
 
 
 class WebsiteSettings(msgspec.Struct, frozen=True):
@@ -291,6 +332,8 @@ class Settings(msgspec.Struct, frozen=True):
         raw["stripe"]["api_key"] = "***" if self.stripe.api_key else ""
         raw["stripe"]["webhook_secret"] = "***" if self.stripe.webhook_secret else ""
         raw["notify"]["smtp_url"] = redact_url(self.notify.smtp_url)
+        raw["notify"]["ultramsg_token"] = "***" if self.notify.ultramsg_token else ""
+        raw["notify"]["whatsapp_token"] = "***" if self.notify.whatsapp_token else ""
         raw["website"]["generator_api_key"] = "***" if self.website.generator_api_key else ""
         return dict(raw)
 

@@ -16,9 +16,11 @@ from actors.declare import declare_job_actors
 from actors.holder import RuntimeHolder
 from actors.middleware.lease import LeaseKeeper
 from actors.middleware.lifecycle import JobLifecycle
+from actors.notify.delivery import declare_notify_actor
 from actors.payments.refund import declare_refund_actor
 from actors.registry import load_kind_modules
 from actors.runtime import WorkerConfig
+from service.notifications.wiring import notify_config
 from service.payments.client import stripe_config
 from service.settings import Settings, get_settings
 
@@ -95,6 +97,7 @@ def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
     load_kind_modules(settings.worker.kind_modules)
     declare_job_actors(broker)
     declare_refund_actor(broker, lambda: holder.runtime.sessions, stripe_config(settings))
+    declare_notify_actor(broker, holder, notify_config(settings))
     return broker
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import redis
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from db.engine import make_engine
@@ -22,6 +24,7 @@ from service.settings import Settings
 from tests.support.fake_stripe import API_KEY as STRIPE_TEST_KEY
 from tests.support.fake_stripe import WEBHOOK_SECRET as STRIPE_TEST_WEBHOOK_SECRET
 from tests.support.fake_stripe import FakeStripe
+from tests.support.notify_receivers import Receivers
 from tests.support.services import (
     ROOT,
     ServiceProcess,
@@ -36,7 +39,8 @@ from tests.support.services import (
 )
 
 # Local test websites (sitemaps, robots.txt, redirects, broken pages; a links-only site) on 127.0.0.1.
-pytest_plugins = ("tests.support.testsite.fixtures",)
+# Local notification receivers (SMTP, webhook, UltraMsg, WhatsApp) every process under test sends to.
+pytest_plugins = ("tests.support.testsite.fixtures", "tests.support.notify_fixtures")
 
 # Fast timings so recovery paths run in seconds; production defaults are in service/settings.py.
 FAST_TIMINGS = {
@@ -68,7 +72,9 @@ def fake_stripe() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture(scope="session")
-def service_env(tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStripe) -> Iterator[dict[str, str]]:
+def service_env(
+    tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStripe, notify_servers: Receivers
+) -> Iterator[dict[str, str]]:
     """Environment for every process under test: a new database migrated from empty, a test Redis db."""
     admin = admin_database_url()
     name = unique_name("genjobs_test")
@@ -77,7 +83,7 @@ def service_env(tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStrip
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url(),
-        "JOB_KIND_MODULES": "tests.support.kinds",
+        "JOB_KIND_MODULES": "tests.support.kinds,tests.support.notify_kinds",
         # Tests crawl sites served on 127.0.0.1.
         "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),
@@ -88,6 +94,7 @@ def service_env(tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStrip
         "STRIPE_API_BASE": fake_stripe.base_url,
         "STRIPE_REFUND_GRACE_SECONDS": "2",
         **FAST_TIMINGS,
+        **notify_servers.env(),
     }
     upgrade(Settings.from_env(env).database.sync_url)
     # In-process code under test (test kinds, fixtures) reads the same settings.
@@ -115,19 +122,28 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
     client.close()
 
 
+_APP_TABLES_SQL = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+
+
 @pytest.fixture(autouse=True)
 def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty tables and the test Redis db before each test that uses them."""
     if "service_env" in request.fixturenames:
         engine: Engine = request.getfixturevalue("db_engine")
         client: redis.Redis = request.getfixturevalue("redis_client")
-        with engine.begin() as conn:
-            # Every table the migrations made, so a new table is cleared without editing this list.
-            tables = conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-            ).scalars()
-            quoted = ", ".join('"' + name + '"' for name in tables)
-            conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
+        for attempt in range(5):
+            try:
+                with engine.begin() as conn:
+                    # Every table the migrations made, so a new table is cleared without editing this list.
+                    tables = conn.execute(text(_APP_TABLES_SQL)).scalars()
+                    quoted = ", ".join('"' + name + '"' for name in tables)
+                    conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
+                break
+            except OperationalError as exc:
+                # A worker still finishing the previous test's job or notification can deadlock with TRUNCATE
+                # (it takes its table locks one by one); Postgres cancels one side, and we try again.
+                if attempt == 4 or not isinstance(exc.orig, psycopg.errors.DeadlockDetected):
+                    raise
         client.flushdb()
     yield
 

@@ -6,9 +6,22 @@ from db.models.api_key import ApiKey
 from db.models.job import Job
 from db.models.job_event import JobEvent
 from db.models.job_poll import JobPoll
+from db.models.notification import Notification
+from db.models.notification_preference import NotificationPreference
 from db.models.scheduler_run import SchedulerRun
 from db.models.stripe_event import StripeEvent
 from db.models.user import User
 from db.models.user_session import UserSession
 
-__all__ = ["ApiKey", "Job", "JobEvent", "JobPoll", "SchedulerRun", "StripeEvent", "User", "UserSession"]
+__all__ = [
+    "ApiKey",
+    "Job",
+    "JobEvent",
+    "JobPoll",
+    "Notification",
+    "NotificationPreference",
+    "SchedulerRun",
+    "StripeEvent",
+    "User",
+    "UserSession",
+]

@@ -31,6 +31,7 @@ from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
+from service.notifications.jobs import check_notify_param, send_message_to_user
 from service.payments.checkout import create_checkout, expire_checkout, require_stripe
 from service.payments.quotes import price_of
 from service.quota.rate_limit import enforce_rate_limit
@@ -90,6 +91,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
             details={"known_kinds": known},
         )
     params = msgspec.to_builtins(validate_params(kind, req.params))
+    check_notify_param(params, allow_private=res.settings.notify.allow_private)
     if req.idempotency_key is not None:
         existing = await _by_idempotency_key(res, user, req, params)
         if existing is not None:
@@ -146,6 +148,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
             raise
         return existing, False
     await publish(res, events)
+    await send_message_to_user(res, job.id, params)
     return job_out(job), True
 
 

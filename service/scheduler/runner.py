@@ -18,6 +18,7 @@ from actors.broker import build_broker
 from actors.registry import load_kind_modules
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
+from service.notifications.wiring import repair_task
 from service.payments.client import open_stripe
 from service.payments.reconcile import PaymentReconciler
 from service.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
@@ -75,6 +76,9 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     tasks = [
         PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep),
         PeriodicTask("calendar", CALENDAR_CHECK_SECONDS, lambda: run_due(sessions, calendar)),
+        PeriodicTask(
+            "notify_repair", settings.notify.repair_interval_seconds, lambda: repair_task(settings, sessions, broker)
+        ),
     ]
     stripe_connection = open_stripe(settings)
     if stripe_connection is not None:

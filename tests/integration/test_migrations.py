@@ -25,6 +25,8 @@ APP_TABLES = {
     "scheduler_runs",
     "stripe_events",
     "job_polls",
+    "notifications",
+    "notification_preferences",
 }
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from actors.kinds.llms_txt.targets import parse_target
+from actors.notify.target import Locale, NotifyTarget
 
 Provider = Literal["extractive", "ollama", "gemini"]
 PROVIDERS: tuple[str, ...] = ("extractive", "ollama", "gemini")
@@ -24,6 +25,9 @@ class LlmsTxtParams(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     full_text: bool = True
     include_paths: Annotated[list[Glob], msgspec.Meta(max_length=50)] = []
     exclude_paths: Annotated[list[Glob], msgspec.Meta(max_length=50)] = []
+    # Where to tell the user the job finished (default: their own default channel) and in which language.
+    notify: NotifyTarget | None = None
+    locale: Locale = "en"
 
     def __post_init__(self) -> None:
         if (self.hostname is None) == (self.url is None):

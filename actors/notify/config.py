@@ -1,0 +1,51 @@
+"""What the notification code needs from the deployment, as plain data (actors never import service settings).
+
+The worker boot and the scheduler build it from ``service.settings.NotifySettings`` (see
+``service.worker_boot.notify_options``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+QUEUE = "notifications"
+ACTOR_NAME = "notify:deliver"
+
+
+class NotifyConfig(msgspec.Struct, frozen=True):
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = ""
+    email_from: str = "genjobs <no-reply@localhost>"
+    ultramsg_api_base: str = "https://api.ultramsg.com"
+    ultramsg_instance_id: str = ""
+    ultramsg_token: str = ""
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_token: str = ""
+    max_attempts: int = 5
+    min_backoff_seconds: float = 10.0
+    max_backoff_seconds: float = 600.0
+    timeout_seconds: float = 15.0
+    allow_private: bool = False
+
+    def backoff_seconds(self, attempt: int) -> float:
+        """Exponential backoff after failed attempt number ``attempt`` (1-based)."""
+        return float(min(self.max_backoff_seconds, self.min_backoff_seconds * 2 ** max(0, attempt - 1)))
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in an error message we store or log."""
+        return tuple(s for s in (self.ultramsg_token, self.whatsapp_token, _password(self.smtp_url)) if s)
+
+
+def _password(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    password = urlsplit(url).password if url else None
+    return unquote(password) if password else ""
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

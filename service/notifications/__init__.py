@@ -1,0 +1,1 @@
+"""Per-user notification settings (``/api/me/notifications``) and the notification pieces the processes wire up."""

@@ -1,0 +1,45 @@
+"""Addresses per channel: valid ones are normalized, bad ones refused with a reason; redaction hides them."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.notify.recipients import normalize_target, redact
+
+
+def test_valid_addresses_are_normalized() -> None:
+    assert normalize_target("email", " ana@example.com ") == "ana@example.com"
+    assert normalize_target("webhook", "https://hooks.example.com/x?y=1") == "https://hooks.example.com/x?y=1"
+    assert normalize_target("ultramsg", "+34 600-12-34-56") == "+34600123456"
+    assert normalize_target("whatsapp", "14155552671") == "+14155552671"
+
+
+@pytest.mark.parametrize(
+    ("channel", "to", "reason"),
+    [
+        ("email", "ana@", "not an email address"),
+        ("email", "ana example.com", "not an email address"),
+        ("webhook", "ftp://example.com/x", "not an https:// URL"),
+        ("webhook", "http://example.com/x", "must use https://"),
+        ("webhook", "https://127.0.0.1/x", "not a public address"),
+        ("webhook", "https://10.0.0.8/x", "not a public address"),
+        ("webhook", "https://localhost/x", "not a public host name"),
+        ("webhook", "https://user:pw@example.com/x", "user name or password"),
+        ("ultramsg", "12345", "not a phone number"),
+        ("whatsapp", "+0 600 123 456", "not a phone number"),
+        ("sms", "+34600123456", "unknown channel"),
+    ],
+)
+def test_bad_addresses_are_refused_with_the_reason(channel: str, to: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        normalize_target(channel, to)
+
+
+def test_private_webhooks_over_http_are_allowed_only_when_configured() -> None:
+    assert normalize_target("webhook", "http://127.0.0.1:9000/hook", allow_private=True)
+
+
+def test_redaction_keeps_enough_to_recognize_and_hides_the_rest() -> None:
+    assert redact("email", "ana@example.com") == "a***@example.com"
+    assert redact("webhook", "https://hooks.example.com/T0K3N") == "https://hooks.example.com/…"
+    assert redact("whatsapp", "+34600123456") == "+34*******56"
