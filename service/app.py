@@ -24,6 +24,8 @@ from service.sites.controller import SitesController
 from service.system.health import HealthController
 from service.system.metrics import MetricsController
 from service.system.queues import QueuesController
+from service.web.assets import static_files_router, template_config
+from service.web.pages import PagesController
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -48,7 +50,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QuotaController,
             QueuesController,
             MetricsController,
+            PagesController,
+            static_files_router(),
         ],
+        template_config=template_config(),
         lifespan=[lifespan],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers={

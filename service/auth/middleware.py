@@ -33,7 +33,8 @@ def forget_credentials() -> None:
     _auth_cache.clear()
 
 
-PUBLIC_PATHS = [r"^/api/auth/login$", r"^/api/health$", r"^/schema", r"^/metrics$"]
+# The login page and static files (CSS, JavaScript) are public too; every other page redirects to /login.
+PUBLIC_PATHS = [r"^/api/auth/login$", r"^/api/health$", r"^/schema", r"^/metrics$", r"^/login$", r"^/static/"]
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
