@@ -127,14 +127,17 @@ function showActionError(result, subject) {
 
 $("delete").addEventListener("click", async () => {
   $("delete").disabled = true;
+  // Stop following first: the job's own "cancelled" event must not make this page reload a deleted job.
+  if (live) live.close();
+  live = null;
   const result = await api("DELETE", `/api/jobs/${job.id}`);
   if (result.ok || result.status === 404) {
-    if (live) live.close();
     window.location.assign("/");
     return;
   }
   $("delete").disabled = false;
   showActionError(result, "deleting it");
+  follow();
 });
 
 $("retry").addEventListener("click", async () => {
@@ -167,13 +170,14 @@ function onEvent(type, data) {
   if (type === "snapshot") job = { ...job, ...data, id: job.id };
   else if (type === "progress") job = { ...job, progress: { done: data.done, total: data.total, percent: data.percent, step: data.step } };
   else if (type === "status") job = { ...job, status: data.status, error: data.error !== undefined ? data.error : job.error };
-  render();
   if (TERMINAL.has(job.status)) {
-    // The stream ends after the final status; the result and timings come from the job itself.
+    // The stream ends after the final status; a success's result comes from the job itself.
     live.close();
     live = null;
-    refresh();
+    if (type === "status") job.finished_at = data.at;
+    if (job.status === "succeeded") return refresh();
   }
+  render();
 }
 
 function follow() {

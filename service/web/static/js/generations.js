@@ -137,6 +137,11 @@ function removeRow(id) {
   reloadSoon();
 }
 
+function newerThanShown(createdAt) {
+  const shown = [...jobs.values()].map((j) => Date.parse(j.created_at));
+  return shown.length < perPage || Date.parse(createdAt) > Math.max(...shown);
+}
+
 function onEvent(type, data) {
   const id = data.job_id;
   if (type === "deleted") {
@@ -145,8 +150,10 @@ function onEvent(type, data) {
   }
   const job = jobs.get(id);
   if (!job) {
-    // A job started elsewhere (another tab, the API) belongs at the top of the first page.
-    if (type === "status" && data.detail && data.detail.created && page === 1) reloadSoon();
+    // A job started elsewhere (another tab, the API, or just before this stream opened) belongs at the top
+    // of the first page.
+    const created = type === "status" && data.detail && data.detail.created;
+    if (page === 1 && (created || (type === "snapshot" && newerThanShown(data.created_at)))) reloadSoon();
     return;
   }
   seen.add(id);

@@ -72,8 +72,8 @@ export function formatDuration(seconds) {
 export function progressView(job, seen) {
   const progress = job.progress || { done: 0, total: null, percent: null, step: null };
   if (job.status === "succeeded") {
-    const total = progress.total || progress.done;
-    return { percent: 100, text: total ? `${total} / ${total} · 100%` : "100%" };
+    const pages = job.result && job.result.pages;
+    return { percent: 100, text: pages != null ? `Done: ${pages} pages · 100%` : "Done · 100%" };
   }
   if (ACTIVE.has(job.status) && !seen) return { percent: null, text: "Processing…" };
   if (job.status === "pending_payment") return { percent: null, text: "Not started" };

@@ -14,7 +14,7 @@ const startDone = document.getElementById("start-done");
 const quota = document.getElementById("quota");
 
 // host[:port] with dotted labels (or localhost), or an http(s) URL; the server does the full check.
-const HOST = /^(?:https?:\/\/)?(?:localhost|\[[0-9a-f:.]+\]|(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}-]{2,63})(?::\d{1,5})?(?:[/?#]\S*)?$/iu;
+const HOST = /^(?:https?:\/\/)?(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\]|(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}-]{2,63})(?::\d{1,5})?(?:[/?#]\S*)?$/iu;
 let analyzed = null; // {typed, result, maxUrls}
 
 function typed() {
