@@ -8,12 +8,13 @@ instead of getting the API's JSON 401. Another user's job is a 404 page, as it i
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
@@ -49,7 +50,7 @@ def _not_found_page(request: Request[Any, Any, Any], exc: NotFound) -> Response[
     )
 
 
-def _job_json(job: JobOut) -> str:
+def embeddable_job_json(job: JobOut) -> str:
     # Embedded in a <script type="application/json"> block: "<" escaped so no value can close the block.
     text = msgspec.json.encode(job).decode()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -62,9 +63,11 @@ class PagesController(Controller):
     exception_handlers = {NotAuthorizedException: _login_redirect, NotFound: _not_found_page}  # noqa: RUF012
 
     @get("/login", exclude_from_auth=True, media_type=MediaType.HTML)
-    async def login(self, next: str | None = None) -> Template:  # noqa: A002 - the query parameter's name
+    async def login(
+        self, next_path: Annotated[str | None, Parameter(query="next", max_length=2048)] = None
+    ) -> Template:
         """The login form; after success the browser goes to ``next`` (a local path)."""
-        return Template(template_name="login.html", context={"next": safe_next(next), "user": None})
+        return Template(template_name="login.html", context={"next": safe_next(next_path), "user": None})
 
     @get("/", media_type=MediaType.HTML)
     async def generations(self, request: Request[Principal, Any, Any]) -> Template:
@@ -78,7 +81,9 @@ class PagesController(Controller):
     async def generation(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> Template:
         """One generation: status, live progress, result, downloads, delete and retry."""
         job = await service.get_job(get_resources(request.app), request.user, job_id)
-        return Template(template_name="generation.html", context={"user": request.user, "job_json": _job_json(job)})
+        return Template(
+            template_name="generation.html", context={"user": request.user, "job_json": embeddable_job_json(job)}
+        )
 
     @get("/payment/success", media_type=MediaType.HTML)
     async def payment_success(self, request: Request[Principal, Any, Any], job: uuid.UUID) -> Template:
@@ -90,4 +95,6 @@ class PagesController(Controller):
     async def payment_cancel(self, request: Request[Principal, Any, Any], job: uuid.UUID) -> Template:
         """Where Stripe sends the browser after giving up on paying: cancel the job, or go back and pay."""
         found = await service.get_job(get_resources(request.app), request.user, job)
-        return Template(template_name="payment_cancel.html", context={"user": request.user, "job_json": _job_json(found)})
+        return Template(
+            template_name="payment_cancel.html", context={"user": request.user, "job_json": embeddable_job_json(found)}
+        )

@@ -67,8 +67,10 @@ class DroppingProxy:
                 writer.transport.abort()
                 self._writers.discard(writer)
 
-        tasks = [asyncio.create_task(pipe(client_reader, upstream_writer, True)),
-                 asyncio.create_task(pipe(upstream_reader, client_writer, False))]
+        tasks = [
+            asyncio.create_task(pipe(client_reader, upstream_writer, True)),
+            asyncio.create_task(pipe(upstream_reader, client_writer, False)),
+        ]
         self._tasks.update(tasks)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):

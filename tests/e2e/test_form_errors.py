@@ -136,9 +136,13 @@ async def test_a_provider_that_is_down_is_explained(
     await expect(page.get_by_role("alert")).to_contain_text("Fast (Gemini) is not available right now")
     job_id = page.url.rsplit("/", 1)[1]
     await page.get_by_role("button", name="Retry").click()
-    await wait_for_row(db_engine, job_id, lambda r: r["attempts"] >= 1 and r["status"] == "failed" and queued_twice(
-        db_engine, job_id
-    ), 60, "the retried job to fail again")
+    await wait_for_row(
+        db_engine,
+        job_id,
+        lambda r: r["attempts"] >= 1 and r["status"] == "failed" and queued_twice(db_engine, job_id),
+        60,
+        "the retried job to fail again",
+    )
     await expect(page.locator("#job-status")).to_have_text("Failed")
     await expect(page.get_by_role("alert")).to_contain_text("Fast (Gemini) is not available right now")
 
@@ -151,5 +155,8 @@ async def test_a_provider_that_is_down_is_explained(
     await expect(first.locator(".status")).to_have_text("Done", timeout=90_000)
     await first.get_by_role("link", name=host).click()
     await expect(page.locator("#job-note")).to_have_text(
-        re.compile(r"Free \(Ollama\) could not be reached for \d+ page\(s\); their descriptions were written by the Basic")
+        re.compile(
+            r"Free \(Ollama\) could not be reached for \d+ page\(s\); their descriptions "
+            r"were written by the Basic"
+        )
     )

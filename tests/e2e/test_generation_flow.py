@@ -48,7 +48,9 @@ async def test_analyze_start_watch_live_then_copy_and_download(
     # Then they see how many pages it has and that the count is complete
     listed = len(set(acme_site.spec.listed))
     analysis = page.locator("#analysis")
-    await expect(analysis).to_contain_text(re.compile(rf"{re.escape(host)}: \d+ pages found in its sitemap \(complete count\)"))
+    await expect(analysis).to_contain_text(
+        re.compile(rf"{re.escape(host)}: \d+ pages found in its sitemap \(complete count\)")
+    )
     count = int(re.search(r": (\d+) pages", await analysis.inner_text()).group(1))  # type: ignore[union-attr]
     assert listed - 20 <= count <= listed, (count, listed)
 

@@ -26,7 +26,9 @@ async def start_jobs(user: ApiUser, labels: list[str], steps: int = 0) -> list[s
     return ids
 
 
-async def test_pagination_across_pages_newest_first(open_page: OpenPage, make_user: MakeUser, db_engine: Engine) -> None:
+async def test_pagination_across_pages_newest_first(
+    open_page: OpenPage, make_user: MakeUser, db_engine: Engine
+) -> None:
     # Given 12 finished jobs
     user = await make_user()
     ids = await start_jobs(user, [f"job-{n:02d}" for n in range(1, 13)])

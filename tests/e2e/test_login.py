@@ -13,7 +13,9 @@ from tests.e2e.conftest import OpenPage
 MakeUser = Callable[..., Awaitable[ApiUser]]
 
 
-async def test_a_page_without_login_redirects_to_login_and_back_after_it(open_page: OpenPage, make_user: MakeUser) -> None:
+async def test_a_page_without_login_redirects_to_login_and_back_after_it(
+    open_page: OpenPage, make_user: MakeUser
+) -> None:
     # Given a user who is not logged in and opens the list with 10 per page
     user = await make_user()
     tab = await open_page()
