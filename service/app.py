@@ -30,6 +30,8 @@ from service.system.health import HealthController
 from service.system.metrics import MetricsController
 from service.system.queues import QueuesController
 from service.tools.controller import ToolsController
+from service.web.assets import static_files_router, template_config
+from service.web.pages import PagesController
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -60,7 +62,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PaymentsAdminController,
             ToolsController,
             NotificationsController,
+            PagesController,
+            static_files_router(),
         ],
+        template_config=template_config(),
         lifespan=[lifespan],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers={

@@ -40,6 +40,9 @@ PUBLIC_PATHS = [
     r"^/metrics$",
     # Stripe authenticates with the signature of the body (checked by the handler).
     r"^/api/webhooks/stripe$",
+    # The login page and static files (CSS, JavaScript); every other page redirects to /login.
+    r"^/login$",
+    r"^/static/",
 ]
 
 

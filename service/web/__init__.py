@@ -1,0 +1,1 @@
+"""The web UI: page controller, Jinja templates and static JavaScript/CSS served by the Litestar app."""

@@ -1,0 +1,100 @@
+"""The browser pages: server-rendered shells that small JavaScript modules (``static/js``) bring to life.
+
+Every page except ``/login`` sits behind the same ``AuthMiddleware`` as the API (the session cookie set by
+``POST /api/auth/login``); a browser without a valid session is redirected to ``/login?next=<page>``
+instead of getting the API's JSON 401. Another user's job is a 404 page, as it is a 404 in the API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_404_NOT_FOUND
+
+from service.auth.principal import Principal
+from service.errors import NotFound
+from service.jobs import service
+from service.jobs.schemas import JobOut
+from service.resources import get_resources
+
+# Choices of the generations list; the API allows up to 100 per page.
+PER_PAGE_CHOICES = (5, 10, 20, 50)
+DEFAULT_PER_PAGE = 5
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: a path on this site only (no ``//host`` or ``https://`` open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_redirect(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(path=f"/login?next={quote(here, safe='')}")
+
+
+def _not_found_page(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    return Template(
+        template_name="not_found.html",
+        context={"message": "This generation does not exist, or it is not yours.", "user": None},
+        status_code=HTTP_404_NOT_FOUND,
+        media_type=MediaType.HTML,
+    )
+
+
+def embeddable_job_json(job: JobOut) -> str:
+    # Embedded in a <script type="application/json"> block: "<" escaped so no value can close the block.
+    text = msgspec.json.encode(job).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class PagesController(Controller):
+    """HTML pages; the data they show comes from the JSON API and the SSE streams."""
+
+    include_in_schema = False
+    exception_handlers = {NotAuthorizedException: _login_redirect, NotFound: _not_found_page}  # noqa: RUF012
+
+    @get("/login", exclude_from_auth=True, media_type=MediaType.HTML)
+    async def login(
+        self, next_path: Annotated[str | None, Parameter(query="next", max_length=2048)] = None
+    ) -> Template:
+        """The login form; after success the browser goes to ``next`` (a local path)."""
+        return Template(template_name="login.html", context={"next": safe_next(next_path), "user": None})
+
+    @get("/", media_type=MediaType.HTML)
+    async def generations(self, request: Request[Principal, Any, Any]) -> Template:
+        """The generations list and the new-generation form."""
+        return Template(
+            template_name="generations.html",
+            context={"user": request.user, "per_page_choices": PER_PAGE_CHOICES, "default_per_page": DEFAULT_PER_PAGE},
+        )
+
+    @get("/generations/{job_id:uuid}", media_type=MediaType.HTML)
+    async def generation(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> Template:
+        """One generation: status, live progress, result, downloads, delete and retry."""
+        job = await service.get_job(get_resources(request.app), request.user, job_id)
+        return Template(
+            template_name="generation.html", context={"user": request.user, "job_json": embeddable_job_json(job)}
+        )
+
+    @get("/payment/success", media_type=MediaType.HTML)
+    async def payment_success(self, request: Request[Principal, Any, Any], job: uuid.UUID) -> Template:
+        """Where Stripe sends the browser after paying: waits for the confirmation, then shows the job."""
+        found = await service.get_job(get_resources(request.app), request.user, job)
+        return Template(template_name="payment_success.html", context={"user": request.user, "job_id": str(found.id)})
+
+    @get("/payment/cancel", media_type=MediaType.HTML)
+    async def payment_cancel(self, request: Request[Principal, Any, Any], job: uuid.UUID) -> Template:
+        """Where Stripe sends the browser after giving up on paying: cancel the job, or go back and pay."""
+        found = await service.get_job(get_resources(request.app), request.user, job)
+        return Template(
+            template_name="payment_cancel.html", context={"user": request.user, "job_json": embeddable_job_json(found)}
+        )

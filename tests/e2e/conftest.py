@@ -1,0 +1,120 @@
+"""Browser fixtures for the end-to-end tests: Debian's Chromium driven by Playwright's async API against
+the real API and worker processes of ``tests/conftest.py``.
+
+Every page a test opens fails the test on a console error or an uncaught page error, except for the few
+a test declares expected (``page.guard.allow(...)``, e.g. the browser's own log line for an API call that
+is meant to answer 400).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright, expect
+
+from tests.conftest import ApiUser
+from tests.support.services import ROOT, ServiceProcess
+
+# Never a browser a tool downloaded: the system's Chromium (``apt-get install chromium``).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+# The machine running the tests may be busy: waits are generous, and always on a condition.
+TIMEOUT_MS = 30_000
+# The browser logs every 4xx/5xx answer as a console error. The price quote is optional by contract (the
+# payments feature answers it; 404 without it), so its 404 is not a fault of the page.
+ALWAYS_ALLOWED = [re.compile(r"status of 404 .*@ .*/api/quote\?")]
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@dataclass
+class ConsoleGuard:
+    """Collects console errors and page errors of one browser context."""
+
+    problems: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=lambda: list(ALWAYS_ALLOWED))
+
+    def allow(self, pattern: str) -> None:
+        """Accept console errors matching ``pattern`` (searched in ``"<text> @ <url>"``)."""
+        self.allowed.append(re.compile(pattern))
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        line = f"{message.text} @ {message.location.get('url', '')}"
+        if not any(p.search(line) for p in self.allowed):
+            self.problems.append(f"console error: {line}")
+
+    def on_page_error(self, error: Exception) -> None:
+        self.problems.append(f"page error: {error}")
+
+
+class GuardedPage:
+    """A Playwright page with its context and console guard."""
+
+    def __init__(self, page: Page, context: BrowserContext, guard: ConsoleGuard) -> None:
+        self.page, self.context, self.guard = page, context, guard
+
+
+OpenPage = Callable[..., Awaitable[GuardedPage]]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(
+            f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH"
+        )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def open_page(browser: Browser, api_url: str, worker: ServiceProcess) -> AsyncIterator[OpenPage]:
+    """Factory: a new browser context on the API (logged in as ``user`` when given) and a page in it."""
+    opened: list[GuardedPage] = []
+
+    async def open_(
+        user: ApiUser | None = None, *, viewport: dict[str, int] | None = None, base_url: str | None = None
+    ) -> GuardedPage:
+        base = base_url or api_url
+        context = await browser.new_context(
+            base_url=base, accept_downloads=True, viewport=viewport or {"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        guard = ConsoleGuard()
+        if user is not None:
+            # Logs in through the API the login form calls (tests/e2e/test_login.py drives the form itself).
+            response = await context.request.post(
+                "/api/auth/login", data={"email": user.email, "password": user.password}
+            )
+            assert response.status == 200, await response.text()
+        page = await context.new_page()
+        page.on("console", guard.on_console)
+        page.on("pageerror", guard.on_page_error)
+        opened.append(GuardedPage(page, context, guard))
+        return opened[-1]
+
+    yield open_
+    problems = [p for g in opened for p in g.guard.problems]
+    for g in opened:
+        await g.context.close()
+    assert not problems, "the browser reported errors:\n" + "\n".join(problems)
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as a test artifact."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,162 @@
+"""Errors shown inline in a user's words: invalid hostname (as typed and from the server), an unreachable
+site, an exhausted quota with its reset date, and a description provider that is down."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from playwright.async_api import Page, expect
+from sqlalchemy import Engine, text
+
+from service.quota.service import next_reset
+from tests.conftest import ApiUser
+from tests.e2e.conftest import OpenPage
+from tests.support.llms_jobs import wait_for_row, wait_until_terminal
+from tests.support.testsite.serving import RunningSite
+
+MakeUser = Callable[..., Awaitable[ApiUser]]
+
+
+def queued_twice(engine: Engine, job_id: str) -> bool:
+    """Whether the job was queued twice: once created, once retried."""
+    with engine.connect() as conn:
+        count = conn.execute(
+            text("SELECT count(*) FROM job_events WHERE job_id = :id AND to_status = 'queued'"), {"id": job_id}
+        ).scalar_one()
+    return bool(count == 2)
+
+
+async def analyze(page: Page, address: str) -> None:
+    await page.get_by_label("Website address").fill(address)
+    await page.get_by_role("button", name="Analyze").click()
+
+
+async def test_hostnames_are_checked_as_typed_and_by_the_server(open_page: OpenPage, make_user: MakeUser) -> None:
+    tab = await open_page(await make_user())
+    tab.guard.allow(r"status of 400 .*@ .*/api/sites/analyze")
+    page = tab.page
+    await page.goto("/")
+    field = page.get_by_label("Website address")
+    error = page.locator("#hostname-error")
+
+    # As typed: spaces, other schemes
+    await field.fill("my site.com")
+    await expect(error).to_have_text("A website address has no spaces.")
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await field.fill("ftp://files.example.com")
+    await expect(error).to_have_text("Only http:// and https:// addresses can be used.")
+    await field.fill("example.com")
+    await expect(error).to_be_hidden()
+    await expect(field).not_to_have_attribute("aria-invalid", "true")
+
+    # On Analyze, before asking the server
+    await analyze(page, "nonsense")
+    await expect(error).to_have_text("“nonsense” is not a website address. Try something like example.com.")
+
+    # By the server, for what only it knows (valid top-level domains)
+    await analyze(page, "example.c0m")
+    await expect(error).to_contain_text("“example.c0m” is not a website address we can use")
+    await expect(error).to_contain_text("top-level domain")
+    await expect(page.get_by_role("button", name="Start")).to_be_hidden()
+
+
+async def test_an_unreachable_site_is_explained(open_page: OpenPage, make_user: MakeUser) -> None:
+    tab = await open_page(await make_user())
+    tab.guard.allow(r"status of 400 .*@ .*/api/sites/analyze")
+    page = tab.page
+    await page.goto("/")
+    # Port 9 (discard) has no server on the test machine: the connection is refused.
+    await analyze(page, "127.0.0.1:9")
+    await expect(page.locator("#hostname-error")).to_have_text(
+        "127.0.0.1:9 could not be reached. Check the address and that the site is online."
+    )
+
+
+async def test_an_exhausted_quota_says_when_it_resets(
+    open_page: OpenPage, make_user: MakeUser, db_engine: Engine, linked_site: RunningSite
+) -> None:
+    # Given a user whose one generation this month is used
+    user = await make_user()
+    with db_engine.begin() as conn:
+        conn.execute(text("UPDATE users SET monthly_generation_limit = 1 WHERE id = :id"), {"id": user.id})
+    response = await user.client.post("/api/jobs", json={"kind": "test_generation", "params": {}})
+    assert response.status_code == 202, response.text
+    assert (await wait_until_terminal(db_engine, response.json()["id"], 30))["status"] == "succeeded"
+    reset = next_reset(datetime.now(UTC))
+    reset_words = f"{reset:%B} {reset.day}, {reset.year}"
+
+    tab = await open_page(user)
+    tab.guard.allow(r"status of 429 .*@ .*/api/jobs")
+    page = tab.page
+    await page.goto("/")
+    # The page says so before they try
+    await expect(page.locator("#quota")).to_contain_text(f"Your quota resets on {reset_words}")
+
+    # When they try anyway
+    await analyze(page, linked_site.base_url.rstrip("/"))
+    await page.get_by_label("Basic").check()
+    await page.get_by_role("button", name="Start").click()
+
+    # Then nothing starts, and they read why and until when
+    await expect(page.locator("#start-error")).to_have_text(
+        f"You have used all 1 generations for this month. Your quota resets on {reset_words}."
+    )
+    await expect(page.get_by_text("Page 1 of 1 (1 total)")).to_be_visible()
+
+
+async def test_a_provider_that_is_down_is_explained(
+    open_page: OpenPage, make_user: MakeUser, db_engine: Engine, linked_site: RunningSite
+) -> None:
+    # The test API has no Gemini key, and nothing listens where Ollama would be (127.0.0.1:11434).
+    user = await make_user()
+    tab = await open_page(user)
+    page = tab.page
+    await page.goto("/")
+    address = linked_site.base_url.rstrip("/")
+    host = address.removeprefix("http://")
+    await analyze(page, address)
+    await expect(page.locator("#analysis")).to_contain_text("found by following links")
+    # Without the payments feature the Gemini option shows no price.
+    await expect(page.locator("#gemini-price")).to_be_hidden()
+
+    # When they start with Gemini, the generation fails and says why in plain words
+    await page.get_by_label("Fast (Gemini)").check()
+    await page.get_by_role("button", name="Start").click()
+    row = page.locator("tbody tr", has_text=host)
+    await expect(row.locator(".status")).to_have_text("Failed", timeout=60_000)
+    await expect(row.locator(".row-error")).to_have_text(
+        "Fast (Gemini) is not available right now, so the descriptions could not be written. "
+        "Retry later or choose another option."
+    )
+
+    # and its page offers a retry, which runs it again
+    await row.get_by_role("link", name=host).click()
+    await expect(page.get_by_role("alert")).to_contain_text("Fast (Gemini) is not available right now")
+    job_id = page.url.rsplit("/", 1)[1]
+    await page.get_by_role("button", name="Retry").click()
+    await wait_for_row(
+        db_engine,
+        job_id,
+        lambda r: r["attempts"] >= 1 and r["status"] == "failed" and queued_twice(db_engine, job_id),
+        60,
+        "the retried job to fail again",
+    )
+    await expect(page.locator("#job-status")).to_have_text("Failed")
+    await expect(page.get_by_role("alert")).to_contain_text("Fast (Gemini) is not available right now")
+
+    # When they choose Free (Ollama), which cannot be reached, the basic summary stands in, and they are told
+    await page.goto("/")
+    await analyze(page, address)
+    await page.get_by_label("Free (Ollama)").check()
+    await page.get_by_role("button", name="Start").click()
+    first = page.locator("tbody tr").first
+    await expect(first.locator(".status")).to_have_text("Done", timeout=90_000)
+    await first.get_by_role("link", name=host).click()
+    await expect(page.locator("#job-note")).to_have_text(
+        re.compile(
+            r"Free \(Ollama\) could not be reached for \d+ page\(s\); their descriptions "
+            r"were written by the Basic"
+        )
+    )
