@@ -23,3 +23,15 @@ class PermanentJobError(JobError):
 
 class JobTimedOut(PermanentJobError):
     """The job ran out of time by its own measure (not the per-message time limit); ends ``timed_out``."""
+
+
+class OptionUnavailable(ValueError):
+    """A job option this deployment cannot run now (e.g. a provider with no API key configured).
+
+    Raised by a kind's ``check_params``; the API answers 503 and stores nothing, so a user is never charged
+    for, or kept waiting on, a job that can only fail.
+    """
+
+    def __init__(self, message: str, *, option: str, value: str) -> None:
+        super().__init__(message)
+        self.option, self.value = option, value

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.broker import send_job
+from actors.errors import OptionUnavailable
 from actors.registry import all_kinds, get_kind
 from db import state_machine as sm
 from db.base import utcnow
@@ -48,6 +49,7 @@ def kind_options(settings: Settings) -> dict[str, Any]:
     return {
         "crawl_allow_private": settings.crawl.allow_private,
         "website_generator_configured": bool(settings.website.generator_url),
+        "gemini_configured": bool(settings.providers.gemini_api_key),
     }
 
 
@@ -100,6 +102,10 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     if kind.check_params is not None:
         try:
             kind.check_params(parsed, kind_options(res.settings))
+        except OptionUnavailable as exc:
+            raise ServiceUnavailable(
+                str(exc), code="option_unavailable", details={"field": f"params.{exc.option}", "value": exc.value}
+            ) from None
         except ValueError as exc:
             raise BadRequest(
                 f"Invalid params for kind {kind.name!r}: {exc}",

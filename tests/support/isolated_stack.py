@@ -86,7 +86,10 @@ class IsolatedStack:
     def for_one_test(self) -> Iterator[IsolatedStack]:
         """Empty tables and Redis for a test; stop the processes it started (for a fixture, ``yield from``)."""
         with self.engine.begin() as conn:
-            conn.execute(text("TRUNCATE users, api_keys, user_sessions, jobs, job_events CASCADE"))
+            tables = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            ).scalars()
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
         self.redis.flushdb()
         started_before = len(self.processes)
         yield self

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from actors.errors import OptionUnavailable
 from actors.kinds.llms_txt.targets import parse_target
 from actors.notify.target import Locale, NotifyTarget
 
@@ -45,5 +46,13 @@ class LlmsTxtParams(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
 
 
 def check_params(params: LlmsTxtParams, options: Mapping[str, Any]) -> None:
-    """Refuse private and loopback targets unless the deployment crawls them (CRAWL_ALLOW_PRIVATE)."""
+    """Refuse private and loopback targets unless the deployment crawls them (CRAWL_ALLOW_PRIVATE), and
+    the gemini provider when no Gemini API key is configured (it could only fail, after payment)."""
     parse_target(params.target, allow_private=bool(options.get("crawl_allow_private", False)))
+    if params.provider == "gemini" and not options.get("gemini_configured", True):
+        raise OptionUnavailable(
+            'The "gemini" provider is not available on this server (no Gemini API key is configured); '
+            'choose "extractive" or "ollama".',
+            option="provider",
+            value="gemini",
+        )

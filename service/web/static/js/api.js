@@ -53,6 +53,9 @@ export function describeFailure(result, subject) {
     const reset = details && details.resets_at ? ` Your quota resets on ${longDate(details.resets_at)}.` : "";
     return `You have used ${limit} for this month.${reset}`;
   }
+  if (code === "option_unavailable" && details && details.value === "gemini") {
+    return "Fast (Gemini) is not available right now, so nothing was started and nothing was charged. Choose Basic or Free (Ollama).";
+  }
   if (result.status === 503) {
     return `The service is temporarily unavailable, so nothing was started. Please try again in a minute.`;
   }
