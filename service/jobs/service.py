@@ -115,7 +115,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     queue = kind.queue_for_params(parsed, req.priority)
     # Paid-ness depends on the kind and its params (e.g. llms_txt with the gemini provider); the price is
     # fixed here and stored, so the webhook compares Stripe's amount with it.
-    quote = price_of(res.settings, kind, parsed)
+    quote = await price_of(res, kind, parsed)
     paid = quote is not None
     stripe_connection = require_stripe(res.stripe) if paid else None
     job = Job(

@@ -8,10 +8,9 @@
                                        {"up_to": null, "cents_per_url": 0.2}]}}}
 
 Tiers are graduated (the first 100 URLs at 1 ¢, the next 900 at 0.5 ¢, ...); the total is rounded up to the
-cent and never below ``minimum_cents``. The URL count is the job's ``max_urls``: the most pages the job will
-process, known at creation without a crawl, so the quote shown, the price stored on the job and the amount
-Stripe charges are the same number. (A UI that has run ``GET /api/sites/analyze`` passes
-``max_urls = min(urls_count, the user's cap)`` to pay for the pages the site really has.)
+cent and never below ``minimum_cents``. The URL count of a site-based job (``llms_txt``) is the number of
+pages its site analysis found, capped by the job's ``max_urls`` (the API passes it in, see
+``service.payments.quotes``); a kind without a site is priced on its ``max_urls`` param, if any.
 
 A kind declared ``paid=True`` with no rule costs the default minimum charge.
 """
@@ -115,12 +114,17 @@ def rule_for(table: PricingTable, kind: JobKind, params: Any) -> PriceRule | Non
     return rule
 
 
-def quote_for(table: PricingTable, kind: JobKind, params: Any) -> Quote | None:
-    """The price of a job of ``kind`` with validated ``params``, or None when that option is free."""
+def quote_for(table: PricingTable, kind: JobKind, params: Any, *, url_count: int | None = None) -> Quote | None:
+    """The price of a job of ``kind`` with validated ``params``, or None when that option is free.
+
+    ``url_count`` is the number of URLs to price (the site's, capped by ``max_urls``); without it, the
+    params' ``max_urls``.
+    """
     rule = rule_for(table, kind, params)
     if rule is None:
         return None
-    url_count = int(getattr(params, "max_urls", 0) or 0)
+    if url_count is None:
+        url_count = int(getattr(params, "max_urls", 0) or 0)
     provider = getattr(params, "provider", None)
     lines: list[BreakdownLine] = []
     total = Decimal(0)

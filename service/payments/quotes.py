@@ -8,16 +8,28 @@ import msgspec
 
 from actors.registry import JobKind, all_kinds, get_kind
 from service.errors import BadRequest, NotFound
-from service.payments.pricing import Quote, load_pricing, quote_for
-from service.settings import Settings
+from service.payments.pricing import Quote, load_pricing, quote_for, rule_for
+from service.resources import Resources
+from service.sites.analysis import analyze_site
 
 
-def price_of(settings: Settings, kind: JobKind, params: Any) -> Quote | None:
-    """The price of a job with validated ``params``, or None when that option is free."""
-    return quote_for(load_pricing(settings.stripe.pricing), kind, params)
+async def price_of(res: Resources, kind: JobKind, params: Any) -> Quote | None:
+    """The price of a job with validated ``params``, or None when that option is free.
+
+    A job on a website is priced on the pages the site has (its cached analysis), at most ``max_urls``:
+    a 20-page site costs the same whatever cap the user chose.
+    """
+    table = load_pricing(res.settings.stripe.pricing)
+    if rule_for(table, kind, params) is None:
+        return None
+    target, cap = getattr(params, "target", None), getattr(params, "max_urls", None)
+    url_count = None
+    if isinstance(target, str) and isinstance(cap, int):
+        url_count = min((await analyze_site(res, target)).urls_count, cap)
+    return quote_for(table, kind, params, url_count=url_count)
 
 
-def quote_from_query(settings: Settings, kind_name: str, query: dict[str, str]) -> Quote:
+async def quote_from_query(res: Resources, kind_name: str, query: dict[str, str]) -> Quote:
     """``GET /api/quote``: the kind's params come as query parameters (strings, converted leniently)."""
     kind = get_kind(kind_name)
     if kind is None:
@@ -31,7 +43,7 @@ def quote_from_query(settings: Settings, kind_name: str, query: dict[str, str]) 
             code="invalid_params",
             details=[{"field": "params", "message": str(exc)}],
         ) from None
-    quote = price_of(settings, kind, params)
+    quote = await price_of(res, kind, params)
     if quote is None:
         raise NotFound(
             f"This option of {kind.name!r} is free: there is nothing to pay.",

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, get
 from litestar.params import Parameter
 
-from actors.kinds.llms_txt.discovery import discover
-from actors.kinds.llms_txt.fetcher import FetchConfig, Fetcher
-from actors.kinds.llms_txt.params import MAX_URLS
-from actors.kinds.llms_txt.reach import reach
-from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
 from service.auth.principal import Principal
-from service.errors import BadRequest
 from service.resources import get_resources
-
-BUDGET_SECONDS = 10.0
-# Counting stops here: enough to price and plan any generation (at most MAX_URLS pages).
-COUNT_LIMIT = 50_000
-
-
-class SiteAnalysis(msgspec.Struct):
-    hostname: str
-    base_url: str
-    urls_count: int
-    is_complete: bool
-    sitemaps: list[str]
-    robots_txt: bool
-    disallowed_count: int
-    elapsed_ms: int
-    max_urls: int = MAX_URLS
+from service.sites.analysis import SiteAnalysis, analyze_site
 
 
 class SitesController(Controller):
@@ -44,40 +21,7 @@ class SitesController(Controller):
         request: Request[Principal, Any, Any],
         hostname: Annotated[str, Parameter(min_length=1, max_length=2048)],
     ) -> SiteAnalysis:
-        """Read robots.txt and the sitemaps (or follow links) and count the pages; stops after 10 s."""
-        res = get_resources(request.app)
-        crawl = res.settings.crawl
-        try:
-            base_url = parse_target(hostname, allow_private=crawl.allow_private)
-        except InvalidTarget as exc:
-            raise BadRequest(str(exc), code="invalid_hostname") from None
-        started = time.monotonic()
-        config = FetchConfig(
-            user_agent=crawl.user_agent,
-            per_host_concurrency=crawl.concurrency,
-            timeout_seconds=min(crawl.timeout_seconds, BUDGET_SECONDS),
-            max_page_bytes=crawl.max_page_bytes,
-            allow_private=crawl.allow_private,
-        )
-        async with Fetcher(config) as fetcher:
-            base_url, home = await reach(fetcher, hostname, base_url)
-            if home.error in {"blocked_address", "invalid_url"}:
-                raise BadRequest(
-                    f"{hostname} is not a public website address ({home.detail or home.error}).",
-                    code="address_not_allowed",
-                )
-            if home.error in {"connection", "timeout"}:
-                raise BadRequest(
-                    f"{hostname} could not be reached ({home.detail or home.error}).", code="site_unreachable"
-                )
-            found = await discover(fetcher, base_url, max_urls=COUNT_LIMIT, deadline=started + BUDGET_SECONDS)
-        return SiteAnalysis(
-            hostname=found.base_url.split("://", 1)[1].rstrip("/"),
-            base_url=found.base_url,
-            urls_count=len(found.urls),
-            is_complete=found.is_complete,
-            sitemaps=found.sitemaps,
-            robots_txt=found.robots_txt,
-            disallowed_count=found.disallowed_count,
-            elapsed_ms=int((time.monotonic() - started) * 1000),
-        )
+        """Read robots.txt and the sitemaps (or follow links) and count the pages; stops after 10 s.
+
+        The answer is cached for 10 minutes (the price of a paid generation is computed from it)."""
+        return await analyze_site(get_resources(request.app), hostname)

@@ -7,9 +7,11 @@ with the shared secret. ``test_paid`` is a test kind declared paid (the minimum 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from tests.support.fake_stripe import FakeStripe, event_body, signed_headers
 from tests.support.llms_jobs import job_row, wait_for_row, wait_until_terminal
 from tests.support.payments import create_paid_job, deliver, history, pay_and_notify, stripe_event_count
 from tests.support.services import ServiceProcess
+from tests.support.testsite.serving import RunningSite
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
 
@@ -41,31 +44,43 @@ def types(engine: Engine, job_id: str) -> list[str]:
     return [e["type"] for e in history(engine, job_id)]
 
 
-async def test_quote_prices_paid_options_and_404s_free_ones(api_url: str, make_user: MakeUser) -> None:
+async def test_quote_prices_paid_options_on_the_sites_pages_and_404s_free_ones(
+    api_url: str, make_user: MakeUser, acme_site: RunningSite
+) -> None:
     user = await make_user()
-    # The default pricing: Gemini is paid, tiered on max_urls, never below $0.50
+    host = urlsplit(acme_site.base_url).netloc
+    pages = (await user.client.get("/api/sites/analyze", params={"hostname": host})).json()["urls_count"]
+    assert 200 < pages < 500, pages
+    # The default pricing: Gemini is paid, tiered on the site's URLs (at most max_urls), never below $0.50
     small = await user.client.get(
-        "/api/quote", params={"kind": "llms_txt", "hostname": "example.com", "provider": "gemini", "max_urls": 20}
+        "/api/quote", params={"kind": "llms_txt", "hostname": host, "provider": "gemini", "max_urls": 20}
     )
     assert small.status_code == 200, small.text
     body = small.json()
-    assert (body["amount_cents"], body["currency"], body["display"]) == (50, "usd", "$0.50")
+    assert (body["amount_cents"], body["currency"], body["display"], body["url_count"]) == (50, "usd", "$0.50", 20)
     assert [line["description"] for line in body["breakdown"]] == ["URLs 1-20", "minimum charge"]
+    # A cap above the site's size costs what the site has, not the cap: 100 URLs at 1 ¢, the rest at 0.5 ¢
     big = (
         await user.client.get(
-            "/api/quote", params={"kind": "llms_txt", "hostname": "example.com", "provider": "gemini", "max_urls": 500}
+            "/api/quote", params={"kind": "llms_txt", "hostname": host, "provider": "gemini", "max_urls": 5000}
         )
     ).json()
-    assert (big["amount_cents"], big["display"]) == (300, "$3.00")
-    assert sum(line["amount_cents"] for line in big["breakdown"]) == 300
+    expected = 100 + math.ceil((pages - 100) * 0.5)
+    assert (big["url_count"], big["amount_cents"], big["display"]) == (pages, expected, f"${expected / 100:.2f}")
+    assert math.ceil(sum(line["amount_cents"] for line in big["breakdown"])) == expected
     # A free option is a 404 with a code the UI can test
-    free = await user.client.get("/api/quote", params={"kind": "llms_txt", "hostname": "example.com"})
+    free = await user.client.get("/api/quote", params={"kind": "llms_txt", "hostname": host})
     assert free.status_code == 404
     assert free.json()["error"]["code"] == "not_paid"
-    # Bad params are a 400 that says what is wrong
+    # Bad params are a 400 that says what is wrong, and so is a site that cannot be reached
     bad = await user.client.get("/api/quote", params={"kind": "llms_txt", "provider": "gemini", "max_urls": "lots"})
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid_params"
+    gone = await user.client.get(
+        "/api/quote", params={"kind": "llms_txt", "hostname": "127.0.0.1:9", "provider": "gemini"}
+    )
+    assert gone.status_code == 400, gone.text
+    assert gone.json()["error"]["code"] == "site_unreachable"
 
 
 async def test_paid_job_waits_for_payment_then_runs_once(
