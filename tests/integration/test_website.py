@@ -20,6 +20,7 @@ from db.live import job_stream_key
 from tests.conftest import ApiUser
 from tests.support.fake_generator import GENERATOR_TEST_KEY, FakeGenerator, fake_generator
 from tests.support.isolated_stack import WORKER_READY, IsolatedStack, isolated_stack, wait_for_log
+from tests.support.notify_receivers import Receivers
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.slow
@@ -297,3 +298,40 @@ async def test_rate_limit_refuses_a_burst_with_when_to_retry(stack: IsolatedStac
         assert (await other.client.post("/api/jobs", json=body)).status_code == 202
     finally:
         await other.client.aclose()
+
+
+async def test_a_site_finished_across_a_worker_crash_is_announced_once_with_its_tracking_url(
+    stack: IsolatedStack, user: ApiUser, generator: FakeGenerator, receivers: Receivers
+) -> None:
+    # Given a website job that asks to be told on the user's signed webhook, polling on a worker
+    secret = await user.client.post("/api/me/notifications/webhook-secret")
+    assert secret.status_code == 201, secret.text
+    url = receivers.webhook(f"site-{int(time.time() * 1000)}", secret.json()["webhook_secret"])
+    prompt = generator.script("A bakery site with an online menu", polls=["processing"] * 10 + ["completed"])
+    first = start_worker(stack)
+    job_id = await create_website(
+        user, prompt, message_to_user="Your site is on its way", notify={"channel": "webhook", "to": url}
+    )
+    deadline = time.monotonic() + 20
+    while len(generator.polls(prompt)) < 2:
+        assert time.monotonic() < deadline, "no polls"
+        await asyncio.sleep(0.02)
+
+    # When the worker is SIGKILLed between two polls and another one takes over
+    first.kill()
+    start_worker(stack)
+
+    # Then the user hears once that it started and once that it is done, with the generator's tracking URL
+    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
+    assert done["status"] == "succeeded", done["error"]
+    tracking_url = done["result"]["tracking_url"]
+    deadline = time.monotonic() + 30
+    while not any(h.json and h.json["event"] == "job.succeeded" for h in receivers.delivered(url)):
+        assert time.monotonic() < deadline, f"no completion webhook; got {receivers.received(url)}"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # room for a duplicate to show up, were one sent (the scheduler repairs every second)
+    events = [h.json["event"] for h in receivers.delivered(url) if h.json]
+    assert sorted(events) == ["job.message_to_user", "job.succeeded"], events
+    [announced] = [h.json for h in receivers.delivered(url) if h.json and h.json["event"] == "job.succeeded"]
+    assert announced["job"]["url"] == tracking_url
+    assert announced["job"]["id"] == job_id
