@@ -39,8 +39,6 @@ def _count_completion(ctx: JobContext) -> None:
 
 
 def run_sleep(ctx: JobContext, params: SleepParams) -> dict[str, Any]:
-    if params.fail_permanently:
-        raise PermanentJobError("the input cannot be processed (test)")
     if params.stuck:
         for _ in range(int(params.steps * params.delay * 20) + 1):
             time.sleep(0.05)
@@ -48,6 +46,10 @@ def run_sleep(ctx: JobContext, params: SleepParams) -> dict[str, Any]:
         for i in range(params.steps):
             time.sleep(params.delay)
             ctx.progress(i + 1, params.steps, "working")
+    # After the steps: a job that fails permanently is still active for steps x delay (a retry can be seen
+    # running).
+    if params.fail_permanently:
+        raise PermanentJobError("the input cannot be processed (test)")
     if ctx.attempt <= params.fail_times:
         raise RuntimeError(f"passing failure on attempt {ctx.attempt}")
     _count_completion(ctx)

@@ -146,7 +146,7 @@ class ServiceProcess:
             return ""
 
 
-def wait_for_http(url: str, proc: ServiceProcess, timeout: float = 30) -> None:
+def wait_for_http(url: str, proc: ServiceProcess, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not proc.alive():
