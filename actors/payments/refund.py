@@ -1,11 +1,12 @@
-"""Refund a paid job that ended ``failed`` or ``timed_out`` after its retries: money is never kept for a job
-that did not deliver.
+"""Refund a paid job that ended ``failed`` or ``timed_out`` after its retries, or that was paid after it was
+cancelled or expired (see ``refund_status.owes_refund``): money is never kept for a job that did not deliver.
 
 The finished-job hook sends one message to the refund actor; the actor asks Stripe's Refunds API with the
 idempotency key ``refund-<job id>``, so however many times it runs (a redelivered message, the scheduler's
 catch-up pass for a lost one) Stripe makes one refund. The refund id and status are stored on the job and the
-refund is recorded in its history. Passing errors are retried with exponential backoff; after the last
-attempt the scheduler's pass (``refund_missing``) keeps trying.
+refund is recorded in its history (a ``pending`` refund's later status: ``refund_status``). Passing errors
+are retried with exponential backoff; after the last attempt the scheduler's pass (``refund_missing``) keeps
+trying.
 """
 
 from __future__ import annotations
@@ -22,16 +23,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.finished import on_finished
+from actors.payments.refund_status import REFUNDABLE, owes_refund
 from actors.payments.stripe_client import StripeConfig, StripeConnection, checkout_facts
 from db import state_machine as sm
 from db.models import Job
-from db.statuses import JobStatus
 
 log = logging.getLogger("genjobs.refund")
 
 REFUND_QUEUE = "payments"
 REFUND_ACTOR = "payments:refund"
-REFUNDABLE = frozenset({JobStatus.FAILED.value, JobStatus.TIMED_OUT.value})
 MAX_ATTEMPTS = 8
 MIN_BACKOFF_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 600.0
@@ -57,17 +57,22 @@ def refund_when_failed(broker: dramatiq.Broker, job_id: uuid.UUID, status: str) 
 
 
 def refund_job(sessions: sessionmaker[Session], client: stripe.StripeClient, job_id: uuid.UUID, *, actor: str) -> str:
-    """Refund one job if it is paid, refundable and not refunded yet; returns what happened.
+    """Refund one job if it is paid, owed a refund (``owes_refund``) and not refunded yet; returns what happened.
 
     Raises the SDK's errors for passing failures (the caller retries); a refusal by Stripe (e.g. the charge
     was already refunded from the dashboard) is stored as refund status ``failed`` and recorded."""
     with sessions() as session:
         job = session.execute(
-            select(Job.status, Job.payment_status, Job.payment_session_id, Job.payment_intent_id, Job.refund_id).where(
-                Job.id == job_id
-            )
+            select(
+                Job.status,
+                Job.payment_status,
+                Job.queued_at,
+                Job.payment_session_id,
+                Job.payment_intent_id,
+                Job.refund_id,
+            ).where(Job.id == job_id)
         ).one_or_none()
-    if job is None or job.payment_status != "paid" or job.status not in REFUNDABLE:
+    if job is None or not owes_refund(job.status, job.payment_status, job.queued_at):
         return "not_refundable"
     if job.refund_id is not None:
         return "already_refunded"

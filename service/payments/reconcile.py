@@ -2,14 +2,20 @@
 
 * ``pending_payment`` jobs past their session's expiry are looked up in Stripe: a paid session (its
   webhook was lost) starts the job after the same checks as the webhook; an open one is expired in Stripe
-  first; anything else expires the job.
-* paid jobs that ended ``failed`` / ``timed_out`` without a refund (the refund message was lost, or its
-  retries ran out) are refunded (idempotency key ``refund-<job id>``: never twice).
+  first; a complete one whose payment is still processing (bank debits: ``async_payment_succeeded`` or
+  ``_failed`` comes later) is left waiting and looked at again later; anything else expires the job.
+* paid jobs owed a refund (ended ``failed`` / ``timed_out``, or paid after being closed) without one (the
+  refund message was lost, or its retries ran out) are refunded (idempotency key ``refund-<job id>``: never
+  twice).
+* refunds Stripe answered ``pending`` / ``requires_action`` are re-read (at most once per grace period each),
+  so their final status reaches the job even when the ``refund.updated`` webhook is lost.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +26,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.broker import send_job
-from actors.payments.refund import REFUNDABLE, refund_job
+from actors.payments.refund import refund_job
+from actors.payments.refund_status import UNSETTLED_REFUND, apply_refund_status, owes_refund_clause
 from actors.payments.stripe_client import StripeConnection, checkout_facts
 from actors.registry import get_kind
 from db import state_machine as sm
@@ -32,6 +39,8 @@ from service.payments.activation import check_session, lock_for_update, mark_pai
 log = logging.getLogger("genjobs.reconcile")
 ACTOR = "scheduler:reconcile"
 BATCH = 100
+# A session paid by a method that settles later (e.g. a bank debit) is looked at again after this long.
+PROCESSING_RECHECK = timedelta(hours=1)
 
 
 @dataclass
@@ -39,6 +48,7 @@ class ReconcileReport:
     started: list[uuid.UUID] = field(default_factory=list)
     expired: list[uuid.UUID] = field(default_factory=list)
     refunded: list[uuid.UUID] = field(default_factory=list)
+    refund_updates: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass
@@ -49,17 +59,21 @@ class PaymentReconciler:
     connection: StripeConnection
     # Leave a failed job's refund to its actor for this long before the scheduler does it.
     refund_grace_seconds: float = 60.0
+    # When each unsettled refund was last re-read (losing this on a restart costs one early look).
+    _refund_checked: dict[uuid.UUID, float] = field(default_factory=dict)
 
     def run(self) -> ReconcileReport:
         report = ReconcileReport()
         self._settle_expired_checkouts(report)
         self._refund_missing(report)
-        if report.started or report.expired or report.refunded:
+        self._refresh_unsettled_refunds(report)
+        if report.started or report.expired or report.refunded or report.refund_updates:
             log.info(
-                "payments: started %d, expired %d, refunded %d",
+                "payments: started %d, expired %d, refunded %d, refund statuses updated %d",
                 len(report.started),
                 len(report.expired),
                 len(report.refunded),
+                len(report.refund_updates),
             )
         return report
 
@@ -90,6 +104,14 @@ class PaymentReconciler:
         with self.sessions.begin() as session:
             job = lock_for_update(session, job_id)
             if job is None or job.status != JobStatus.PENDING_PAYMENT:
+                return
+            if facts is not None and facts.status == "complete" and facts.payment_status != "paid":
+                # Paid by a method that settles later: expiring the job now would keep the money of a job
+                # that never runs. Its async_payment_succeeded / _failed webhook (or a later look) decides.
+                sm.record_event(session, job_id, "payment_processing", actor=ACTOR, detail=session_detail(facts))
+                session.execute(
+                    update(Job).where(Job.id == job_id).values(payment_expires_at=func.now() + PROCESSING_RECHECK)
+                )
                 return
             if facts is not None and facts.payment_status == "paid":
                 detail = session_detail(facts, reason="paid; its webhook was not received")
@@ -128,8 +150,7 @@ class PaymentReconciler:
             rows = session.scalars(
                 select(Job.id)
                 .where(
-                    Job.status.in_(list(REFUNDABLE)),
-                    Job.payment_status == "paid",
+                    owes_refund_clause(),
                     Job.refund_id.is_(None),
                     Job.refund_status.is_(None),
                     Job.finished_at < func.now() - timedelta(seconds=self.refund_grace_seconds),
@@ -144,3 +165,30 @@ class PaymentReconciler:
                 continue
             if outcome == "refunded":
                 report.refunded.append(job_id)
+
+    def _refresh_unsettled_refunds(self, report: ReconcileReport) -> None:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Job.id, Job.refund_id)
+                .where(Job.refund_id.is_not(None), Job.refund_status.in_(list(UNSETTLED_REFUND)))
+                .order_by(Job.finished_at)
+                .limit(BATCH)
+            ).all()
+        now = time.monotonic()
+        unsettled = {job_id for job_id, _ in rows}
+        for job_id in list(self._refund_checked):
+            if job_id not in unsettled:
+                del self._refund_checked[job_id]
+        for job_id, refund_id in rows:
+            if refund_id is None or now - self._refund_checked.get(job_id, -math.inf) < self.refund_grace_seconds:
+                continue
+            self._refund_checked[job_id] = now
+            try:
+                refund = self.connection.client.v1.refunds.retrieve(refund_id).to_dict()
+            except stripe.StripeError as exc:
+                log.warning("could not look up refund %s of job %s: %s", refund_id, job_id, type(exc).__name__)
+                continue
+            with self.sessions.begin() as session:
+                updated, outcome = apply_refund_status(session, refund, actor=ACTOR, source="stripe")
+            if updated is not None and outcome.startswith("refund:"):
+                report.refund_updates.append(updated)

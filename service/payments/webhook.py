@@ -5,9 +5,13 @@ is stored in a unique row in the same transaction as its effect, so a redelivery
 nothing, and a failure part-way rolls both back for Stripe to deliver again. Handled events:
 
 * ``checkout.session.completed`` (paid) and ``checkout.session.async_payment_succeeded``: start the job
-  (see ``service.payments.activation``); any mismatch is recorded on the job, which does not run;
+  (see ``service.payments.activation``); any mismatch is recorded on the job, which does not run. A payment
+  for a job that was cancelled or expired while it waited (the customer paid in the gap) is recorded and
+  refunded: the job never runs, so the money goes back;
 * ``checkout.session.async_payment_failed`` and ``checkout.session.expired``: the job expires, unless it
   was already paid (an expiry arriving after the completion changes nothing);
+* ``refund.created`` / ``refund.updated`` / ``refund.failed`` / ``charge.refund.updated``: the refund's new
+  status is stored on its job (a ``pending`` refund that later succeeds or fails);
 * anything else: stored and ignored.
 """
 
@@ -17,12 +21,16 @@ import logging
 import uuid
 from typing import Any
 
+import anyio
 import msgspec
+import redis
 import stripe
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.payments.refund import send_refund
+from actors.payments.refund_status import CLOSED_UNPAID, apply_refund_status
 from actors.payments.stripe_client import CheckoutFacts, checkout_facts
 from db import state_machine as sm
 from db.live import LiveEvent
@@ -38,6 +46,9 @@ log = logging.getLogger("genjobs.webhook")
 ACTOR = "stripe:webhook"
 PAID_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
 EXPIRY_EVENTS = frozenset({"checkout.session.async_payment_failed", "checkout.session.expired"})
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"})
+# The outcome of a payment for a job closed before it was paid: refunded once the event is stored.
+REFUND_DUE = "refund_due:job_closed"
 
 
 class EventData(msgspec.Struct):
@@ -84,6 +95,14 @@ def _job_id_of(facts: CheckoutFacts) -> uuid.UUID | None:
     return None
 
 
+def _refund_job_id(obj: dict[str, Any]) -> uuid.UUID | None:
+    metadata = obj.get("metadata")
+    try:
+        return uuid.UUID(str(metadata.get("job_id"))) if isinstance(metadata, dict) else None
+    except ValueError:
+        return None
+
+
 async def handle(res: Resources, event: Event) -> WebhookOutcome:
     """Apply a verified event once; a duplicate event id answers with ``duplicate=True`` and does nothing."""
     is_checkout = event.type.startswith("checkout.session.")
@@ -94,6 +113,8 @@ async def handle(res: Resources, event: Event) -> WebhookOutcome:
         except msgspec.ValidationError:
             facts = None
     job_id = _job_id_of(facts) if facts is not None else None
+    if event.type in REFUND_EVENTS:
+        job_id = _refund_job_id(event.data.object)
     events: list[LiveEvent] = []
     async with res.sessions() as session, session.begin():
         inserted = await session.scalar(
@@ -104,14 +125,33 @@ async def handle(res: Resources, event: Event) -> WebhookOutcome:
         )
         if inserted is None:
             return WebhookOutcome(True, event.id, "duplicate", duplicate=True)
-        if facts is None or job_id is None or event.type not in PAID_EVENTS | EXPIRY_EVENTS:
+        if event.type in REFUND_EVENTS:
+            outcome = await _apply_refund(session, event)
+        elif facts is None or job_id is None or event.type not in PAID_EVENTS | EXPIRY_EVENTS:
             outcome = "ignored"
         else:
             outcome, events = await _apply(res, session, event, facts, job_id)
         await session.execute(update(StripeEvent).where(StripeEvent.id == inserted).values(outcome=outcome[:128]))
     log.info("stripe event %s (%s) for job %s: %s", event.id, event.type, job_id, outcome)
     await publish(res, events)
+    if outcome == REFUND_DUE and job_id is not None:
+        await _send_refund(res, job_id)
     return WebhookOutcome(True, event.id, outcome)
+
+
+async def _send_refund(res: Resources, job_id: uuid.UUID) -> None:
+    try:
+        await anyio.to_thread.run_sync(lambda: send_refund(res.broker, job_id))
+    except redis.RedisError:
+        # The payment is stored on the job: the scheduler's catch-up pass refunds it.
+        log.warning("could not enqueue the refund of job %s: Redis unavailable", job_id)
+
+
+async def _apply_refund(session: AsyncSession, event: Event) -> str:
+    _, outcome = await session.run_sync(
+        lambda s: apply_refund_status(s, event.data.object, actor=ACTOR, source=f"{event.type} {event.id}")
+    )
+    return outcome
 
 
 async def _apply(
@@ -124,6 +164,14 @@ async def _apply(
     detail = session_detail(facts, event_id=event.id, event_type=event.type)
     if event.type in PAID_EVENTS:
         mismatch = check_session(job, facts)
+        if mismatch is not None and _paid_after_close(job, facts):
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(payment_status="paid", payment_intent_id=facts.payment_intent)
+            )
+            await _record(session, job_id, "payment_after_close", {**detail, "reason": f"job is {job.status}"})
+            return REFUND_DUE, []
         if mismatch is not None:
             await _record(
                 session, job_id, "payment_rejected", {**detail, "reason": mismatch.code, "why": mismatch.message}
@@ -139,6 +187,17 @@ async def _apply(
     await session.execute(update(Job).where(Job.id == job_id).values(payment_status="expired"))
     await _record(session, job_id, "payment_expired", detail)
     return "expired", changed.events if changed is not None else []
+
+
+def _paid_after_close(job: Job, facts: CheckoutFacts) -> bool:
+    """This job's own session was paid after the job was cancelled or expired, before it ever ran."""
+    return (
+        facts.payment_status == "paid"
+        and job.status in CLOSED_UNPAID
+        and job.queued_at is None
+        and job.payment_session_id == facts.id
+        and job.payment_status != "paid"
+    )
 
 
 async def _record(session: AsyncSession, job_id: uuid.UUID, type_: str, detail: dict[str, Any]) -> None:

@@ -151,9 +151,10 @@ async def test_paid_job_waits_for_payment_then_runs_once(
     assert queued[0]["detail"]["session_id"] == paid["id"]
 
 
-async def test_expired_after_completed_changes_nothing_and_completed_after_expired_never_runs(
+async def test_expired_after_completed_changes_nothing_and_completed_after_expired_is_refunded(
     api_url: str,
     worker: ServiceProcess,
+    scheduler: ServiceProcess,
     make_user: MakeUser,
     fake_stripe: FakeStripe,
     db_engine: Engine,
@@ -173,14 +174,12 @@ async def test_expired_after_completed_changes_nothing_and_completed_after_expir
     session = fake_stripe.session_for_job(second)
     expired = await deliver(api_url, "checkout.session.expired", {**session, "status": "expired"})
     assert expired.json()["outcome"] == "expired"
-    completed = await deliver(
-        api_url, "checkout.session.completed", {**session, "status": "complete", "payment_status": "paid"}
-    )
-    # Then the job stays expired, never runs, and the refusal is in its history
-    assert completed.json()["outcome"] == "rejected:job_not_pending"
-    row = job_row(db_engine, second)
-    assert (row["status"], row["payment_status"], row["message_id"]) == ("expired", "expired", None)
-    assert types(db_engine, second)[-1] == "payment_rejected"
+    completed = await deliver(api_url, "checkout.session.completed", fake_stripe.pay(session["id"], in_the_gap=True))
+    # Then the job stays expired and never runs, and the payment is refunded (both in its history)
+    assert completed.json()["outcome"] == "refund_due:job_closed"
+    row = await wait_for_row(db_engine, second, lambda r: r["refund_id"] is not None, 30, "a refund")
+    assert (row["status"], row["payment_status"], row["message_id"]) == ("expired", "paid", None)
+    assert types(db_engine, second)[-2:] == ["payment_after_close", "refunded"]
     assert completions(redis_client, second) == 0
 
 
@@ -280,20 +279,48 @@ async def test_failure_after_payment_is_refunded_exactly_once(
     assert len(fake_stripe.refunds_for(paid["payment_intent"])) == 1
 
 
-async def test_cancel_while_pending_expires_the_session(
-    api_url: str, make_user: MakeUser, fake_stripe: FakeStripe, db_engine: Engine
+async def test_cancel_while_pending_expires_the_session_and_a_payment_in_the_gap_is_refunded(
+    api_url: str,
+    worker: ServiceProcess,
+    scheduler: ServiceProcess,
+    make_user: MakeUser,
+    fake_stripe: FakeStripe,
+    db_engine: Engine,
+    redis_client: redis.Redis,
 ) -> None:
     user = await make_user()
-    job_id = (await create_paid_job(user.client))["id"]
+    job_id = (await create_paid_job(user.client, steps=1, delay=0.01))["id"]
     response = await user.client.delete(f"/api/jobs/{job_id}")
     assert response.status_code == 204, response.text
     session = fake_stripe.session_for_job(job_id)
     assert session["status"] == "expired"
+    assert [c.path for c in fake_stripe.calls("POST", "/v1/checkout/sessions/")] == [
+        f"/v1/checkout/sessions/{session['id']}/expire"
+    ]
     row = job_row(db_engine, job_id)
     assert (row["status"], row["payment_status"]) == ("cancelled", "cancelled")
-    # A completion can no longer start it
-    late = await deliver(api_url, "checkout.session.completed", {**session, "payment_status": "paid"})
-    assert late.json()["outcome"] == "rejected:job_not_pending"
+    # When the customer's payment still went through (they paid as the job was being cancelled)
+    paid = fake_stripe.pay(session["id"], in_the_gap=True)
+    late = await deliver(api_url, "checkout.session.completed", paid)
+    # Then the job does not run, and the money goes back: exactly one refund, on the job and in its history
+    assert late.status_code == 200 and late.json()["outcome"] == "refund_due:job_closed", late.text
+    row = await wait_for_row(db_engine, job_id, lambda r: r["refund_id"] is not None, 30, "a refund")
+    refunds = fake_stripe.refunds_for(paid["payment_intent"])
+    assert len(refunds) == 1 and refunds[0]["amount"] == 50
+    assert (row["status"], row["payment_status"], row["refund_id"], row["refund_status"]) == (
+        "cancelled",
+        "paid",
+        refunds[0]["id"],
+        "succeeded",
+    )
+    assert (row["message_id"], row["queued_at"]) == (None, None)
+    assert completions(redis_client, job_id) == 0
+    assert types(db_engine, job_id)[-2:] == ["payment_after_close", "refunded"]
+    # A redelivery of the completion (a new event id, e.g. async_payment_succeeded) refunds nothing more
+    again = await deliver(api_url, "checkout.session.async_payment_succeeded", paid)
+    assert again.json()["outcome"] == "rejected:job_not_pending"
+    await asyncio.sleep(3)  # the scheduler's catch-up pass (every second, 2 s grace) has looked again
+    assert len(fake_stripe.refunds_for(paid["payment_intent"])) == 1
 
 
 async def test_admin_starts_a_paid_job_after_checking_stripe(

@@ -1,8 +1,9 @@
 """A small stateful fake of Stripe's API on 127.0.0.1, good enough for the official SDK.
 
 Speaks form-encoded requests and JSON responses: Checkout Sessions (create, retrieve, expire) and Refunds
-(create), honours ``Idempotency-Key`` (a repeated key answers the first response and creates nothing), and
-records every request. Tests "pay" a session with ``pay()`` (what a customer does on the Checkout page) and
+(create, retrieve; a new refund is ``refund_status``: ``succeeded`` unless a test says ``pending``), honours
+``Idempotency-Key`` (a repeated key answers the first response and creates nothing), and records every
+request. Tests "pay" a session with ``pay()`` (what a customer does on the Checkout page) and
 deliver webhooks themselves, signed with the shared secret (``signed_headers``).
 """
 
@@ -39,6 +40,8 @@ class FakeStripe:
     requests: list[Recorded] = field(default_factory=list)
     # "ok", or "fail" (every call answers 500)
     mode: str = "ok"
+    # The status a new refund is created with ("pending" for a refund that settles later: ``settle_refund``).
+    refund_status: str = "succeeded"
     _idempotent: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -78,17 +81,40 @@ class FakeStripe:
         assert len(found) == 1, f"{len(found)} sessions for job {job_id}"
         return dict(found[0])
 
-    def pay(self, session_id: str) -> dict[str, Any]:
-        """The customer pays on the Checkout page: the session completes with a payment intent."""
+    def pay(self, session_id: str, *, in_the_gap: bool = False) -> dict[str, Any]:
+        """The customer pays on the Checkout page: the session completes with a payment intent.
+
+        ``in_the_gap``: the payment goes through although the session was just expired (the race between a
+        customer paying and the job being cancelled, which the service must survive by refunding)."""
         with self._lock:
             session = self.sessions[session_id]
-            assert session["status"] == "open", session["status"]
+            assert session["status"] == "open" or in_the_gap, session["status"]
             session.update(status="complete", payment_status="paid", payment_intent=f"pi_{uuid.uuid4().hex[:20]}")
             return dict(session)
 
     def refunds_for(self, payment_intent: str) -> list[dict[str, Any]]:
         with self._lock:
             return [r for r in self.refunds.values() if r["payment_intent"] == payment_intent]
+
+    def start_async_payment(self, session_id: str) -> dict[str, Any]:
+        """The customer pays by a method that settles later (a bank debit): complete, still unpaid."""
+        with self._lock:
+            session = self.sessions[session_id]
+            assert session["status"] == "open", session["status"]
+            session.update(status="complete", payment_status="unpaid", payment_intent=f"pi_{uuid.uuid4().hex[:20]}")
+            return dict(session)
+
+    def settle_async_payment(self, session_id: str, *, succeeded: bool) -> dict[str, Any]:
+        with self._lock:
+            session = self.sessions[session_id]
+            session["payment_status"] = "paid" if succeeded else "unpaid"
+            return dict(session)
+
+    def settle_refund(self, refund_id: str, status: str) -> dict[str, Any]:
+        """A pending refund settles (``succeeded``, ``failed``, ``canceled``); returns the Refund object."""
+        with self._lock:
+            self.refunds[refund_id]["status"] = status
+            return dict(self.refunds[refund_id])
 
     def calls(self, method: str, path_prefix: str) -> list[Recorded]:
         with self._lock:
@@ -101,6 +127,7 @@ class FakeStripe:
             self.requests.clear()
             self._idempotent.clear()
             self.mode = "ok"
+            self.refund_status = "succeeded"
 
     # --- the API ---------------------------------------------------------------------------------------
 
@@ -146,6 +173,11 @@ class FakeStripe:
                     return 400, _error("Only Checkout Sessions with a status of open can be expired.")
                 session["status"] = "expired"
                 return 200, dict(session)
+        if method == "GET" and parts[:2] == ["v1", "refunds"] and len(parts) == 3:
+            found = self.refunds.get(parts[2])
+            if found is None:
+                return 404, _error(f"No such refund: '{parts[2]}'", code="resource_missing")
+            return 200, dict(found)
         if method == "POST" and parts == ["v1", "refunds"]:
             intent = form.get("payment_intent")
             paid = [s for s in self.sessions.values() if intent and s["payment_intent"] == intent]
@@ -157,7 +189,7 @@ class FakeStripe:
                 "amount": paid[0]["amount_total"],
                 "currency": paid[0]["currency"],
                 "payment_intent": intent,
-                "status": "succeeded",
+                "status": self.refund_status,
                 "metadata": _nested(form, "metadata"),
             }
             self.refunds[refund["id"]] = refund
@@ -197,7 +229,7 @@ def _error(message: str, type_: str = "invalid_request_error", code: str | None 
 
 
 def event_body(type_: str, session: dict[str, Any], *, event_id: str | None = None) -> bytes:
-    """A Stripe event about a Checkout Session, as Stripe would POST it."""
+    """A Stripe event about an object (a Checkout Session, a Refund), as Stripe would POST it."""
     event = {
         "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
         "object": "event",
