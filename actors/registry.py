@@ -50,6 +50,9 @@ class JobKind(msgspec.Struct, frozen=True):
     warm_up: Callable[[Mapping[str, Any]], None] | None = None
     # Called when a worker process stops (e.g. to stop those helper processes).
     shut_down: Callable[[], None] | None = None
+    # The job's result carries ``tracking_url`` (the job's page here) from creation, before any worker ran:
+    # for kinds that take minutes and whose user (often an LLM agent) is handed that URL at once.
+    tracked: bool = False
 
     @property
     def base_queue(self) -> str:

@@ -69,6 +69,7 @@ def website_options(settings: Settings) -> dict[str, Any]:
     w = settings.website
     return {
         "generator_url": w.generator_url,
+        "public_url": settings.public_url,
         "generator_api_key": w.generator_api_key,
         "poll_schedule": w.poll_schedule,
         "deadline_seconds": w.deadline_seconds,

@@ -14,6 +14,8 @@ from typing import Any
 import jinja2
 import msgspec
 
+from actors.links import job_page_url
+
 LOCALES = ("en", "es")
 EVENTS = ("succeeded", "failed", "timed_out", "message_to_user")
 _KIND_LABELS = {
@@ -48,7 +50,7 @@ class Rendered(msgspec.Struct, frozen=True):
 
 def job_link(facts: JobFacts, public_url: str) -> str:
     """The job's tracking URL when its kind gave one (the website kind does), else its page here."""
-    return facts.tracking_url or f"{public_url.rstrip('/')}/generations/{facts.id}"
+    return facts.tracking_url or job_page_url(public_url, facts.id)
 
 
 def plain_error(error: str | None, locale: str) -> str:

@@ -28,7 +28,9 @@ class JobsController(Controller):
         """Start a job. Answers 202 with its id at once; 200 with the existing job for a repeated idempotency key."""
         job, created = await service.create_job(get_resources(request.app), request.user, data)
         payment_url = job.payment.url if job.payment is not None else None
-        body = CreatedJob(job.id, job.kind, job.status, job.created_at, job.links, payment_url)
+        tracking = (job.result or {}).get("tracking_url")
+        tracking_url = tracking if isinstance(tracking, str) else None
+        body = CreatedJob(job.id, job.kind, job.status, job.created_at, job.links, payment_url, tracking_url)
         return Response(body, status_code=HTTP_202_ACCEPTED if created else 200, headers={"Location": job.links.self})
 
     @get("/", operation_id="listJobs")

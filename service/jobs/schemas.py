@@ -35,6 +35,8 @@ class CreatedJob(msgspec.Struct, omit_defaults=True):
     links: JobLinks
     # Paid options only: the Stripe Checkout page to pay on.
     payment_url: str | None = None
+    # Kinds tracked from creation only (e.g. website): where the user follows the job, as in its result.
+    tracking_url: str | None = None
 
 
 class PaymentOut(msgspec.Struct):

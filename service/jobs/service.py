@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.broker import send_job
 from actors.errors import OptionUnavailable
+from actors.links import tracking_result
 from actors.registry import all_kinds, get_kind
 from db import state_machine as sm
 from db.base import utcnow
@@ -118,8 +119,9 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     quote = await price_of(res, kind, parsed)
     paid = quote is not None
     stripe_connection = require_stripe(res.stripe) if paid else None
+    job_id = uuid.uuid4()
     job = Job(
-        id=uuid.uuid4(),
+        id=job_id,
         owner_id=user.id,
         kind=kind.name,
         params=params,
@@ -133,6 +135,8 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         queued_at=None if paid else utcnow(),
         amount_cents=quote.amount_cents if quote else None,
         currency=quote.currency if quote else None,
+        # Shown by the creation answer, GET and the first SSE event alike, before any worker ran.
+        result=tracking_result(res.settings.public_url, job_id) if kind.tracked else None,
     )
     try:
         async with res.sessions() as session, session.begin():
@@ -273,6 +277,11 @@ async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOu
         changed = await session.run_sync(sm.requeue, job_id, actor=f"user:{user.id}", message_id=message_id)
         if changed is None:
             raise Conflict(f"Job {job_id} changed while retrying; reload it.", code="not_retryable")
+        kind = get_kind(job.kind)
+        if kind is not None and kind.tracked:
+            # The retry cleared the old result; the tracking URL stays from the first moment of the new run.
+            initial = tracking_result(res.settings.public_url, job_id)
+            await session.execute(update(Job).where(Job.id == job_id).values(result=initial))
         await session.refresh(job)
     await publish(res, changed.events)
     return job_out(job)

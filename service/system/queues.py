@@ -7,10 +7,13 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get
 from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.broker import NAMESPACE
+from actors.notify.config import QUEUE as NOTIFY_QUEUE
+from actors.payments.refund import REFUND_QUEUE
 from actors.registry import all_kinds
-from db.models import Job
+from db.models import Job, Notification
 from db.statuses import JobStatus
 from service.auth.principal import Principal
 from service.resources import get_resources
@@ -57,14 +60,38 @@ class QueuesController(Controller):
                     ).group_by(Job.queue)
                 )
             ).all()
-        counts = {r[0]: tuple(r[1:]) for r in rows}
+            counts = {r[0]: tuple(r[1:]) for r in rows}
+            counts[NOTIFY_QUEUE] = await _notification_counts(session, day_ago)
+        # Refunds have no row of their own to count: what waits in Redis is what is known.
+        names |= {NOTIFY_QUEUE, REFUND_QUEUE}
         ordered = sorted(names | set(counts))
         pipe = res.redis.pipeline(transaction=False)
         for name in ordered:
             pipe.zcard(f"{NAMESPACE}:{name}.XQ")
         dead = await pipe.execute()
+        refunds_waiting = await res.redis.llen(f"{NAMESPACE}:{REFUND_QUEUE}")
+        counts.setdefault(REFUND_QUEUE, (int(refunds_waiting), 0, 0, 0, 0))
         out = []
         for name, dead_lettered in zip(ordered, dead, strict=True):
             waiting, delayed, running, ok, failed = counts.get(name, (0, 0, 0, 0, 0))
             out.append(QueueStats(name, waiting, delayed, running, int(dead_lettered), ok, failed))
         return out
+
+
+async def _notification_counts(session: AsyncSession, day_ago: Any) -> tuple[int, ...]:
+    """The ``notifications`` queue from its rows: due, waiting for a retry, sent and given up on."""
+    due = Notification.next_attempt_at <= func.now()
+    pending = Notification.status == "pending"
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(pending, due),
+                func.count().filter(pending, ~due),
+                func.count().filter(Notification.status == "sent", Notification.sent_at > day_ago),
+                func.count().filter(Notification.status == "failed", Notification.updated_at > day_ago),
+            )
+        )
+    ).one()
+    waiting, delayed, sent, failed = (int(v) for v in row)
+    # A notification being sent is still pending (its row is locked while it sends): "running" is not known.
+    return waiting, delayed, 0, sent, failed

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from actors.links import job_page_url
 from service.auth.principal import Principal
 from service.errors import BadRequest
 from service.jobs.params import field_errors
@@ -95,7 +96,8 @@ async def call_tool(res: Resources, user: Principal, call: ToolCall) -> ToolResu
             raise
         errors = [{**e, "field": tool.field_names.get(e["field"], e["field"])} for e in exc.details]
         raise _tool_error(tool, errors) from None
-    url = f"{res.settings.public_url}/generations/{job.id}"
+    tracking = (job.result or {}).get("tracking_url")
+    url = tracking if isinstance(tracking, str) else job_page_url(res.settings.public_url, job.id)
     locale = str(args.get("locale") or "en")
     texts = _STARTED[tool.name]
     return ToolResult(str(job.id), job.status, url, texts.get(locale, texts["en"]).format(url=url))

@@ -95,6 +95,9 @@ async def test_signed_webhook_is_verified_by_the_receiver(
     assert WORDS[("succeeded", locale)] in hook.json["message"]
     assert of_type(entries, "notification_sent")[0]["detail"]["to"] == f"http://127.0.0.1:{receivers.http_port}/…"
     no_secrets_in(entries)
+    # and the notifications queue shows it among its deliveries in GET /api/queues
+    queues = {q["queue"]: q for q in (await user.client.get("/api/queues")).json()}
+    assert queues["notifications"]["succeeded_24h"] >= 1
 
 
 async def test_a_receiver_with_another_secret_rejects_the_webhook_and_it_fails_without_retries(

@@ -71,6 +71,8 @@ async def test_queues_list_every_queue_of_every_kind(make_user: Callable[..., Aw
     user = await make_user()
     stats = await queue_stats(user)
     assert {"test", "test.high", "test.low", "noop", "noop.high", "noop.low"} <= set(stats)
+    # and the service's own queues: notification deliveries and Stripe refunds
+    assert {"notifications", "payments"} <= set(stats)
     for name, queue in stats.items():
         assert set(queue) == QUEUE_FIELDS, name
         assert all(isinstance(queue[f], int) and queue[f] >= 0 for f in QUEUE_FIELDS - {"queue"}), queue

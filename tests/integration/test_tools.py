@@ -81,6 +81,8 @@ async def test_tool_call_starts_a_job_as_the_caller(agent: httpx.AsyncClient) ->
     assert body["message"].startswith("Empecé a generar el sitio web.")
     job = (await agent.get(f"/api/jobs/{body['job_id']}")).json()
     assert job["kind"] == "website"
+    # and the job itself carries the same tracking URL from the first moment
+    assert job["result"]["tracking_url"] == body["tracking_url"]
     assert job["params"] == {"prompt": "Una web para mi panadería en Sevilla", "locale": "es"}
 
 
@@ -125,3 +127,27 @@ async def test_arguments_that_are_not_json_and_unknown_tools_are_explained(agent
     error = response.json()["error"]
     assert error["code"] == "unknown_tool"
     assert error["details"]["known_tools"] == ["generate_llms_txt", "generate_website"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "says"),
+    [
+        ({"prompt": 123, "message_to_user": None, "notify": None, "locale": None}, "prompt", "str"),
+        ({"message_to_user": None, "notify": None, "locale": None}, "prompt", "required"),
+        ({"prompt": "A site for my bakery", "notify": "me", "locale": None}, "notify", "object"),
+        ({"prompt": "A site for my bakery", "notify": {"channel": "fax", "to": "x"}}, "notify", "fax"),
+    ],
+)
+async def test_wrong_types_and_missing_fields_are_named(
+    agent: httpx.AsyncClient, arguments: dict[str, Any], field: str, says: str
+) -> None:
+    response = await agent.post(
+        "/api/tools/openai/call", json={"name": "generate_website", "arguments": json.dumps(arguments)}
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_tool_arguments"
+    [found] = error["details"]["errors"]
+    assert found["field"] == field
+    assert says in found["message"]
+    assert f"{field}: " in error["message"]

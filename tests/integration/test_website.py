@@ -22,6 +22,7 @@ from tests.support.fake_generator import GENERATOR_TEST_KEY, FakeGenerator, fake
 from tests.support.isolated_stack import WORKER_READY, IsolatedStack, isolated_stack, wait_for_log
 from tests.support.notify_receivers import Receivers
 from tests.support.services import ServiceProcess
+from tests.support.sse import is_terminal_status, read_events
 
 pytestmark = pytest.mark.slow
 
@@ -112,36 +113,45 @@ def gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
-async def test_success_shows_the_tracking_url_while_running_and_succeeds_once(
+async def test_success_shows_the_tracking_url_from_the_first_moment_and_succeeds_once(
     stack: IsolatedStack, user: ApiUser, generator: FakeGenerator
 ) -> None:
-    # Given a project that is processing six times, then completed
+    # Given a project that is processing six times, then completed, and no worker running yet
     prompt = generator.script("A bakery in Lisbon with an online menu", polls=["processing"] * 6 + ["completed"])
-    start_worker(stack)
 
     # When a user starts a website job
-    job_id = await create_website(user, prompt)
+    created = await user.client.post("/api/jobs", json={"kind": "website", "params": {"prompt": prompt}})
+    assert created.status_code == 202, created.text
+    job_id = created.json()["id"]
+    page = f"https://jobs.example.com/generations/{job_id}"
 
-    # Then, while it runs, the API shows the generator's tracking URL as the job's result
-    running = await wait_for(
-        stack, job_id, lambda j: j["status"] == "running" and (j["result"] or {}).get("tracking_url"), 20, "a URL"
-    )
-    api_view = (await user.client.get(f"/api/jobs/{job_id}")).json()
-    project_id = running["result"]["project_id"]
-    assert api_view["result"]["tracking_url"] == f"https://generator.example.com/p/{project_id}"
-    # and the job succeeds once, with the site's URL, after polling without using up attempts
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
-    assert done["status"] == "succeeded", done["error"]
+    # Then the answer, GET and the first event of the job's SSE stream already carry its tracking URL
+    assert created.json()["tracking_url"] == page
+    assert (await user.client.get(f"/api/jobs/{job_id}")).json()["result"] == {"tracking_url": page}
+    first = await read_events(user.client, f"/api/jobs/{job_id}/events", stop=lambda events: len(events) >= 1)
+    assert first.events[0].event == "snapshot"
+    assert first.events[0].data["status"] == "queued"
+    assert first.events[0].data["result"]["tracking_url"] == page
+
+    # and once a worker runs it, the stream shows the generator's page beside it, then the success once
+    start_worker(stack)
+    stream = await read_events(user.client, f"/api/jobs/{job_id}/events", timeout=60)
+    assert stream.ended and is_terminal_status(stream.events[-1])
+    assert stream.events[-1].data["status"] == "succeeded", stream.events[-1].data
+    assert all(e.data["result"]["tracking_url"] == page for e in stream.events if e.data.get("result"))
+    done = stack.job(job_id)
+    project_id = done["result"]["project_id"]
+    generator_page = f"https://generator.example.com/p/{project_id}"
+    assert done["result"]["tracking_url"] == page
+    assert done["result"]["generator_tracking_url"] == generator_page
     assert done["result"]["url"] == f"https://sites.example.com/{project_id}"
-    assert done["result"]["tracking_url"] == api_view["result"]["tracking_url"]
     assert done["attempts"] == 1
     assert count_to(stack, job_id, "succeeded") == 1
-    # and the first live event that carries a result already has the tracking URL, before the success
+    # and the first live event that carries the generator's page comes before the success
     entries = [json.loads(fields[b"data"]) for _, fields in stack.redis.xrange(job_stream_key(job_id))]
-    with_result = [i for i, e in enumerate(entries) if e.get("result")]
+    with_project = [i for i, e in enumerate(entries) if (e.get("result") or {}).get("generator_tracking_url")]
     succeeded_at = next(i for i, e in enumerate(entries) if e.get("status") == "succeeded")
-    assert with_result[0] < succeeded_at
-    assert entries[with_result[0]]["result"]["tracking_url"] == api_view["result"]["tracking_url"]
+    assert with_project and with_project[0] < succeeded_at
     # and the generator saw one create and seven status checks, all with our key, at least 0.2 s apart
     assert len(generator.creates(prompt)) == 1
     polls = generator.polls(prompt)
@@ -168,14 +178,17 @@ async def test_generator_failure_fails_the_job_in_the_users_language(
     assert done["attempts"] == 1
 
 
-async def test_deadline_ends_the_job_timed_out_and_stops_polling(
-    stack: IsolatedStack, user: ApiUser, generator: FakeGenerator
+async def test_deadline_ends_the_job_timed_out_and_tells_the_user_in_their_language(
+    stack: IsolatedStack, user: ApiUser, generator: FakeGenerator, receivers: Receivers
 ) -> None:
-    # Given a project that never finishes and a deadline of 1.5 s
+    # Given a project that never finishes, a deadline of 1.5 s, and a user told on their signed webhook
+    secret = await user.client.post("/api/me/notifications/webhook-secret")
+    assert secret.status_code == 201, secret.text
+    url = receivers.webhook(f"deadline-{int(time.time() * 1000)}", secret.json()["webhook_secret"])
     prompt = generator.script("A site that takes forever to build", polls=["processing"])
     start_worker(stack, WEBSITE_DEADLINE_SECONDS="1.5")
-    job_id = await create_website(user, prompt, locale="es")
-    # Then the job ends timed_out with a message in Spanish that points to the tracking URL
+    job_id = await create_website(user, prompt, locale="es", notify={"channel": "webhook", "to": url})
+    # Then the job ends timed_out with a message in Spanish that points to the generator's page
     done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 30, "the deadline")
     assert done["status"] == "timed_out"
     assert done["error"].startswith("El sitio web no estuvo listo en 2 segundos, así que dejamos de esperar.")
@@ -183,6 +196,21 @@ async def test_deadline_ends_the_job_timed_out_and_stops_polling(
     # and the last status check happened at the deadline, not later
     polls = generator.polls(prompt)
     assert polls[-1].at - generator.creates(prompt)[0].at < 1.5 + 2.0
+    # and the user is told once, in Spanish, with a signature their receiver verified
+    deadline = time.monotonic() + 30
+    while not receivers.delivered(url):
+        assert time.monotonic() < deadline, f"no timed_out webhook; got {receivers.received(url)}"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # room for a duplicate to show up, were one sent
+    [hit] = receivers.delivered(url)
+    assert hit.json is not None
+    assert hit.json["event"] == "job.timed_out"
+    assert hit.json["locale"] == "es"
+    assert hit.json["job"]["status"] == "timed_out"
+    assert hit.json["message"].startswith("Tu sitio web «A site that takes forever to build» tardó más de lo permitido")
+    history = (await user.client.get(f"/api/jobs/{job_id}/history")).json()
+    sent = [h for h in history if h["type"] == "notification_sent"]
+    assert [h["detail"]["event"] for h in sent] == ["timed_out"], history
 
 
 async def test_server_errors_back_off_then_polling_succeeds(
@@ -255,6 +283,41 @@ async def test_worker_killed_between_polls_polling_resumes_and_completes_once(
     assert len(generator.creates(prompt)) == 1
     assert len(generator.projects) == len({p.id for p in generator.projects.values()})
     assert done["result"]["project_id"] in generator.projects
+    # and by one poller only: the dead worker's delayed message, requeued by Dramatiq or not, never starts a
+    # second chain beside the sweeper's (two chains would interleave their checks closer than the schedule)
+    after = [r.at for r in generator.polls(prompt) if r.at > killed_at]
+    assert min(gaps(after[1:]), default=1.0) >= 0.15, gaps(after)
+
+
+async def test_a_lost_poll_message_is_resumed_by_the_sweeper(
+    stack: IsolatedStack, user: ApiUser, generator: FakeGenerator
+) -> None:
+    # Given a job polling a project on a worker
+    prompt = generator.script("A recipe site for a family cookbook", polls=["processing"] * 12 + ["completed"])
+    first = start_worker(stack)
+    job_id = await create_website(user, prompt)
+    deadline = time.monotonic() + 20
+    while len(generator.polls(prompt)) < 2:
+        assert time.monotonic() < deadline, "no polls"
+        await asyncio.sleep(0.02)
+
+    # When its worker dies and every message of the website queue is lost from Redis (not even Dramatiq's
+    # requeue of a dead worker's messages can bring the next poll back)
+    first.kill()
+    lost = [key for key in stack.redis.scan_iter(match="dramatiq:*website*")]
+    assert lost, "the delayed poll message should have been in Redis"
+    stack.redis.delete(*lost)
+    polls_before = len(generator.polls(prompt))
+    start_worker(stack)
+
+    # Then the sweeper takes the job back once its lease runs out, and polling resumes on the same project
+    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
+    assert done["status"] == "succeeded", done["error"]
+    reclaims = [e for e in stack.history(job_id) if e["actor"] == "scheduler" and e["to_status"] == "retrying"]
+    assert len(reclaims) == 1, stack.history(job_id)
+    assert len(generator.polls(prompt)) > polls_before
+    assert len(generator.creates(prompt)) == 1
+    assert count_to(stack, job_id, "succeeded") == 1
 
 
 async def test_cancelling_a_polling_job_stops_its_polls(

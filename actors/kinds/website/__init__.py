@@ -28,5 +28,6 @@ WEBSITE = register_kind(
         min_backoff_seconds=10.0,
         title=lambda p: p.title,
         description="Generates a whole website from a prompt through the external generator.",
+        tracked=True,
     )
 )

@@ -9,6 +9,8 @@ import msgspec
 
 class WebsiteConfig(msgspec.Struct, frozen=True):
     generator_url: str = ""
+    # PUBLIC_URL: the job's own page is its tracking URL (``actors.links``).
+    public_url: str = "http://127.0.0.1:8000"
     # A secret: never logged, never put in a job's params, result or error.
     generator_api_key: str = ""
     poll_schedule: tuple[tuple[float, float | None], ...] = ((30, 120), (45, 600), (60, 1080), (90, None))

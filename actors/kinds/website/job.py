@@ -33,6 +33,7 @@ from actors.kinds.website.config import WebsiteConfig
 from actors.kinds.website.messages import duration, user_message
 from actors.kinds.website.params import WebsiteParams
 from actors.kinds.website.schedule import backoff_delay, clamp_to_deadline, poll_interval
+from actors.links import tracking_result
 from actors.polling import PollAgain
 from db.polls import PollState, load_poll, save_poll, set_partial_result, start_poll
 
@@ -157,8 +158,11 @@ class WebsiteStep:
             log.exception("could not publish the tracking URL of job %s", ctx.job_id)
 
     def _tracking(self, project: Project) -> dict[str, Any]:
+        # ``tracking_url`` stays the job's own page, given from creation (also by the tool API); the
+        # generator's page for the project is shown beside it.
         return {
-            "tracking_url": project.tracking_url or self.poll.state.get("tracking_url"),
+            **tracking_result(self.config.public_url, self.ctx.job_id),
+            "generator_tracking_url": project.tracking_url or self.poll.state.get("tracking_url"),
             "project_id": project.id,
         }
 
