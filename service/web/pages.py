@@ -13,16 +13,16 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_404_NOT_FOUND
 
 from service.auth.principal import Principal
 from service.errors import NotFound
 from service.jobs import service
 from service.jobs.schemas import JobOut
 from service.resources import get_resources
+from service.web.error_pages import bad_link_page, job_not_found_page
 
 # Choices of the generations list; the API allows up to 100 per page.
 PER_PAGE_CHOICES = (5, 10, 20, 50)
@@ -41,15 +41,6 @@ def _login_redirect(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return Redirect(path=f"/login?next={quote(here, safe='')}")
 
 
-def _not_found_page(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
-    return Template(
-        template_name="not_found.html",
-        context={"message": "This generation does not exist, or it is not yours.", "user": None},
-        status_code=HTTP_404_NOT_FOUND,
-        media_type=MediaType.HTML,
-    )
-
-
 def embeddable_job_json(job: JobOut) -> str:
     # Embedded in a <script type="application/json"> block: "<" escaped so no value can close the block.
     text = msgspec.json.encode(job).decode()
@@ -60,7 +51,11 @@ class PagesController(Controller):
     """HTML pages; the data they show comes from the JSON API and the SSE streams."""
 
     include_in_schema = False
-    exception_handlers = {NotAuthorizedException: _login_redirect, NotFound: _not_found_page}  # noqa: RUF012
+    exception_handlers = {  # noqa: RUF012
+        NotAuthorizedException: _login_redirect,
+        NotFound: job_not_found_page,
+        ValidationException: bad_link_page,
+    }
 
     @get("/login", exclude_from_auth=True, media_type=MediaType.HTML)
     async def login(
