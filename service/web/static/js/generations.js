@@ -56,8 +56,10 @@ function updateRow(id) {
   parts.status.className = `status status-${job.status}`;
   updateProgressBar(parts.bar, job, seen.has(id));
   parts.error.replaceChildren();
-  const words = plainError(job) || paymentNote(job);
-  if (words && job.status !== "cancelled") parts.error.append(words);
+  const error = job.status !== "cancelled" ? plainError(job) : null;
+  const money = paymentNote(job);
+  if (error) parts.error.append(error);
+  if (money) parts.error.append(el("span", { class: "refund-note" }, money));
   if (job.status === "pending_payment" && job.payment && job.payment.url) {
     parts.error.append(el("a", { href: job.payment.url, class: "pay" }, "Pay now"));
   }
