@@ -80,6 +80,11 @@ class PagesController(Controller):
             template_name="generation.html", context={"user": request.user, "job_json": embeddable_job_json(job)}
         )
 
+    @get("/settings", media_type=MediaType.HTML)
+    async def settings(self, request: Request[Principal, Any, Any]) -> Template:
+        """Notification channel, webhook signing secret and API keys (their data comes from the API)."""
+        return Template(template_name="settings.html", context={"user": request.user})
+
     @get("/payment/success", media_type=MediaType.HTML)
     async def payment_success(self, request: Request[Principal, Any, Any], job: uuid.UUID) -> Template:
         """Where Stripe sends the browser after paying: waits for the confirmation, then shows the job."""
