@@ -2,7 +2,7 @@
 // the llms.txt / llms-full.txt content in tabs, copy, downloads, delete and retry.
 import { api, describeFailure } from "./api.js";
 import {
-  ACTIVE, RETRYABLE, TERMINAL, el, fallbackNote, formatDateTime, formatDuration, jobName, paymentNote,
+  ACTIVE, RETRYABLE, TERMINAL, confirmDelete, el, fallbackNote, formatDateTime, formatDuration, jobName, paymentNote,
   plainError, progressBar, providerName, refundExpected, statusWords, updateProgressBar,
 } from "./jobs.js";
 import { LiveEvents } from "./live.js";
@@ -127,6 +127,7 @@ function showActionError(result, subject) {
 }
 
 $("delete").addEventListener("click", async () => {
+  if (!confirmDelete(job)) return;
   $("delete").disabled = true;
   // Stop following first: the job's own "cancelled" event must not make this page reload a deleted job.
   if (live) live.close();

@@ -1,7 +1,7 @@
 // The generations list: one page of the user's jobs from the API, kept live by one EventSource on
 // /api/events (all active jobs and new ones), with pagination in the address bar (?page=&per_page=).
 import { api, describeFailure } from "./api.js";
-import { ACTIVE, el, formatDateTime, jobName, paymentNote, plainError, progressBar, statusWords, updateProgressBar } from "./jobs.js";
+import { ACTIVE, confirmDelete, el, formatDateTime, jobName, paymentNote, plainError, progressBar, statusWords, updateProgressBar } from "./jobs.js";
 import { LiveEvents } from "./live.js";
 
 const table = document.getElementById("jobs-table");
@@ -120,6 +120,8 @@ function reloadSoon() {
 }
 
 async function deleteJob(id, button) {
+  const job = jobs.get(id);
+  if (job && !confirmDelete(job)) return;
   button.disabled = true;
   const result = await api("DELETE", `/api/jobs/${id}`);
   if (!result.ok && result.status !== 404) {

@@ -134,6 +134,15 @@ export function fallbackNote(job) {
   return `${providerName(result.provider)} could not be reached for ${result.provider_fallbacks} page(s); their descriptions were written by the Basic summary instead.`;
 }
 
+/** Ask before deleting: a running job is stopped, and a finished one's files go with it. */
+export function confirmDelete(job) {
+  const name = jobName(job);
+  const question = ACTIVE.has(job.status)
+    ? `Stop and delete “${name}”? Its work so far is lost.`
+    : `Delete “${name}” and its files?`;
+  return window.confirm(question);
+}
+
 /** An amount of money as the user reads it: "5.00 USD". */
 export function formatMoney(cents, currency) {
   return `${(cents / 100).toFixed(2)} ${String(currency || "").toUpperCase()}`.trim();
