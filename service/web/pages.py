@@ -8,6 +8,7 @@ instead of getting the API's JSON 401. Another user's job is a 404 page, as it i
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,10 +18,12 @@ from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
+from actors.registry import get_kind
 from service.auth.principal import Principal
 from service.errors import NotFound
 from service.jobs import service
 from service.jobs.schemas import JobOut
+from service.payments.pricing import load_pricing, rule_for
 from service.resources import get_resources
 from service.web.error_pages import bad_link_page, job_not_found_page
 
@@ -39,6 +42,13 @@ def safe_next(target: str | None) -> str:
 def _login_redirect(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return Redirect(path=f"/login?next={quote(here, safe='')}")
+
+
+def gemini_is_paid(pricing: str) -> bool:
+    """Whether the form's "Fast (Gemini)" option has a price to show (the form asks ``/api/quote`` only then:
+    a free option's quote is a 404, which the browser would log as an error)."""
+    kind = get_kind("llms_txt")
+    return kind is not None and rule_for(load_pricing(pricing), kind, SimpleNamespace(provider="gemini")) is not None
 
 
 def embeddable_job_json(job: JobOut) -> str:
@@ -69,7 +79,12 @@ class PagesController(Controller):
         """The generations list and the new-generation form."""
         return Template(
             template_name="generations.html",
-            context={"user": request.user, "per_page_choices": PER_PAGE_CHOICES, "default_per_page": DEFAULT_PER_PAGE},
+            context={
+                "user": request.user,
+                "per_page_choices": PER_PAGE_CHOICES,
+                "default_per_page": DEFAULT_PER_PAGE,
+                "gemini_paid": gemini_is_paid(get_resources(request.app).settings.stripe.pricing),
+            },
         )
 
     @get("/generations/{job_id:uuid}", media_type=MediaType.HTML)

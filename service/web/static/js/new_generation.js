@@ -101,7 +101,8 @@ function analyzeFailure(result, value) {
 }
 
 async function showPrice(value, maxUrls) {
-  // Priced options show their price once the payments feature answers; nothing otherwise.
+  // A priced option shows its price; a free one asks nothing (its quote would be a 404).
+  if (form.dataset.geminiPaid !== "true") return;
   const params = new URLSearchParams({ kind: "llms_txt", hostname: value, provider: "gemini", max_urls: String(maxUrls) });
   const result = await api("GET", `/api/quote?${params}`);
   if (!analyzed || analyzed.typed !== value) return;
