@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import Route, expect
 from sqlalchemy import text
 
+from tests.conftest import ApiUser
 from tests.e2e.conftest import OpenPage
 from tests.support.fake_providers import GEMINI_TEST_KEY, FakeGemini
 from tests.support.fake_stripe import FakeStripe
@@ -51,6 +52,14 @@ def stack(gemini_stack: IsolatedStack, fake_gemini: FakeGemini) -> Iterator[Isol
     yield from gemini_stack.for_one_test()
 
 
+@pytest.fixture
+async def user(stack: IsolatedStack) -> AsyncIterator[ApiUser]:
+    """A user of the isolated stack; its API client is closed after the test (no socket left open)."""
+    made = await stack.make_user()
+    yield made
+    await made.client.aclose()
+
+
 def only_job_id(stack: IsolatedStack) -> str:
     with stack.engine.connect() as conn:
         return str(conn.execute(text("SELECT id FROM jobs")).scalar_one())
@@ -65,13 +74,13 @@ def local_path(url: str) -> str:
 async def test_pay_for_a_fast_generation_then_watch_it_run(
     open_page: OpenPage,
     stack: IsolatedStack,
+    user: ApiUser,
     fake_stripe: FakeStripe,
     fake_gemini: FakeGemini,
     acme_site: RunningSite,
 ) -> None:
     # Given a logged-in user on the generations page of an API that takes payments and has a Gemini key
     stack.start_worker()
-    user = await stack.make_user()
     tab = await open_page(user, base_url=stack.api_url)
     page = tab.page
     checkout_pages: list[str] = []
@@ -135,10 +144,9 @@ async def test_pay_for_a_fast_generation_then_watch_it_run(
 
 
 async def test_coming_back_after_the_webhook_goes_straight_to_the_generation(
-    open_page: OpenPage, stack: IsolatedStack, fake_stripe: FakeStripe
+    open_page: OpenPage, stack: IsolatedStack, user: ApiUser, fake_stripe: FakeStripe
 ) -> None:
     # Given a paid job whose payment Stripe confirmed before the customer's browser came back
-    user = await stack.make_user()
     created = await create_paid_job(user.client, kind="test_paid", label="early webhook", steps=1)
     job_id = created["id"]
     await pay_and_notify(stack.api_url, fake_stripe, job_id)
