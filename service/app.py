@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from service.artifacts.controller import ArtifactsController
 from service.auth.controller import AuthController
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
-from service.errors import ServiceError, http_error_handler, internal_error_handler, service_error_handler
+from service.errors import ServiceError, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.jobs.controller import JobsController
 from service.notifications.controller import NotificationsController
@@ -31,6 +31,7 @@ from service.system.metrics import MetricsController
 from service.system.queues import QueuesController
 from service.tools.controller import ToolsController
 from service.web.assets import static_files_router, template_config
+from service.web.error_pages import html_or_json_http_error
 from service.web.pages import PagesController
 
 
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers={
             ServiceError: service_error_handler,
-            HTTPException: http_error_handler,
+            HTTPException: html_or_json_http_error,
             Exception: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(title="Generation jobs API", version="0.1.0", path="/schema"),

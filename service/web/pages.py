@@ -8,21 +8,24 @@ instead of getting the API's JSON 401. Another user's job is a 404 page, as it i
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_404_NOT_FOUND
 
+from actors.registry import get_kind
 from service.auth.principal import Principal
 from service.errors import NotFound
 from service.jobs import service
 from service.jobs.schemas import JobOut
+from service.payments.pricing import load_pricing, rule_for
 from service.resources import get_resources
+from service.web.error_pages import bad_link_page, job_not_found_page
 
 # Choices of the generations list; the API allows up to 100 per page.
 PER_PAGE_CHOICES = (5, 10, 20, 50)
@@ -41,13 +44,11 @@ def _login_redirect(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return Redirect(path=f"/login?next={quote(here, safe='')}")
 
 
-def _not_found_page(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
-    return Template(
-        template_name="not_found.html",
-        context={"message": "This generation does not exist, or it is not yours.", "user": None},
-        status_code=HTTP_404_NOT_FOUND,
-        media_type=MediaType.HTML,
-    )
+def gemini_is_paid(pricing: str) -> bool:
+    """Whether the form's "Fast (Gemini)" option has a price to show (the form asks ``/api/quote`` only then:
+    a free option's quote is a 404, which the browser would log as an error)."""
+    kind = get_kind("llms_txt")
+    return kind is not None and rule_for(load_pricing(pricing), kind, SimpleNamespace(provider="gemini")) is not None
 
 
 def embeddable_job_json(job: JobOut) -> str:
@@ -60,7 +61,11 @@ class PagesController(Controller):
     """HTML pages; the data they show comes from the JSON API and the SSE streams."""
 
     include_in_schema = False
-    exception_handlers = {NotAuthorizedException: _login_redirect, NotFound: _not_found_page}  # noqa: RUF012
+    exception_handlers = {  # noqa: RUF012
+        NotAuthorizedException: _login_redirect,
+        NotFound: job_not_found_page,
+        ValidationException: bad_link_page,
+    }
 
     @get("/login", exclude_from_auth=True, media_type=MediaType.HTML)
     async def login(
@@ -74,7 +79,12 @@ class PagesController(Controller):
         """The generations list and the new-generation form."""
         return Template(
             template_name="generations.html",
-            context={"user": request.user, "per_page_choices": PER_PAGE_CHOICES, "default_per_page": DEFAULT_PER_PAGE},
+            context={
+                "user": request.user,
+                "per_page_choices": PER_PAGE_CHOICES,
+                "default_per_page": DEFAULT_PER_PAGE,
+                "gemini_paid": gemini_is_paid(get_resources(request.app).settings.stripe.pricing),
+            },
         )
 
     @get("/generations/{job_id:uuid}", media_type=MediaType.HTML)
@@ -84,6 +94,11 @@ class PagesController(Controller):
         return Template(
             template_name="generation.html", context={"user": request.user, "job_json": embeddable_job_json(job)}
         )
+
+    @get("/settings", media_type=MediaType.HTML)
+    async def settings(self, request: Request[Principal, Any, Any]) -> Template:
+        """Notification channel, webhook signing secret and API keys (their data comes from the API)."""
+        return Template(template_name="settings.html", context={"user": request.user})
 
     @get("/payment/success", media_type=MediaType.HTML)
     async def payment_success(self, request: Request[Principal, Any, Any], job: uuid.UUID) -> Template:

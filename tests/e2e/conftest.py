@@ -3,7 +3,7 @@ the real API and worker processes of ``tests/conftest.py``.
 
 Every page a test opens fails the test on a console error or an uncaught page error, except for the few
 a test declares expected (``page.guard.allow(...)``, e.g. the browser's own log line for an API call that
-is meant to answer 400).
+is meant to answer 400). Nothing is allowed for every test.
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 # The machine running the tests may be busy: waits are generous, and always on a condition.
 TIMEOUT_MS = 30_000
-# The browser logs every 4xx/5xx answer as a console error. The price quote is optional by contract (the
-# payments feature answers it; 404 without it), so its 404 is not a fault of the page.
-ALWAYS_ALLOWED = [re.compile(r"status of 404 .*@ .*/api/quote\?")]
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -39,7 +36,7 @@ class ConsoleGuard:
     """Collects console errors and page errors of one browser context."""
 
     problems: list[str] = field(default_factory=list)
-    allowed: list[re.Pattern[str]] = field(default_factory=lambda: list(ALWAYS_ALLOWED))
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
 
     def allow(self, pattern: str) -> None:
         """Accept console errors matching ``pattern`` (searched in ``"<text> @ <url>"``)."""

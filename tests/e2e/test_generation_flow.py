@@ -115,3 +115,53 @@ async def test_analyze_start_watch_live_then_copy_and_download(
     await (await zip_info.value).save_as(archive)
     with zipfile.ZipFile(archive) as bundle:
         assert "llms.txt" in bundle.namelist()
+
+
+async def test_the_new_generation_form_works_with_the_keyboard_alone(
+    open_page: OpenPage, make_user: MakeUser, linked_site: RunningSite
+) -> None:
+    # Given a user on the generations page, with only a keyboard
+    tab = await open_page(await make_user())
+    page = tab.page
+    await page.goto("/")
+    await expect(page.get_by_text("Page 1 of 1 (0 total)")).to_be_visible()
+    field = page.get_by_label("Website address")
+    await expect(page).to_have_title("Generations · genjobs")
+    assert await page.evaluate("document.documentElement.lang") == "en"
+
+    # When they Tab to the address field, type it and press Enter
+    for _ in range(10):
+        await page.keyboard.press("Tab")
+        if await field.evaluate("(node) => node === document.activeElement"):
+            break
+    await expect(field).to_be_focused()
+    address = linked_site.base_url.rstrip("/")
+    await page.keyboard.type(address)
+    await page.keyboard.press("Enter")
+
+    # Then the site is analyzed, and the focus stays in the form
+    await expect(page.locator("#analysis")).to_contain_text("found by following links")
+    await expect(field).to_be_focused()
+
+    # When they Tab past Analyze to the provider choice, pick Basic with the arrow keys and Tab to Start
+    await page.keyboard.press("Tab")
+    analyze = page.get_by_role("button", name="Analyze")
+    await expect(analyze).to_be_focused()
+    # (the focused control is outlined)
+    outline = await analyze.evaluate("(node) => getComputedStyle(node).outlineStyle")
+    assert outline not in ("", "none"), outline
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Free (Ollama)")).to_be_focused()
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("ArrowDown")
+    await expect(page.get_by_label("Basic")).to_be_checked()
+    await page.keyboard.press("Tab")
+    start = page.get_by_role("button", name="Start")
+    await expect(start).to_be_focused()
+    await page.keyboard.press("Enter")
+
+    # Then the generation starts, the page says so, and it finishes on the list
+    await expect(page.get_by_role("status").filter(has_text="Started the generation")).to_be_visible()
+    await expect(start).to_be_focused()
+    row = page.locator("tbody tr").first
+    await expect(row.locator(".status")).to_have_text("Done", timeout=90_000)

@@ -106,3 +106,27 @@ async def test_the_list_reads_well_on_a_phone(open_page: OpenPage, make_user: Ma
     await row.get_by_role("link").click()
     await expect(page.locator("#job-status")).to_have_text("Done")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+async def test_unknown_pages_are_a_not_found_page_and_the_api_stays_json(
+    open_page: OpenPage, make_user: MakeUser
+) -> None:
+    tab = await open_page(await make_user())
+    tab.guard.allow(r"status of (400|404) .*@ .*/(generations|no-such-page|payment)")
+    page = tab.page
+    # A mistyped generation id or an address that does not exist is a page a person can read and leave
+    for path in ("/generations/not-a-uuid", "/no-such-page", "/generations/"):
+        response = await page.goto(path)
+        assert response is not None and response.status == 404, path
+        await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+        await expect(page).to_have_title("Not found · genjobs")
+    # as is a payment link that lost its job id
+    response = await page.goto("/payment/success?job=oops")
+    assert response is not None and response.status == 400
+    await expect(page.get_by_role("heading", name="This link is not complete")).to_be_visible()
+    await page.get_by_role("link", name="Back to your generations").click()
+    await expect(page.get_by_text("Page 1 of 1 (0 total)")).to_be_visible()
+
+    # while the API keeps answering its JSON errors
+    api = await tab.context.request.get("/api/jobs/not-a-uuid")
+    assert api.status == 404 and (await api.json())["error"]["code"] == "not_found"

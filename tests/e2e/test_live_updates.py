@@ -1,5 +1,6 @@
 """Live progress in the browser: a reload shows "Processing…" then resumes, a dropped connection resumes
-with Last-Event-ID without losing or repeating an event, and deleted jobs stop and leave the list."""
+with Last-Event-ID without losing or repeating an event, and deleted jobs (after a confirmation) stop and
+leave the list."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Locator, Route, expect
+from playwright.async_api import Dialog, Locator, Route, expect
 from sqlalchemy import Engine
 
 from tests.conftest import ApiUser
@@ -135,7 +136,24 @@ async def test_deleting_running_jobs_stops_them_and_they_leave_the_list(
         await expect(row_of(body, label).locator(".progress-text")).to_have_text(re.compile(r"Working: \d+ / 200"))
     await expect(page.get_by_text("Page 1 of 1 (3 total)")).to_be_visible()
 
-    # When the user deletes one from the list
+    # When the user asks to delete one from the list, they are asked first; saying no keeps it running
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    page.once("dialog", lambda d: answer(d, accept=False))
+    await row_of(body, "job-a").get_by_role("button", name="Delete job-a").focus()
+    await page.keyboard.press("Enter")
+    # (the key press returns once the dialog is answered: the page waits on it)
+    assert asked == ["Stop and delete “job-a”? Its work so far is lost."], asked
+    done_before = job_row(db_engine, ids["job-a"])["progress_done"]
+    await wait_for_row(db_engine, ids["job-a"], lambda r: r["progress_done"] > done_before, 15, "more progress")
+    await expect(row_of(body, "job-a")).to_have_count(1)
+
+    # When they confirm
+    page.once("dialog", lambda d: answer(d, accept=True))
     await row_of(body, "job-a").get_by_role("button", name="Delete job-a").click()
 
     # Then it leaves the list and its worker stops
@@ -155,6 +173,8 @@ async def test_deleting_running_jobs_stops_them_and_they_leave_the_list(
     await row_of(body, "job-c").get_by_role("link", name="job-c").click()
     await expect(page.locator("#job-status")).to_have_text("Running")
     await expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", re.compile(r"\d+"))
+    page.once("dialog", lambda d: answer(d, accept=True))
     await page.get_by_role("button", name="Delete").click()
+    assert asked[-1] == "Stop and delete “job-c”? Its work so far is lost.", asked
     await expect(page.get_by_text("Page 1 of 1 (0 total)")).to_be_visible()
     await wait_for_row(db_engine, ids["job-c"], lambda r: r["status"] == "cancelled", 15, "cancelled")

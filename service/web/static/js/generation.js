@@ -2,8 +2,8 @@
 // the llms.txt / llms-full.txt content in tabs, copy, downloads, delete and retry.
 import { api, describeFailure } from "./api.js";
 import {
-  ACTIVE, RETRYABLE, TERMINAL, el, fallbackNote, formatDateTime, formatDuration, jobName, paymentNote,
-  plainError, progressBar, providerName, statusWords, updateProgressBar,
+  ACTIVE, RETRYABLE, TERMINAL, confirmDelete, el, fallbackNote, formatDateTime, formatDuration, jobName, paymentNote,
+  plainError, progressBar, providerName, refundExpected, statusWords, updateProgressBar,
 } from "./jobs.js";
 import { LiveEvents } from "./live.js";
 
@@ -40,7 +40,8 @@ function render() {
   $("job-note").hidden = !note;
   renderPayment();
   renderTimings();
-  $("retry").hidden = !RETRYABLE.has(job.status);
+  // A paid run is not repeated for free (the API refuses it): a failed one is refunded instead.
+  $("retry").hidden = !RETRYABLE.has(job.status) || Boolean(job.payment);
 }
 
 function renderPayment() {
@@ -126,6 +127,7 @@ function showActionError(result, subject) {
 }
 
 $("delete").addEventListener("click", async () => {
+  if (!confirmDelete(job)) return;
   $("delete").disabled = true;
   // Stop following first: the job's own "cancelled" event must not make this page reload a deleted job.
   if (live) live.close();
@@ -160,6 +162,18 @@ async function refresh() {
   await loadResult();
 }
 
+// The refund of a paid job that failed is made by a worker just after the job's stream ended: look again
+// a few times (2, 4, 8, 16, 32 s) until it is recorded, rather than leave "being refunded" until a reload.
+const REFUND_CHECKS_MS = [2000, 4000, 8000, 16000, 32000];
+
+function watchRefund(attempt = 0) {
+  if (!refundExpected(job) || attempt >= REFUND_CHECKS_MS.length) return;
+  setTimeout(async () => {
+    await refresh();
+    watchRefund(attempt + 1);
+  }, REFUND_CHECKS_MS[attempt]);
+}
+
 function onEvent(type, data) {
   seen = true;
   if (type === "deleted") {
@@ -171,11 +185,13 @@ function onEvent(type, data) {
   else if (type === "progress") job = { ...job, progress: { done: data.done, total: data.total, percent: data.percent, step: data.step } };
   else if (type === "status") job = { ...job, status: data.status, error: data.error !== undefined ? data.error : job.error };
   if (TERMINAL.has(job.status)) {
-    // The stream ends after the final status; a success's result comes from the job itself.
+    // The stream ends after the final status. The job itself has the rest: a success's result, the start
+    // time, the payment as it is now (the page may have loaded before it was paid).
     live.close();
     live = null;
     if (type === "status") job.finished_at = data.at;
-    if (job.status === "succeeded") return refresh();
+    render();
+    return refresh().then(() => watchRefund());
   }
   render();
 }
@@ -188,3 +204,4 @@ function follow() {
 render();
 loadResult();
 follow();
+watchRefund();

@@ -1,7 +1,7 @@
 // The generations list: one page of the user's jobs from the API, kept live by one EventSource on
 // /api/events (all active jobs and new ones), with pagination in the address bar (?page=&per_page=).
 import { api, describeFailure } from "./api.js";
-import { ACTIVE, el, formatDateTime, jobName, paymentNote, plainError, progressBar, statusWords, updateProgressBar } from "./jobs.js";
+import { ACTIVE, confirmDelete, el, formatDateTime, jobName, paymentNote, plainError, progressBar, statusWords, updateProgressBar } from "./jobs.js";
 import { LiveEvents } from "./live.js";
 
 const table = document.getElementById("jobs-table");
@@ -56,8 +56,10 @@ function updateRow(id) {
   parts.status.className = `status status-${job.status}`;
   updateProgressBar(parts.bar, job, seen.has(id));
   parts.error.replaceChildren();
-  const words = plainError(job) || paymentNote(job);
-  if (words && job.status !== "cancelled") parts.error.append(words);
+  const error = job.status !== "cancelled" ? plainError(job) : null;
+  const money = paymentNote(job);
+  if (error) parts.error.append(error);
+  if (money) parts.error.append(el("span", { class: "refund-note" }, money));
   if (job.status === "pending_payment" && job.payment && job.payment.url) {
     parts.error.append(el("a", { href: job.payment.url, class: "pay" }, "Pay now"));
   }
@@ -118,6 +120,8 @@ function reloadSoon() {
 }
 
 async function deleteJob(id, button) {
+  const job = jobs.get(id);
+  if (job && !confirmDelete(job)) return;
   button.disabled = true;
   const result = await api("DELETE", `/api/jobs/${id}`);
   if (!result.ok && result.status !== 404) {

@@ -134,13 +134,37 @@ export function fallbackNote(job) {
   return `${providerName(result.provider)} could not be reached for ${result.provider_fallbacks} page(s); their descriptions were written by the Basic summary instead.`;
 }
 
-/** Payment words for the job's ``payment`` (added by the payments feature; absent before it). */
+/** Ask before deleting: a running job is stopped, and a finished one's files go with it. */
+export function confirmDelete(job) {
+  const name = jobName(job);
+  const question = ACTIVE.has(job.status)
+    ? `Stop and delete “${name}”? Its work so far is lost.`
+    : `Delete “${name}” and its files?`;
+  return window.confirm(question);
+}
+
+/** An amount of money as the user reads it: "5.00 USD". */
+export function formatMoney(cents, currency) {
+  return `${(cents / 100).toFixed(2)} ${String(currency || "").toUpperCase()}`.trim();
+}
+
+/** A paid job that did not deliver, whose refund has not been recorded yet (the refund actor is on it). */
+export function refundExpected(job) {
+  const payment = job.payment;
+  return Boolean(
+    payment && payment.status === "paid" && !payment.refund_status && (job.status === "failed" || job.status === "timed_out"),
+  );
+}
+
+/** What happened to the money of a paid job that did not deliver (null for free jobs and paid ones that did). */
 export function paymentNote(job) {
   const payment = job.payment;
   if (!payment) return null;
-  if (payment.refund_status) {
-    const amount = payment.amount_cents != null ? ` of ${(payment.amount_cents / 100).toFixed(2)} ${String(payment.currency || "").toUpperCase()}` : "";
-    return `Refund${amount}: ${payment.refund_status}.`;
-  }
+  const amount = formatMoney(payment.amount_cents, payment.currency);
+  const refund = payment.refund_status;
+  if (refund === "succeeded") return `Refunded: your payment of ${amount} has been returned.`;
+  if (refund === "pending" || refund === "requires_action") return `A refund of your payment of ${amount} is on its way.`;
+  if (refund) return `Your payment of ${amount} could not be refunded automatically (${refund}). Please contact us.`;
+  if (refundExpected(job)) return `Your payment of ${amount} is being refunded.`;
   return null;
 }

@@ -17,6 +17,16 @@ const quota = document.getElementById("quota");
 const HOST = /^(?:https?:\/\/)?(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\]|(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}-]{2,63})(?::\d{1,5})?(?:[/?#]\S*)?$/iu;
 let analyzed = null; // {typed, result, maxUrls}
 
+// Busy buttons are aria-disabled, not disabled: a disabled button loses the keyboard focus to the page.
+function setBusy(button, busy) {
+  if (busy) button.setAttribute("aria-disabled", "true");
+  else button.removeAttribute("aria-disabled");
+}
+
+function isBusy(button) {
+  return button.getAttribute("aria-disabled") === "true";
+}
+
 function typed() {
   return hostname.value.trim();
 }
@@ -72,12 +82,13 @@ async function analyze() {
   const problem = hostnameProblem(value);
   showHostnameError(problem);
   if (problem) return hostname.focus();
-  analyzeButton.disabled = true;
+  if (isBusy(analyzeButton)) return;
+  setBusy(analyzeButton, true);
   analyzeButton.textContent = "Analyzing…";
   analysis.hidden = false;
   analysis.textContent = `Looking at ${value}…`;
   const result = await api("GET", `/api/sites/analyze?hostname=${encodeURIComponent(value)}`);
-  analyzeButton.disabled = false;
+  setBusy(analyzeButton, false);
   analyzeButton.textContent = "Analyze";
   if (value !== typed()) return; // typed on while waiting: that answer is for another address
   if (!result.ok) {
@@ -101,7 +112,8 @@ function analyzeFailure(result, value) {
 }
 
 async function showPrice(value, maxUrls) {
-  // Priced options show their price once the payments feature answers; nothing otherwise.
+  // A priced option shows its price; a free one asks nothing (its quote would be a 404).
+  if (form.dataset.geminiPaid !== "true") return;
   const params = new URLSearchParams({ kind: "llms_txt", hostname: value, provider: "gemini", max_urls: String(maxUrls) });
   const result = await api("GET", `/api/quote?${params}`);
   if (!analyzed || analyzed.typed !== value) return;
@@ -119,12 +131,13 @@ async function start() {
   startDone.hidden = true;
   const provider = form.querySelector("input[name=provider]:checked").value;
   const target = analyzed.typed.includes("://") ? { url: analyzed.typed } : { hostname: analyzed.typed };
-  startButton.disabled = true;
+  if (isBusy(startButton)) return;
+  setBusy(startButton, true);
   const result = await api("POST", "/api/jobs", {
     kind: "llms_txt",
     params: { ...target, provider, max_urls: analyzed.maxUrls },
   });
-  startButton.disabled = false;
+  setBusy(startButton, false);
   if (!result.ok) {
     startError.textContent = describeFailure(result, "starting the generation");
     startError.hidden = false;
