@@ -40,6 +40,7 @@ function render() {
   $("job-note").hidden = !note;
   renderPayment();
   renderTimings();
+  renderSite();
   // A paid run is not repeated for free (the API refuses it): a failed one is refunded instead.
   $("retry").hidden = !RETRYABLE.has(job.status) || Boolean(job.payment);
 }
@@ -54,6 +55,26 @@ function renderPayment() {
   const refund = paymentNote(job);
   if (refund) box.append(refund);
   box.hidden = !box.childNodes.length;
+}
+
+// A website job: the generator builds the site (5 to 20 minutes); its link once done, the generator's
+// own progress page meanwhile.
+function renderSite() {
+  if (job.kind !== "website") return;
+  const result = job.result || {};
+  const link = $("site-link");
+  const generator = $("site-generator");
+  link.hidden = !(job.status === "succeeded" && result.url);
+  if (result.url) link.href = result.url;
+  generator.hidden = !(ACTIVE.has(job.status) && result.generator_tracking_url);
+  if (result.generator_tracking_url) generator.href = result.generator_tracking_url;
+  let text = "";
+  if (job.status === "succeeded") text = result.url ? "Your website is ready." : "Your website is ready; the generator gave no address for it.";
+  else if (ACTIVE.has(job.status) && job.status !== "pending_payment") {
+    text = "The generator is building your website. This usually takes 5 to 20 minutes: this page updates by itself, and you are notified when it is ready.";
+  }
+  $("site-text").textContent = text;
+  $("site").hidden = !text;
 }
 
 function renderTimings() {
@@ -182,7 +203,11 @@ function onEvent(type, data) {
     return;
   }
   if (type === "snapshot") job = { ...job, ...data, id: job.id };
-  else if (type === "progress") job = { ...job, progress: { done: data.done, total: data.total, percent: data.percent, step: data.step } };
+  else if (type === "progress") {
+    job = { ...job, progress: { done: data.done, total: data.total, percent: data.percent, step: data.step } };
+    // A website job's progress events carry its partial result (the generator's tracking page).
+    if (data.result) job.result = data.result;
+  }
   else if (type === "status") job = { ...job, status: data.status, error: data.error !== undefined ? data.error : job.error };
   if (TERMINAL.has(job.status)) {
     // The stream ends after the final status. The job itself has the rest: a success's result, the start
