@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -21,27 +21,21 @@ from sqlalchemy import Engine
 from tests.conftest import ApiUser, start_api
 from tests.support.fake_stripe import FakeStripe, event_body, signed_headers
 from tests.support.llms_jobs import job_row, wait_for_row, wait_until_terminal
-from tests.support.payments import create_paid_job, deliver, history, pay_and_notify, stripe_event_count
+from tests.support.payments import (
+    completions,
+    create_paid_job,
+    deliver,
+    history,
+    pay_and_notify,
+    stripe_event_count,
+    types,
+)
 from tests.support.services import ServiceProcess
 from tests.support.testsite.serving import RunningSite
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
-
-
-@pytest.fixture(autouse=True)
-def fresh_stripe(fake_stripe: FakeStripe) -> Iterator[FakeStripe]:
-    # The fake is shared by the session: leave it as found (e.g. not in "fail" mode) for other modules.
-    fake_stripe.reset()
-    yield fake_stripe
-    fake_stripe.reset()
-
-
-def completions(redis_client: redis.Redis, job_id: str) -> int:
-    return int(redis_client.get(f"test:completions:{job_id}") or 0)  # type: ignore[arg-type]
-
-
-def types(engine: Engine, job_id: str) -> list[str]:
-    return [e["type"] for e in history(engine, job_id)]
+# The fake Stripe is shared by the session: each test starts from (and leaves) it clean.
+pytestmark = pytest.mark.usefixtures("fresh_stripe")
 
 
 async def test_quote_prices_paid_options_on_the_sites_pages_and_404s_free_ones(

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -21,25 +21,12 @@ from sqlalchemy import Engine, text
 from tests.conftest import ApiUser, start_api
 from tests.support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe, event_body
 from tests.support.llms_jobs import job_row, wait_for_row, wait_until_terminal
-from tests.support.payments import create_paid_job, deliver, history, pay_and_notify, wait_for
+from tests.support.payments import completions, create_paid_job, deliver, history, pay_and_notify, types, wait_for
 from tests.support.services import ServiceProcess
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
-
-
-@pytest.fixture(autouse=True)
-def fresh_stripe(fake_stripe: FakeStripe) -> Iterator[FakeStripe]:
-    fake_stripe.reset()
-    yield fake_stripe
-    fake_stripe.reset()
-
-
-def completions(redis_client: redis.Redis, job_id: str) -> int:
-    return int(redis_client.get(f"test:completions:{job_id}") or 0)  # type: ignore[arg-type]
-
-
-def types(engine: Engine, job_id: str) -> list[str]:
-    return [e["type"] for e in history(engine, job_id)]
+# The fake Stripe is shared by the session: each test starts from (and leaves) it clean.
+pytestmark = pytest.mark.usefixtures("fresh_stripe")
 
 
 def _v1(secret: str, ts: int, body: bytes) -> str:

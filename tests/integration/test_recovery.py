@@ -8,7 +8,6 @@ every queue and would otherwise take the jobs these tests need to run on a worke
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import time
@@ -53,22 +52,6 @@ async def create_job(user: ApiUser, **params: Any) -> str:
     return str(response.json()["id"])
 
 
-async def wait_for_job(
-    stack: IsolatedStack, job_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = stack.job(job_id)
-        if predicate(job):
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout} s waiting for {what}; job is {job['status']} "
-                f"(attempts {job['attempts']}, progress {job['progress_done']}); history {stack.transitions(job_id)}"
-            )
-        await asyncio.sleep(0.05)
-
-
 def running_with_progress(at_least: int) -> Callable[[dict[str, Any]], bool]:
     return lambda job: job["status"] == "running" and job["progress_done"] >= at_least
 
@@ -97,7 +80,7 @@ async def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(stack: 
     # Given a worker running a job that has reported some progress
     first = stack.start_worker()
     job_id = await create_job(user, steps=40, delay=0.1)
-    await wait_for_job(stack, job_id, running_with_progress(5), 10, "the first run to make progress")
+    await stack.wait_for_job(job_id, running_with_progress(5), 10, "the first run to make progress")
 
     # When the worker's whole process group is SIGKILLed and a new worker starts
     first.kill()
@@ -105,12 +88,12 @@ async def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(stack: 
     stack.start_worker()
 
     # Then the job runs again within 60 s of the kill
-    rerun = await wait_for_job(
-        stack, job_id, lambda j: j["status"] in {"running", "succeeded"} and j["attempts"] == 2, 60, "a second run"
+    rerun = await stack.wait_for_job(
+        job_id, lambda j: j["status"] in {"running", "succeeded"} and j["attempts"] == 2, 60, "a second run"
     )
     rerun_after = time.monotonic() - killed_at
     # and ends succeeded with exactly one success
-    done = await wait_for_job(stack, job_id, succeeded, 30, "the second run to succeed")
+    done = await stack.wait_for_job(job_id, succeeded, 30, "the second run to succeed")
     finished_after = time.monotonic() - killed_at
     print(
         f"\nSIGKILL recovery: running again {rerun_after:.1f} s after the kill, succeeded after {finished_after:.1f} s"
@@ -152,7 +135,7 @@ async def test_message_lost_from_redis_is_resent_and_job_runs_once(stack: Isolat
 
     # and once a worker is there, the job succeeds exactly once
     stack.start_worker()
-    done = await wait_for_job(stack, job_id, succeeded, 15, "the job to succeed")
+    done = await stack.wait_for_job(job_id, succeeded, 15, "the job to succeed")
     assert done["attempts"] == 1
     assert stack.completions(job_id) == 1
     assert succeeded_events(stack, job_id) == 1
@@ -164,7 +147,7 @@ async def test_sigterm_hands_running_jobs_back_without_using_an_attempt(stack: I
     first = stack.start_worker(threads=8)
     jobs = [await create_job(user, steps=40, delay=0.1) for _ in range(3)]
     for job_id in jobs:
-        await wait_for_job(stack, job_id, running_with_progress(3), 10, "every job to make progress")
+        await stack.wait_for_job(job_id, running_with_progress(3), 10, "every job to make progress")
 
     # When the worker's main process is asked to stop (as docker stop, tini and `make run`'s supervisor do)
     stopped_at = time.monotonic()
@@ -175,7 +158,7 @@ async def test_sigterm_hands_running_jobs_back_without_using_an_attempt(stack: I
     # Then it handed every job back on its way out (not the scheduler after the lease ran out), and did not
     # pick any of them up again while stopping
     for job_id in jobs:
-        job = await wait_for_job(stack, job_id, lambda j: j["status"] != "running", 2, "the job to leave running")
+        job = await stack.wait_for_job(job_id, lambda j: j["status"] != "running", 2, "the job to leave running")
         history = describe_history(stack, job_id)
         assert job["status"] == "retrying", history
         retry = [e for e in history if e[2] == "retrying"]
@@ -188,7 +171,7 @@ async def test_sigterm_hands_running_jobs_back_without_using_an_attempt(stack: I
     # and a new worker finishes them, each exactly once
     stack.start_worker(threads=4)
     for job_id in jobs:
-        done = await wait_for_job(stack, job_id, succeeded, 20, "the job to succeed")
+        done = await stack.wait_for_job(job_id, succeeded, 20, "the job to succeed")
         assert done["attempts"] == 1
         assert stack.completions(job_id) == 1
         assert succeeded_events(stack, job_id) == 1
@@ -207,14 +190,14 @@ async def test_sigterm_to_the_whole_process_group_still_ends_each_job_exactly_on
     # Given a worker running a job
     first = stack.start_worker(threads=4)
     job_id = await create_job(user, steps=40, delay=0.1)
-    await wait_for_job(stack, job_id, running_with_progress(3), 10, "the job to make progress")
+    await stack.wait_for_job(job_id, running_with_progress(3), 10, "the job to make progress")
     # When every process of the worker gets SIGTERM at once (systemd's default KillMode=control-group): each
     # Dramatiq child then sees two SIGTERMs (the group's and its parent's) and may exit without handing back
     os.killpg(first.pid, signal.SIGTERM)
     first.proc.wait(20)
     # Then, handed back or re-claimed by the sweeper after its lease ran out, a new worker finishes it once
     stack.start_worker(threads=4)
-    done = await wait_for_job(stack, job_id, succeeded, 40, "the job to succeed")
+    done = await stack.wait_for_job(job_id, succeeded, 40, "the job to succeed")
     assert stack.completions(job_id) == 1
     assert succeeded_events(stack, job_id) == 1
     assert done["attempts"] in (1, 2)

@@ -79,22 +79,6 @@ async def create_website(user: ApiUser, prompt: str, **params: Any) -> str:
     return str(response.json()["id"])
 
 
-async def wait_for(
-    stack: IsolatedStack, job_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = stack.job(job_id)
-        if predicate(job):
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout} s waiting for {what}; job is {job['status']} ({job['error']}); "
-                f"history {stack.transitions(job_id)}"
-            )
-        await asyncio.sleep(0.05)
-
-
 def status_is(*statuses: str) -> Callable[[dict[str, Any]], bool]:
     return lambda job: job["status"] in statuses
 
@@ -172,7 +156,7 @@ async def test_generator_failure_fails_the_job_in_the_users_language(
     )
     start_worker(stack)
     job_id = await create_website(user, prompt, locale=locale)
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
     assert done["status"] == "failed"
     assert done["error"].startswith(expected + "out of credits")
     assert done["attempts"] == 1
@@ -189,7 +173,7 @@ async def test_deadline_ends_the_job_timed_out_and_tells_the_user_in_their_langu
     start_worker(stack, WEBSITE_DEADLINE_SECONDS="1.5")
     job_id = await create_website(user, prompt, locale="es", notify={"channel": "webhook", "to": url})
     # Then the job ends timed_out with a message in Spanish that points to the generator's page
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 30, "the deadline")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 30, "the deadline")
     assert done["status"] == "timed_out"
     assert done["error"].startswith("El sitio web no estuvo listo en 2 segundos, así que dejamos de esperar.")
     assert "https://generator.example.com/p/" in done["error"]
@@ -221,7 +205,7 @@ async def test_server_errors_back_off_then_polling_succeeds(
     )
     start_worker(stack)
     job_id = await create_website(user, prompt)
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
     assert done["status"] == "succeeded", done["error"]
     assert done["attempts"] == 1
     # The waits after the three 500s doubled: at least 0.1, 0.2 and 0.4 s (the cap).
@@ -235,7 +219,7 @@ async def test_rate_limited_poll_honours_retry_after(
     prompt = generator.script("A wedding site with RSVP form", polls=["processing", "429:1", "completed"])
     start_worker(stack)
     job_id = await create_website(user, prompt)
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
     assert done["status"] == "succeeded", done["error"]
     # The schedule says 0.2 s; the generator asked for 1 s.
     assert gaps([r.at for r in generator.polls(prompt)])[1] >= 1.0
@@ -247,7 +231,7 @@ async def test_rejected_prompt_fails_with_a_readable_message(
     prompt = generator.script("A site selling something forbidden", create=["400:the prompt breaks our content rules"])
     start_worker(stack)
     job_id = await create_website(user, prompt)
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 30, "the end")
     assert done["status"] == "failed"
     assert done["error"] == (
         "The website generator could not accept your request: the prompt breaks our content rules. "
@@ -275,7 +259,7 @@ async def test_worker_killed_between_polls_polling_resumes_and_completes_once(
     start_worker(stack)
 
     # Then polling continues on the new worker, and the job completes exactly once
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
     assert done["status"] == "succeeded", done["error"]
     assert count_to(stack, job_id, "succeeded") == 1
     assert any(r.at > killed_at for r in generator.polls(prompt))
@@ -311,7 +295,7 @@ async def test_a_lost_poll_message_is_resumed_by_the_sweeper(
     start_worker(stack)
 
     # Then the sweeper takes the job back once its lease runs out, and polling resumes on the same project
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
     assert done["status"] == "succeeded", done["error"]
     reclaims = [e for e in stack.history(job_id) if e["actor"] == "scheduler" and e["to_status"] == "retrying"]
     assert len(reclaims) == 1, stack.history(job_id)
@@ -332,7 +316,7 @@ async def test_cancelling_a_polling_job_stops_its_polls(
         await asyncio.sleep(0.02)
 
     assert (await user.client.delete(f"/api/jobs/{job_id}")).status_code == 204
-    await wait_for(stack, job_id, status_is("cancelled"), 10, "cancelled")
+    await stack.wait_for_job(job_id, status_is("cancelled"), 10, "cancelled")
     # One poll may already be in flight; after it, none for several poll intervals.
     seen = len(generator.polls(prompt))
     await asyncio.sleep(1.5)
@@ -385,7 +369,7 @@ async def test_a_site_finished_across_a_worker_crash_is_announced_once_with_its_
     start_worker(stack)
 
     # Then the user hears once that it started and once that it is done, with the generator's tracking URL
-    done = await wait_for(stack, job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
+    done = await stack.wait_for_job(job_id, status_is("succeeded", "failed", "timed_out"), 60, "the end")
     assert done["status"] == "succeeded", done["error"]
     tracking_url = done["result"]["tracking_url"]
     deadline = time.monotonic() + 30

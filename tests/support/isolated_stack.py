@@ -3,6 +3,7 @@ socket, and its own API, scheduler and workers (the session's shared worker cons
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import tempfile
@@ -126,6 +127,22 @@ class IsolatedStack:
                 {"id": job_id},
             ).mappings()
             return [dict(r) for r in rows]
+
+    async def wait_for_job(
+        self, job_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str
+    ) -> dict[str, Any]:
+        """Poll the job's row until ``predicate`` holds; fail with its state and history after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if predicate(job):
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out after {timeout} s waiting for {what}; job is {job['status']} ({job['error']}; "
+                    f"attempts {job['attempts']}, progress {job['progress_done']}); history {self.transitions(job_id)}"
+                )
+            await asyncio.sleep(0.05)
 
     def transitions(self, job_id: str) -> list[tuple[str | None, str | None]]:
         return [(e["from_status"], e["to_status"]) for e in self.history(job_id) if e["to_status"] is not None]

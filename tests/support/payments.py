@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+import redis
 from sqlalchemy import Engine, text
 
 from tests.support.fake_stripe import FakeStripe, event_body, signed_headers
@@ -71,3 +72,13 @@ async def wait_for(predicate: Any, timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def completions(redis_client: redis.Redis, job_id: str) -> int:
+    """How many times the test kind's body really finished for this job."""
+    return int(redis_client.get(f"test:completions:{job_id}") or 0)  # type: ignore[arg-type]
+
+
+def types(engine: Engine, job_id: str) -> list[str]:
+    """The job's history as event types, oldest first."""
+    return [e["type"] for e in history(engine, job_id)]
