@@ -48,7 +48,10 @@ PAID_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_p
 EXPIRY_EVENTS = frozenset({"checkout.session.async_payment_failed", "checkout.session.expired"})
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"})
 # The outcome of a payment for a job closed before it was paid: refunded once the event is stored.
-REFUND_DUE = "refund_due:job_closed"
+REFUND_DUE_PREFIX = "refund_due:"
+REFUND_DUE = f"{REFUND_DUE_PREFIX}job_closed"
+# Checks about the payment itself: failing one means money was taken that does not pay for this job.
+REFUNDED_MISMATCHES = frozenset({"amount_mismatch", "currency_mismatch", "owner_mismatch"})
 
 
 class EventData(msgspec.Struct):
@@ -134,7 +137,7 @@ async def handle(res: Resources, event: Event) -> WebhookOutcome:
         await session.execute(update(StripeEvent).where(StripeEvent.id == inserted).values(outcome=outcome[:128]))
     log.info("stripe event %s (%s) for job %s: %s", event.id, event.type, job_id, outcome)
     await publish(res, events)
-    if outcome == REFUND_DUE and job_id is not None:
+    if outcome.startswith(REFUND_DUE_PREFIX) and job_id is not None:
         await _send_refund(res, job_id)
     return WebhookOutcome(True, event.id, outcome)
 
@@ -172,6 +175,23 @@ async def _apply(
             )
             await _record(session, job_id, "payment_after_close", {**detail, "reason": f"job is {job.status}"})
             return REFUND_DUE, []
+        if mismatch is not None and _refund_on_mismatch(job, facts, mismatch.code):
+            # The job's own session was paid, but not as the job says (amount, currency, payer): the job must
+            # not run, and money is never kept for a job that does not run. It expires and is refunded.
+            reason = f"the payment did not match this generation ({mismatch.message}), so it was refunded"
+            changed = await session.run_sync(lambda s: sm.expire(s, job_id, actor=ACTOR, reason=reason))
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(payment_status="paid", payment_intent_id=facts.payment_intent)
+            )
+            await _record(
+                session,
+                job_id,
+                "payment_rejected",
+                {**detail, "reason": mismatch.code, "why": mismatch.message, "refunded": True},
+            )
+            return f"{REFUND_DUE_PREFIX}{mismatch.code}", changed.events if changed is not None else []
         if mismatch is not None:
             await _record(
                 session, job_id, "payment_rejected", {**detail, "reason": mismatch.code, "why": mismatch.message}
@@ -187,6 +207,16 @@ async def _apply(
     await session.execute(update(Job).where(Job.id == job_id).values(payment_status="expired"))
     await _record(session, job_id, "payment_expired", detail)
     return "expired", changed.events if changed is not None else []
+
+
+def _refund_on_mismatch(job: Job, facts: CheckoutFacts, code: str) -> bool:
+    """A paid session of this waiting job that fails a check about the payment itself."""
+    return (
+        code in REFUNDED_MISMATCHES
+        and facts.payment_status == "paid"
+        and job.status == JobStatus.PENDING_PAYMENT
+        and job.payment_session_id == facts.id
+    )
 
 
 def _paid_after_close(job: Job, facts: CheckoutFacts) -> bool:

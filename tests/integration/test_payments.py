@@ -203,17 +203,34 @@ async def test_bad_signatures_are_refused_and_nothing_is_recorded(
     assert types(db_engine, job_id) == ["created"]
 
 
+async def test_an_unpaid_session_is_recorded_and_the_job_keeps_waiting(
+    api_url: str, make_user: MakeUser, fake_stripe: FakeStripe, db_engine: Engine
+) -> None:
+    user = await make_user()
+    job_id = (await create_paid_job(user.client))["id"]
+    session = {**fake_stripe.session_for_job(job_id), "status": "complete", "payment_status": "unpaid"}
+    response = await deliver(api_url, "checkout.session.completed", session)
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "rejected:unpaid"
+    row = job_row(db_engine, job_id)
+    assert (row["status"], row["message_id"], row["refund_id"]) == ("pending_payment", None, None)
+    rejected = history(db_engine, job_id)[-1]
+    assert rejected["type"] == "payment_rejected" and rejected["detail"]["reason"] == "unpaid"
+    assert rejected["actor"] == "stripe:webhook"
+    assert fake_stripe.calls("POST", "/v1/refunds") == []
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
         ({"amount_total": 1}, "amount_mismatch"),
         ({"currency": "eur"}, "currency_mismatch"),
-        ({"payment_status": "unpaid"}, "unpaid"),
         ({"metadata": {"user_id": "00000000-0000-0000-0000-000000000000"}}, "owner_mismatch"),
     ],
 )
-async def test_mismatched_payment_is_recorded_and_the_job_does_not_run(
+async def test_a_payment_that_does_not_match_its_job_never_runs_it_and_is_refunded(
     api_url: str,
+    worker: ServiceProcess,
     make_user: MakeUser,
     fake_stripe: FakeStripe,
     db_engine: Engine,
@@ -222,15 +239,22 @@ async def test_mismatched_payment_is_recorded_and_the_job_does_not_run(
 ) -> None:
     user = await make_user()
     job_id = (await create_paid_job(user.client))["id"]
-    session = {**fake_stripe.pay(fake_stripe.session_for_job(job_id)["id"]), **change}
-    response = await deliver(api_url, "checkout.session.completed", session)
+    paid = fake_stripe.pay(fake_stripe.session_for_job(job_id)["id"])
+    response = await deliver(api_url, "checkout.session.completed", {**paid, **change})
     assert response.status_code == 200
-    assert response.json()["outcome"] == f"rejected:{reason}"
+    assert response.json()["outcome"] == f"refund_due:{reason}"
+    # The job never runs: it expires, saying why
     row = job_row(db_engine, job_id)
-    assert (row["status"], row["message_id"]) == ("pending_payment", None)
-    rejected = history(db_engine, job_id)[-1]
-    assert rejected["type"] == "payment_rejected" and rejected["detail"]["reason"] == reason
-    assert rejected["actor"] == "stripe:webhook"
+    assert (row["status"], row["message_id"], row["queued_at"]) == ("expired", None, None)
+    assert "did not match" in row["error"]
+    rejected = [e for e in history(db_engine, job_id) if e["type"] == "payment_rejected"]
+    assert [e["detail"]["reason"] for e in rejected] == [reason]
+    assert rejected[0]["actor"] == "stripe:webhook"
+    # and the money goes back, once
+    row = await wait_for_row(db_engine, job_id, lambda r: r["refund_id"] is not None, 30, "the refund")
+    assert len(fake_stripe.refunds_for(paid["payment_intent"])) == 1
+    assert row["refund_id"] == fake_stripe.refunds_for(paid["payment_intent"])[0]["id"]
+    assert "refunded" in types(db_engine, job_id)
 
 
 async def test_other_events_are_recorded_and_ignored(api_url: str, db_engine: Engine) -> None:

@@ -112,7 +112,12 @@ export function updateProgressBar(parts, job, seen) {
 
 /** Why a job did not succeed, in words a user understands (null when there is nothing to say). */
 export function plainError(job) {
-  if (job.status === "expired") return "The payment was not completed in time, so this generation never started.";
+  if (job.status === "expired") {
+    if (/did not match/.test(job.error || "")) {
+      return "The payment did not match this generation, so it did not start and the payment was refunded.";
+    }
+    return "The payment was not completed in time, so this generation never started.";
+  }
   if (job.status === "cancelled") return "This generation was cancelled.";
   if (job.status === "timed_out") return "This generation took too long and was stopped. You can retry it.";
   if (job.status !== "failed") return null;
