@@ -24,7 +24,7 @@ from actors.notify.channels import email, ultramsg, webhook, whatsapp
 from actors.notify.channels.base import DeliveryError, Outgoing, PermanentDeliveryError, TransientDeliveryError
 from actors.notify.config import ACTOR_NAME, QUEUE, NotifyConfig, scrub
 from actors.notify.content import job_link, plain_error, render
-from actors.notify.hook import enqueue_notification
+from actors.notify.hook import enqueue_notification, use_sessions
 from actors.notify.recipients import redact
 from db import state_machine as sm
 from db.models import Job, Notification
@@ -153,6 +153,7 @@ def declare_notify_actor(broker: dramatiq.Broker, holder: RuntimeHolder, config:
     with their own backoff and a history entry for each attempt."""
     notifier = Notifier(holder, config)
     broker.add_middleware(notifier)
+    use_sessions(lambda: holder.runtime.sessions)
 
     def deliver(job_id: str, event: str) -> None:
         notifier.deliver(broker, uuid.UUID(job_id), event)

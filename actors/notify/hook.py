@@ -6,8 +6,10 @@ Importing this module registers the hook (the worker, the scheduler and the API 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import dramatiq
+from sqlalchemy.orm import Session, sessionmaker
 
 from actors.finished import on_finished
 from actors.notify.config import ACTOR_NAME, QUEUE
@@ -26,8 +28,27 @@ def enqueue_notification(
     broker.enqueue(message, delay=delay_ms)
 
 
+# Set by the processes that finish jobs (worker, scheduler): lets the hook skip jobs nobody is to be told about.
+_sessions: Callable[[], sessionmaker[Session]] | None = None
+
+
+def use_sessions(sessions: Callable[[], sessionmaker[Session]]) -> None:
+    """Give the hook database access (a provider, as a worker's sessions exist only once it booted), so it
+    sends a message only for jobs that have a channel."""
+    global _sessions
+    _sessions = sessions
+
+
 @on_finished("notify")
 def notify_finished(broker: dramatiq.Broker, job_id: uuid.UUID, status: str) -> None:
-    """Every job kind: tell the user when a job succeeded, failed or timed out."""
-    if status in FINISHED_EVENTS:
-        enqueue_notification(broker, job_id, status)
+    """Every job kind: tell the user when a job succeeded, failed or timed out (if they chose a channel)."""
+    if status not in FINISHED_EVENTS:
+        return
+    if _sessions is not None:
+        # Imported here: records imports the models, which this light module must not need at import time.
+        from actors.notify.records import job_wants_notification
+
+        with _sessions()() as session:
+            if not job_wants_notification(session, job_id):
+                return
+    enqueue_notification(broker, job_id, status)

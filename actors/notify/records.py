@@ -6,7 +6,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,26 @@ def job_facts(job: Job) -> JobFacts:
         tracking_url=tracking if isinstance(tracking, str) and tracking else None,
         message_to_user=message if isinstance(message, str) else None,
     )
+
+
+def wants_notification() -> ColumnElement[bool]:
+    """SQL: the job chose a channel (``notify`` param) or its owner has a default one.
+
+    A job for which this is false is not notified, so no message is sent for it and no row is made: most jobs
+    of most users cost nothing here.
+    """
+    has_default = exists().where(
+        NotificationPreference.user_id == Job.owner_id,
+        NotificationPreference.channel.is_not(None),
+        NotificationPreference.target.is_not(None),
+    )
+    # ``->>`` is NULL both without the key and for a JSON null.
+    return or_(Job.params["notify"].astext.is_not(None), has_default)
+
+
+def job_wants_notification(session: Session, job_id: uuid.UUID) -> bool:
+    """Whether the finished job has a channel to be notified on (one indexed query)."""
+    return bool(session.scalar(select(wants_notification()).select_from(Job).where(Job.id == job_id)))
 
 
 def chosen_target(session: Session, job: Job) -> tuple[str, str] | None:

@@ -18,6 +18,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.notify.hook import FINISHED_EVENTS, MESSAGE_TO_USER, enqueue_notification
+from actors.notify.records import wants_notification
 from db.models import Job, Notification
 
 log = logging.getLogger("genjobs.notify.repair")
@@ -50,6 +51,7 @@ def repair_notifications(
                 Job.finished_at < settled,
                 Job.deleted_at.is_(None),
                 ~has_row,
+                wants_notification(),
             )
             .limit(BATCH)
         ).all()

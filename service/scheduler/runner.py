@@ -15,6 +15,7 @@ from types import FrameType
 import redis
 
 from actors.broker import build_broker
+from actors.notify.hook import use_sessions
 from actors.registry import load_kind_modules
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
@@ -57,6 +58,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
     broker = build_broker(settings.redis.url)
     sessions = make_sessionmaker(engine)
+    # The sweeper finishes jobs too (a lost worker's last attempt): its notification hook reads the database.
+    use_sessions(lambda: sessions)
     sweeper = Sweeper(
         sessions=sessions,
         broker=broker,
