@@ -11,13 +11,30 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import dramatiq
 
 log = logging.getLogger("genjobs.finished")
 
-FinishedHook = Callable[[dramatiq.Broker, uuid.UUID, str], None]
+
+class FinishedHook(Protocol):
+    """``hook(broker, job_id, status, owner_id=..., params=...)``; the keywords are None when the caller does
+    not have them at hand (the hook then looks them up if it needs them)."""
+
+    def __call__(
+        self,
+        broker: dramatiq.Broker,
+        job_id: uuid.UUID,
+        status: str,
+        /,
+        *,
+        owner_id: uuid.UUID | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+
 _hooks: dict[str, FinishedHook] = {}
 
 
@@ -31,10 +48,17 @@ def on_finished(name: str) -> Callable[[FinishedHook], FinishedHook]:
     return register
 
 
-def announce_finished(broker: dramatiq.Broker, job_id: uuid.UUID, status: str) -> None:
+def announce_finished(
+    broker: dramatiq.Broker,
+    job_id: uuid.UUID,
+    status: str,
+    *,
+    owner_id: uuid.UUID | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> None:
     """Run every hook; one failing hook is logged and does not stop the others."""
     for name, hook in list(_hooks.items()):
         try:
-            hook(broker, job_id, status)
+            hook(broker, job_id, status, owner_id=owner_id, params=params)
         except Exception:
             log.exception("finished-job hook %s failed for job %s (%s)", name, job_id, status)

@@ -54,6 +54,14 @@ def parse_actor_name(actor_name: str) -> tuple[JobKind, str] | None:
     return (kind, queue) if kind is not None else None
 
 
+def params_of(ctx: JobContext) -> dict[str, Any]:
+    """The job's params as plain data, for the finished-job hooks."""
+    params = ctx.params
+    if isinstance(params, msgspec.Struct):
+        return dict(msgspec.to_builtins(params))
+    return dict(params) if isinstance(params, dict) else {}
+
+
 def describe_error(exc: BaseException) -> str:
     text = str(exc) if isinstance(exc, PermanentJobError) else f"{type(exc).__name__}: {exc}"
     return text[:_MAX_ERROR_CHARS]
@@ -201,7 +209,7 @@ class JobLifecycle(Middleware):
             log.warning("job %s finished but was no longer ours (cancelled or re-claimed)", ctx.job_id)
             return
         self._publish(changed.events)
-        announce_finished(broker, ctx.job_id, changed.to_status)
+        announce_finished(broker, ctx.job_id, changed.to_status, owner_id=ctx.owner_id, params=params_of(ctx))
 
     def _fail(self, broker: dramatiq.Broker, ctx: JobContext, error: str, *, timed_out: bool = False) -> None:
         rt = self.holder.runtime
@@ -211,7 +219,7 @@ class JobLifecycle(Middleware):
             )
         if changed is not None:
             self._publish(changed.events)
-            announce_finished(broker, ctx.job_id, changed.to_status)
+            announce_finished(broker, ctx.job_id, changed.to_status, owner_id=ctx.owner_id, params=params_of(ctx))
 
     def _retry(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext, error: str) -> None:
         rt = self.holder.runtime

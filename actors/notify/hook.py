@@ -5,8 +5,11 @@ Importing this module registers the hook (the worker, the scheduler and the API 
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import dramatiq
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,16 +42,52 @@ def use_sessions(sessions: Callable[[], sessionmaker[Session]]) -> None:
     _sessions = sessions
 
 
+# Whether a user has a default channel, cached briefly per process: most finished jobs then cost no query.
+# A default set moments ago may miss a job finishing meanwhile; the scheduler's repair pass sends that one.
+OWNER_CACHE_SECONDS = 5.0
+_owner_cache: dict[uuid.UUID, tuple[float, bool]] = {}
+_owner_lock = threading.Lock()
+
+
 @on_finished("notify")
-def notify_finished(broker: dramatiq.Broker, job_id: uuid.UUID, status: str) -> None:
-    """Every job kind: tell the user when a job succeeded, failed or timed out (if they chose a channel)."""
+def notify_finished(
+    broker: dramatiq.Broker,
+    job_id: uuid.UUID,
+    status: str,
+    /,
+    *,
+    owner_id: uuid.UUID | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> None:
+    """Every job kind: tell the user when a job succeeded, failed or timed out (if there is a channel).
+
+    The job's own ``notify`` param decides first, then the owner's default channel; without database
+    access (a process that did not call ``use_sessions``) the message is sent and the worker decides.
+    """
     if status not in FINISHED_EVENTS:
         return
-    if _sessions is not None:
-        # Imported here: records imports the models, which this light module must not need at import time.
-        from actors.notify.records import job_wants_notification
-
-        with _sessions()() as session:
-            if not job_wants_notification(session, job_id):
-                return
+    if (params is None or not params.get("notify")) and _sessions is not None and not _wanted(job_id, owner_id, params):
+        return
     enqueue_notification(broker, job_id, status)
+
+
+def _wanted(job_id: uuid.UUID, owner_id: uuid.UUID | None, params: Mapping[str, Any] | None) -> bool:
+    # Imported here: records imports the models, which this light module must not need at import time.
+    from actors.notify.records import job_wants_notification, owner_has_default
+
+    assert _sessions is not None
+    if owner_id is None or params is None:
+        with _sessions()() as session:
+            return job_wants_notification(session, job_id)
+    now = time.monotonic()
+    with _owner_lock:
+        cached = _owner_cache.get(owner_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    with _sessions()() as session:
+        wanted = owner_has_default(session, owner_id)
+    with _owner_lock:
+        if len(_owner_cache) > 10_000:
+            _owner_cache.clear()
+        _owner_cache[owner_id] = (now + OWNER_CACHE_SECONDS, wanted)
+    return wanted

@@ -58,6 +58,12 @@ def wants_notification() -> ColumnElement[bool]:
     return or_(Job.params["notify"].astext.is_not(None), has_default)
 
 
+def owner_has_default(session: Session, owner_id: uuid.UUID) -> bool:
+    """Whether the user chose a default notification channel."""
+    pref = session.get(NotificationPreference, owner_id)
+    return pref is not None and bool(pref.channel) and bool(pref.target)
+
+
 def job_wants_notification(session: Session, job_id: uuid.UUID) -> bool:
     """Whether the finished job has a channel to be notified on (one indexed query)."""
     return bool(session.scalar(select(wants_notification()).select_from(Job).where(Job.id == job_id)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dramatiq
@@ -50,7 +50,15 @@ def send_refund(broker: dramatiq.Broker, job_id: uuid.UUID, *, attempt: int = 0,
 
 
 @on_finished("refund")
-def refund_when_failed(broker: dramatiq.Broker, job_id: uuid.UUID, status: str) -> None:
+def refund_when_failed(
+    broker: dramatiq.Broker,
+    job_id: uuid.UUID,
+    status: str,
+    /,
+    *,
+    owner_id: uuid.UUID | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> None:
     # Every failed job gets a message; the actor returns at once for free ones (the hook has no database).
     if status in REFUNDABLE:
         send_refund(broker, job_id)
