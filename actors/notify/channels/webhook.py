@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import msgspec
@@ -16,16 +17,33 @@ from actors.notify.signature import HEADER, sign
 SERVICE = "the webhook receiver"
 
 
-def check_public_host(url: str) -> None:
-    """Refuse a URL whose host resolves to a private or loopback address (the API checked only its syntax)."""
+def check_public_host(url: str) -> str:
+    """Resolve the URL's host and return the address to connect to; refuse a host with any private or
+    loopback address (the API checked only the URL's syntax)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
         infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
     except OSError:
         raise TransientDeliveryError(f"could not resolve the webhook host {host}") from None
-    if not infos or not all(is_public_ip(str(info[4][0])) for info in infos):
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not all(is_public_ip(address) for address in addresses):
         raise PermanentDeliveryError(f"the webhook host {host} is not a public address")
+    return addresses[0]
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The request that reaches ``url``'s host at ``address`` only: the URL with the address as its host,
+    the original ``Host`` header, and (for https) the original name for SNI and certificate checking.
+
+    Connecting to the address that was checked closes the gap a second DNS answer would open (a name that
+    resolves to a public address for the check and to a private one for the connection).
+    """
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    extensions: dict[str, Any] = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc.rsplit("@", 1)[-1]}, extensions
 
 
 def send(config: NotifyConfig, client: httpx.Client, outgoing: Outgoing) -> None:
@@ -37,14 +55,15 @@ def send(config: NotifyConfig, client: httpx.Client, outgoing: Outgoing) -> None
     """
     if not outgoing.webhook_secret:
         raise PermanentDeliveryError("no webhook signing secret: create one at /api/me/notifications/webhook-secret")
-    if not config.allow_private:
-        # Checked before connecting; a DNS answer that changes between this check and the connection is
-        # not covered (the crawler's pinned-address transport would be needed for that).
-        check_public_host(outgoing.to)
     body = msgspec.json.encode(outgoing.payload)
     headers = {
         "Content-Type": "application/json",
         HEADER: sign(outgoing.webhook_secret, body),
         "User-Agent": "genjobs-notifications/1",
     }
-    post(client, SERVICE, outgoing.to, content=body, headers=headers, follow_redirects=False)
+    url, extensions = outgoing.to, dict[str, Any]()
+    if not config.allow_private:
+        # Connect to the address that was checked, not to whatever a second lookup would return.
+        url, host_header, extensions = pinned(outgoing.to, check_public_host(outgoing.to))
+        headers.update(host_header)
+    post(client, SERVICE, url, content=body, headers=headers, follow_redirects=False, extensions=extensions)
