@@ -10,9 +10,22 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
+
+from service.env import SettingsError, flag, number, redact_url
+
+# Re-exported: tests and callers read them from here.
+__all__ = ["Settings", "SettingsError", "get_settings", "redact_url"]
+
+from service.feature_settings import (
+    NotifySettings,
+    StripeSettings,
+    WebsiteSettings,
+    notify_settings,
+    stripe_settings,
+    website_settings,
+)
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -96,143 +109,6 @@ class AuthSettings(msgspec.Struct, frozen=True):
     cookie_secure: bool = False
 
 
-class StripeSettings(msgspec.Struct, frozen=True):
-    """Stripe Checkout for paid jobs (issue 5)."""
-
-    api_key: str = ""
-    webhook_secret: str = ""
-    api_base: str = "https://api.stripe.com"
-    # How long a Checkout Session accepts payment (Stripe allows 30 min to 24 h).
-    checkout_expiry_seconds: int = 86_400
-    # A webhook whose signed timestamp is older than this is refused (replay protection).
-    webhook_tolerance_seconds: int = 300
-    timeout_seconds: float = 20.0
-    # The scheduler refunds a paid failed job its refund actor has not refunded within this time.
-    refund_grace_seconds: float = 60.0
-    # Prices per kind and provider as JSON (see service/payments/pricing.py); empty means the default table.
-    pricing: str = ""
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key)
-
-
-def _stripe_settings(e: dict[str, str]) -> StripeSettings:
-    d = StripeSettings()
-    return StripeSettings(
-        api_key=e.get("STRIPE_API_KEY", ""),
-        webhook_secret=e.get("STRIPE_WEBHOOK_SECRET", ""),
-        api_base=(e.get("STRIPE_API_BASE") or d.api_base).rstrip("/"),
-        checkout_expiry_seconds=_number(e, "STRIPE_CHECKOUT_EXPIRY_SECONDS", d.checkout_expiry_seconds, int),
-        webhook_tolerance_seconds=_number(e, "STRIPE_WEBHOOK_TOLERANCE_SECONDS", d.webhook_tolerance_seconds, int),
-        timeout_seconds=_number(e, "STRIPE_TIMEOUT_SECONDS", d.timeout_seconds, float),
-        refund_grace_seconds=_number(e, "STRIPE_REFUND_GRACE_SECONDS", d.refund_grace_seconds, float),
-        pricing=e.get("PRICING", "").strip(),
-    )
-
-
-class NotifySettings(msgspec.Struct, frozen=True):
-    """Notification channels: email, signed webhook, UltraMsg, WhatsApp Cloud API (issue 6)."""
-
-    # smtp://user:pass@host:587?starttls=1, smtps://user:pass@host:465, smtp://host:25 (empty: no email).
-    smtp_url: str = ""
-    email_from: str = "genjobs <no-reply@localhost>"
-    ultramsg_api_base: str = "https://api.ultramsg.com"
-    ultramsg_instance_id: str = ""
-    ultramsg_token: str = ""
-    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
-    whatsapp_phone_number_id: str = ""
-    whatsapp_token: str = ""
-    # Delivery attempts per notification and the exponential backoff between them.
-    max_attempts: int = 5
-    min_backoff_seconds: float = 10.0
-    max_backoff_seconds: float = 600.0
-    timeout_seconds: float = 15.0
-    # Webhooks to http:// and to private/loopback addresses (tests and local setups only).
-    allow_private: bool = False
-    # The scheduler's pass that sends notifications lost between a job's commit and the send.
-    repair_interval_seconds: float = 60.0
-    repair_grace_seconds: float = 60.0
-    repair_window_hours: float = 24.0
-
-
-def _notify_settings(e: dict[str, str]) -> NotifySettings:
-    d = NotifySettings()
-
-    def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
-        return _number(e, name, default, kind)
-
-    return NotifySettings(
-        smtp_url=e.get("SMTP_URL", ""),
-        email_from=e.get("NOTIFY_EMAIL_FROM") or d.email_from,
-        ultramsg_api_base=(e.get("ULTRAMSG_API_BASE") or d.ultramsg_api_base).rstrip("/"),
-        ultramsg_instance_id=e.get("ULTRAMSG_INSTANCE_ID", ""),
-        ultramsg_token=e.get("ULTRAMSG_TOKEN", ""),
-        whatsapp_api_base=(e.get("WHATSAPP_API_BASE") or d.whatsapp_api_base).rstrip("/"),
-        whatsapp_phone_number_id=e.get("WHATSAPP_PHONE_NUMBER_ID", ""),
-        whatsapp_token=e.get("WHATSAPP_TOKEN", ""),
-        max_attempts=max(1, num("NOTIFY_MAX_ATTEMPTS", d.max_attempts, int)),
-        min_backoff_seconds=num("NOTIFY_MIN_BACKOFF_SECONDS", d.min_backoff_seconds, float),
-        max_backoff_seconds=num("NOTIFY_MAX_BACKOFF_SECONDS", d.max_backoff_seconds, float),
-        timeout_seconds=num("NOTIFY_TIMEOUT_SECONDS", d.timeout_seconds, float),
-        allow_private=_flag(e.get("NOTIFY_ALLOW_PRIVATE"), False),
-        repair_interval_seconds=num("NOTIFY_REPAIR_INTERVAL_SECONDS", d.repair_interval_seconds, float),
-        repair_grace_seconds=num("NOTIFY_REPAIR_GRACE_SECONDS", d.repair_grace_seconds, float),
-        repair_window_hours=num("NOTIFY_REPAIR_WINDOW_HOURS", d.repair_window_hours, float),
-    )
-
-
-class WebsiteSettings(msgspec.Struct, frozen=True):
-    """The external website generator (issue 6)."""
-
-    generator_url: str = ""
-    generator_api_key: str = ""
-    # (poll every N s, while less than M s have passed since polling began); the last step has no end.
-    poll_schedule: tuple[tuple[float, float | None], ...] = ((30, 120), (45, 600), (60, 1080), (90, None))
-    deadline_seconds: float = 1200.0
-    # Network errors and 5xx: exponential backoff from the first value, capped at the second.
-    backoff_initial_seconds: float = 30.0
-    backoff_max_seconds: float = 300.0
-    http_timeout_seconds: float = 30.0
-    # Website jobs a user may start per window (0: no limit); administrators are not limited.
-    rate_limit: int = 10
-    rate_limit_window_seconds: float = 3600.0
-
-
-def parse_poll_schedule(raw: str) -> tuple[tuple[float, float | None], ...]:
-    """``"30@120,45@600,60@1080,90"`` -> every 30 s until 120 s, ..., then every 90 s (seconds, floats)."""
-    steps: list[tuple[float, float | None]] = []
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
-    for i, part in enumerate(parts):
-        every, _, until = part.partition("@")
-        try:
-            step = (float(every), float(until) if until else None)
-        except ValueError:
-            raise SettingsError(f"WEBSITE_POLL_SCHEDULE: {part!r} is not <seconds>[@<until seconds>]") from None
-        if step[0] <= 0 or (step[1] is None and i != len(parts) - 1):
-            raise SettingsError(f"WEBSITE_POLL_SCHEDULE: bad step {part!r} (positive interval; only the last is open)")
-        steps.append(step)
-    if not steps or steps[-1][1] is not None:
-        raise SettingsError("WEBSITE_POLL_SCHEDULE must end with an open step, e.g. '30@120,45@600,60@1080,90'")
-    return tuple(steps)
-
-
-def _website_settings(e: dict[str, str]) -> WebsiteSettings:
-    d = WebsiteSettings()
-    schedule = e.get("WEBSITE_POLL_SCHEDULE", "").strip()
-    return WebsiteSettings(
-        generator_url=(e.get("WEBSITE_GENERATOR_URL") or "").rstrip("/"),
-        generator_api_key=e.get("WEBSITE_GENERATOR_API_KEY", ""),
-        poll_schedule=parse_poll_schedule(schedule) if schedule else d.poll_schedule,
-        deadline_seconds=_number(e, "WEBSITE_DEADLINE_SECONDS", d.deadline_seconds, float),
-        backoff_initial_seconds=_number(e, "WEBSITE_BACKOFF_INITIAL_SECONDS", d.backoff_initial_seconds, float),
-        backoff_max_seconds=_number(e, "WEBSITE_BACKOFF_MAX_SECONDS", d.backoff_max_seconds, float),
-        http_timeout_seconds=_number(e, "WEBSITE_HTTP_TIMEOUT_SECONDS", d.http_timeout_seconds, float),
-        rate_limit=_number(e, "WEBSITE_RATE_LIMIT", d.rate_limit, int),
-        rate_limit_window_seconds=_number(e, "WEBSITE_RATE_LIMIT_WINDOW_SECONDS", d.rate_limit_window_seconds, float),
-    )
-
-
 class Settings(msgspec.Struct, frozen=True):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
@@ -256,6 +132,7 @@ class Settings(msgspec.Struct, frozen=True):
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Build settings from environment variables (unset ones keep their defaults)."""
         e = dict(os.environ if env is None else env)
+        public_url = e.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
         d = DatabaseSettings()
         r = RedisSettings()
         w = WorkerSettings()
@@ -263,13 +140,13 @@ class Settings(msgspec.Struct, frozen=True):
         cs, ps, qs = CrawlSettings(), ProviderSettings(), QuotaSettings()
 
         def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
-            return _number(e, name, default, kind)
+            return number(e, name, default, kind)
 
         return cls(
             database=DatabaseSettings(
                 url=e.get("DATABASE_URL", d.url),
                 pool_size=num("DATABASE_POOL_SIZE", d.pool_size, int),
-                echo=_flag(e.get("DATABASE_ECHO"), d.echo),
+                echo=flag(e.get("DATABASE_ECHO"), d.echo),
             ),
             redis=RedisSettings(
                 url=e.get("REDIS_URL", r.url),
@@ -292,9 +169,9 @@ class Settings(msgspec.Struct, frozen=True):
                 lost_message_grace_seconds=num("LOST_MESSAGE_GRACE_SECONDS", s.lost_message_grace_seconds, float),
             ),
             sse=SseSettings(heartbeat_seconds=num("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds, float)),
-            auth=AuthSettings(cookie_secure=_flag(e.get("COOKIE_SECURE"), False)),
+            auth=AuthSettings(cookie_secure=flag(e.get("COOKIE_SECURE"), False)),
             crawl=CrawlSettings(
-                allow_private=_flag(e.get("CRAWL_ALLOW_PRIVATE"), False),
+                allow_private=flag(e.get("CRAWL_ALLOW_PRIVATE"), False),
                 concurrency=num("CRAWL_CONCURRENCY", cs.concurrency, int),
                 timeout_seconds=num("CRAWL_TIMEOUT_SECONDS", cs.timeout_seconds, float),
                 max_page_bytes=num("CRAWL_MAX_PAGE_BYTES", cs.max_page_bytes, int),
@@ -312,13 +189,13 @@ class Settings(msgspec.Struct, frozen=True):
                 monthly_generation_limit=num("MONTHLY_GENERATION_LIMIT", qs.monthly_generation_limit, int),
                 artifact_retention_days=num("ARTIFACT_RETENTION_DAYS", qs.artifact_retention_days, int),
             ),
-            stripe=_stripe_settings(e),
-            notify=_notify_settings(e),
-            website=_website_settings(e),
+            stripe=stripe_settings(e),
+            notify=notify_settings(e, public_url),
+            website=website_settings(e, public_url),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
             data_dir=e.get("DATA_DIR", ".data"),
-            public_url=e.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            public_url=public_url,
             log_level=e.get("LOG_LEVEL", "INFO").upper(),
         )
 
@@ -338,15 +215,6 @@ class Settings(msgspec.Struct, frozen=True):
         return dict(raw)
 
 
-def redact_url(url: str) -> str:
-    """Mask the password in a URL, if any."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _with_driver(url: str, driver: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in {
@@ -358,26 +226,6 @@ def _with_driver(url: str, driver: str) -> str:
     }:
         raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
     return f"{driver}://{rest}"
-
-
-class SettingsError(ValueError):
-    """An environment variable has a value that cannot be used."""
-
-
-def _number(env: dict[str, str], name: str, default: float, kind: type[int] | type[float]) -> Any:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
-
-
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq
+import msgspec
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from actors.broker import build_broker
@@ -20,7 +21,6 @@ from actors.notify.delivery import declare_notify_actor
 from actors.payments.refund import declare_refund_actor
 from actors.registry import load_kind_modules
 from actors.runtime import WorkerConfig
-from service.notifications.wiring import notify_config
 from service.payments.client import stripe_config
 from service.settings import Settings, get_settings
 
@@ -66,17 +66,8 @@ def kind_options(settings: Settings) -> dict[str, Any]:
 
 
 def website_options(settings: Settings) -> dict[str, Any]:
-    w = settings.website
-    return {
-        "generator_url": w.generator_url,
-        "public_url": settings.public_url,
-        "generator_api_key": w.generator_api_key,
-        "poll_schedule": w.poll_schedule,
-        "deadline_seconds": w.deadline_seconds,
-        "backoff_initial_seconds": w.backoff_initial_seconds,
-        "backoff_max_seconds": w.backoff_max_seconds,
-        "http_timeout_seconds": w.http_timeout_seconds,
-    }
+    # The section extends the kind's WebsiteConfig (public_url included): the kind reads its own fields.
+    return dict(msgspec.to_builtins(settings.website))
 
 
 def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
@@ -98,7 +89,7 @@ def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
     load_kind_modules(settings.worker.kind_modules)
     declare_job_actors(broker)
     declare_refund_actor(broker, lambda: holder.runtime.sessions, stripe_config(settings))
-    declare_notify_actor(broker, holder, notify_config(settings))
+    declare_notify_actor(broker, holder, settings.notify)
     return broker
 
 

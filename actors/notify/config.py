@@ -1,7 +1,7 @@
 """What the notification code needs from the deployment, as plain data (actors never import service settings).
 
-The worker boot and the scheduler build it from ``service.settings.NotifySettings`` (see
-``service.worker_boot.notify_options``).
+The settings section ``service.feature_settings.NotifySettings`` extends this struct, and the worker boot
+hands that section to the notifier as it is.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ import pytest
 
 from actors.kinds.website.client import retry_after_seconds
 from actors.kinds.website.schedule import MIN_DELAY_SECONDS, backoff_delay, clamp_to_deadline, poll_interval
-from service.settings import Settings, SettingsError, parse_poll_schedule
+from service.feature_settings import parse_poll_schedule
+from service.settings import Settings, SettingsError
 
 DEFAULT = Settings().website.poll_schedule
 

@@ -29,12 +29,12 @@ from actors.kinds.website.client import (
     GeneratorUnavailable,
     Project,
 )
-from actors.kinds.website.config import WebsiteConfig
 from actors.kinds.website.messages import duration, user_message
 from actors.kinds.website.params import WebsiteParams
 from actors.kinds.website.schedule import backoff_delay, clamp_to_deadline, poll_interval
 from actors.links import tracking_result
 from actors.polling import PollAgain
+from actors.website_config import WebsiteConfig
 from db.polls import PollState, load_poll, save_poll, set_partial_result, start_poll
 
 log = logging.getLogger("genjobs.website")

@@ -1,4 +1,8 @@
-"""Deployment configuration of the website kind, passed from settings by the worker boot."""
+"""Deployment configuration of the website kind, passed from settings by the worker boot.
+
+Outside ``actors.kinds`` on purpose: the settings section extends it, and importing ``actors.kinds`` loads
+(and registers) every job kind, which reading the settings must not do.
+"""
 
 from __future__ import annotations
 
