@@ -105,8 +105,10 @@ def is_public_ip(ip: IPAddress | str) -> bool:
         # Python files 64:ff9b::/96 under the reserved ::/8; the packets go to the embedded IPv4 address.
         return _plain_public(IPv4Address(int(address) & 0xFFFFFFFF))
     embedded = address.sixtofour
-    if embedded is not None and not _plain_public(embedded):
-        return False
+    if embedded is not None:
+        # The packets go to the embedded IPv4 address. Not is_global: Python 3.13 (and the 3.11/3.12 patch
+        # releases fixing CVE-2024-4032) files all of 2002::/16 as private, older ones do not.
+        return _plain_public(embedded)
     return _plain_public(address)
 
 
