@@ -1,5 +1,5 @@
 # One image for every process: api, worker, scheduler and the one-shot migrate (see docker-compose.yml).
-FROM python:3.11-slim
+FROM python:3.13-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
