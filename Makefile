@@ -20,6 +20,9 @@ override UV_PYTHON := $(or $(shell v=$$(pyenv latest "$(UV_PYTHON)" 2>/dev/null)
 export UV_PYTHON
 endif
 VENV := $(or $(UV_PROJECT_ENVIRONMENT),.venv)
+# Targets run the venv's programs themselves, not through `uv run`: uv passes the terminal's Ctrl-C on to
+# its child, which then gets it twice, and `service dev` takes a second Ctrl-C as "kill everything now".
+BIN := $(VENV)/bin
 # Versions `make test-pythons` runs the unit and integration tests on (the default one runs everything).
 PYTHONS ?= 3.12 3.13
 # System programs as CHECK:DEBIAN-PACKAGE, installed or asked for by scripts/system-packages before the
@@ -53,13 +56,13 @@ test-packages:
 	@scripts/system-packages $(TEST_PACKAGES)
 
 run: run-packages install ## Run API + worker + scheduler (embedded Postgres/Redis unless DATABASE_URL/REDIS_URL are set)
-	$(UV) run python -m service dev
+	$(BIN)/python -m service dev
 
 migrate: install ## Apply database migrations to DATABASE_URL
-	$(UV) run python -m service migrate
+	$(BIN)/python -m service migrate
 
 test: test-packages install ## Run the whole test suite (tests/unit, tests/integration, tests/e2e), not tests/bench
-	$(UV) run pytest --ignore=tests/bench $(PYTEST_ARGS)
+	$(BIN)/pytest --ignore=tests/bench $(PYTEST_ARGS)
 
 test-pythons: ## Unit and integration tests on each of PYTHONS (default: 3.12 3.13), each in its .venv-X.Y
 	@for version in $(PYTHONS); do \
@@ -68,21 +71,21 @@ test-pythons: ## Unit and integration tests on each of PYTHONS (default: 3.12 3.
 	done
 
 lint: install ## ruff check, ruff format --check, mypy --strict on service actors db
-	$(UV) run ruff check .
-	$(UV) run ruff format --check .
-	$(UV) run mypy --strict $(addprefix -p ,$(SOURCES))
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict $(addprefix -p ,$(SOURCES))
 
 fmt: install ## Format the code and apply ruff's safe fixes
-	$(UV) run ruff check --fix .
-	$(UV) run ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: install ## Run the benchmarks (python -m tests.bench)
-	$(UV) run python -m tests.bench $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean: ## Stop leftover embedded servers, delete .data (or DATA_DIR): dev database, Redis, artifacts
 	@# Only with an existing .venv: cleaning must not install anything. A server outliving its deleted data
 	@# directory would keep running unseen, hence the stop first.
-	@if [ -x $(VENV)/bin/python ] && [ -d "$(DATA_DIR)" ]; then \
-		$(VENV)/bin/python -c 'import sys; from pathlib import Path; from service.embedded import stop_leftovers; stop_leftovers(Path(sys.argv[1]))' "$(DATA_DIR)"; \
+	@if [ -x $(BIN)/python ] && [ -d "$(DATA_DIR)" ]; then \
+		$(BIN)/python -c 'import sys; from pathlib import Path; from service.embedded import stop_leftovers; stop_leftovers(Path(sys.argv[1]))' "$(DATA_DIR)"; \
 	fi
 	rm -rf "$(DATA_DIR)"
