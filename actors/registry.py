@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from actors.retry import backoff_seconds
+
 if TYPE_CHECKING:
     from actors.context import JobContext
 
@@ -80,7 +82,7 @@ class JobKind(msgspec.Struct, frozen=True):
 
     def backoff_seconds(self, attempt: int) -> float:
         """Exponential backoff before attempt ``attempt + 1``."""
-        return float(min(self.max_backoff_seconds, self.min_backoff_seconds * 2 ** max(0, attempt - 1)))
+        return backoff_seconds(max(1, attempt), base=self.min_backoff_seconds, cap=self.max_backoff_seconds)
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -60,9 +60,14 @@ class WorkerSettings(msgspec.Struct, frozen=True):
     heartbeat_seconds: float = 3.0
     # Minimum interval between two progress events of one job.
     progress_interval_seconds: float = 0.25
-    # Dramatiq's own requeue of a dead worker's unacked messages (ms); we do not rely on it alone.
+    # A worker whose broker heartbeat is older than this (ms) is taken for dead: the sweeper returns the
+    # messages it held to their queues on its next pass.
     broker_heartbeat_timeout_ms: int = 30_000
-    broker_maintenance_chance: int = 100
+    # Dramatiq's own, random, return of dead workers' messages (per million commands; its default). The
+    # sweeper does not depend on it.
+    broker_maintenance_chance: int = 1000
+    # How long a running job waits out a Redis or Postgres outage (retrying its bookkeeping) before giving up.
+    outage_budget_seconds: float = 60.0
     # How long an idle consumer waits between polls (ms): lower means faster pickup.
     poll_timeout_ms: int = 100
     # Extra modules that register job kinds (comma-separated), e.g. test kinds.
@@ -70,7 +75,7 @@ class WorkerSettings(msgspec.Struct, frozen=True):
 
 
 class SchedulerSettings(msgspec.Struct, frozen=True):
-    sweep_interval_seconds: float = 30.0
+    sweep_interval_seconds: float = 10.0
     # A queued job whose message has been missing this long is re-sent.
     lost_message_grace_seconds: float = 10.0
 
@@ -161,6 +166,7 @@ class Settings(msgspec.Struct, frozen=True):
                 progress_interval_seconds=num("PROGRESS_INTERVAL_SECONDS", w.progress_interval_seconds, float),
                 broker_heartbeat_timeout_ms=num("BROKER_HEARTBEAT_TIMEOUT_MS", w.broker_heartbeat_timeout_ms, int),
                 broker_maintenance_chance=num("BROKER_MAINTENANCE_CHANCE", w.broker_maintenance_chance, int),
+                outage_budget_seconds=num("WORKER_OUTAGE_BUDGET_SECONDS", w.outage_budget_seconds, float),
                 poll_timeout_ms=num("WORKER_POLL_TIMEOUT_MS", w.poll_timeout_ms, int),
                 kind_modules=tuple(m.strip() for m in e.get("JOB_KIND_MODULES", "").split(",") if m.strip()),
             ),

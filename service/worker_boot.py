@@ -33,6 +33,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         lease_seconds=w.lease_seconds,
         heartbeat_seconds=w.heartbeat_seconds,
         progress_interval_seconds=w.progress_interval_seconds,
+        outage_budget_seconds=w.outage_budget_seconds,
         stream_maxlen=settings.redis.stream_maxlen,
         stream_ttl_seconds=settings.redis.stream_ttl_seconds,
         pool_size=max(2, w.threads + 2),

@@ -8,7 +8,8 @@ from email.utils import format_datetime
 import pytest
 
 from actors.kinds.website.client import retry_after_seconds
-from actors.kinds.website.schedule import MIN_DELAY_SECONDS, backoff_delay, clamp_to_deadline, poll_interval
+from actors.kinds.website.schedule import MIN_DELAY_SECONDS, clamp_to_deadline, poll_interval
+from actors.retry import backoff_seconds
 from service.feature_settings import parse_poll_schedule
 from service.settings import Settings, SettingsError
 
@@ -24,9 +25,9 @@ def test_default_schedule_slows_down_over_time(elapsed: float, interval: float) 
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
-    delays = [backoff_delay(n, initial=30, cap=300) for n in range(1, 8)]
+    delays = [backoff_seconds(n, base=30, cap=300) for n in range(1, 8)]
     assert delays == [30, 60, 120, 240, 300, 300, 300]
-    assert backoff_delay(10_000, initial=30, cap=300) == 300
+    assert backoff_seconds(10_000, base=30, cap=300) == 300
 
 
 def test_waits_never_pass_the_deadline() -> None:
