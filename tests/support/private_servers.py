@@ -7,6 +7,7 @@ runs as the ``postgres`` system user (Postgres refuses to run as root).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -78,9 +79,7 @@ def postgres_bin_dir() -> Path:
     pg_ctl = shutil.which("pg_ctl")
     if pg_ctl:
         return Path(pg_ctl).parent
-    raise RuntimeError(
-        "outage tests need the Postgres server binaries (initdb, pg_ctl): apt-get install postgresql"
-    )
+    raise RuntimeError("outage tests need the Postgres server binaries (initdb, pg_ctl): apt-get install postgresql")
 
 
 @dataclass
@@ -138,8 +137,6 @@ class PrivatePostgres:
                 time.sleep(0.1)
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.pgdata.parent, ignore_errors=True)
