@@ -55,6 +55,11 @@ class JobContext:
         self._pending: tuple[int, int | None, str | None] | None = None
         self.result: dict[str, Any] | None = None
 
+    @property
+    def settings(self) -> Any:
+        """This job's kind's settings section (``JobKind.settings``), or None."""
+        return self.runtime.config.kind_settings.get(self.kind)
+
     def progress(self, done: int, total: int | None = None, step: str | None = None) -> None:
         """Report progress; throttled so a big job does not flood Postgres, Redis or browsers.
 

@@ -36,9 +36,8 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     stream_maxlen: int = 1000
     stream_ttl_seconds: int = 86_400
     pool_size: int = 10
-    # Per-kind configuration as plain data (each kind converts its own part into its own Struct), so the
-    # worker boot can pass settings to kinds without actors importing the service's settings.
-    kind_options: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Each job kind's own settings section by kind name (``JobKind.settings``), read by the worker boot.
+    kind_settings: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class WorkerRuntime:

@@ -35,7 +35,7 @@ from actors.errors import JobCancelled, JobTimedOut, PermanentJobError
 from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
 from actors.polling import PollAgain, schedule_next_poll
-from actors.registry import JobKind, all_kinds, get_kind
+from actors.registry import JobKind, all_kinds, get_kind, resolve
 from actors.retry import is_transient, ride_out
 from db import state_machine as sm
 from db.live import LiveEvent
@@ -84,7 +84,7 @@ class JobLifecycle(Middleware):
         for kind in all_kinds().values():
             if kind.warm_up is not None:
                 try:
-                    kind.warm_up(rt.config.kind_options)
+                    resolve(kind.warm_up)(rt.config.kind_settings.get(kind.name))
                 except Exception:
                     log.exception("warming up job kind %s failed; its jobs will start cold", kind.name)
 
@@ -95,7 +95,7 @@ class JobLifecycle(Middleware):
         for kind in all_kinds().values():
             if kind.shut_down is not None:
                 try:
-                    kind.shut_down()
+                    resolve(kind.shut_down)()
                 except Exception:
                     log.exception("shutting down job kind %s failed", kind.name)
         self.holder.stop()
