@@ -85,6 +85,11 @@ return moved
 """
 
 
+def refresh_heartbeat(broker: RedisBroker) -> None:
+    """Mark this broker's process alive now, as each of Dramatiq's fetches does."""
+    broker.client.zadd(f"{NAMESPACE}:__heartbeats__", {broker.broker_id: int(time.time() * 1000)})
+
+
 def requeue_dead_workers(broker: RedisBroker) -> dict[str, list[str]]:
     """Return to their queues the messages held by workers whose broker heartbeat is older than the broker's
     ``heartbeat_timeout`` (killed, or cut off); returns the message ids moved, by queue.

@@ -50,7 +50,8 @@ FAST_TIMINGS = {
     "JOB_HEARTBEAT_SECONDS": "0.5",
     "PROGRESS_INTERVAL_SECONDS": "0.05",
     "SSE_HEARTBEAT_SECONDS": "1",
-    "BROKER_HEARTBEAT_TIMEOUT_MS": "5000",
+    # Long enough that a live worker on a loaded machine is never taken for dead (its lease keeper refreshes it).
+    "BROKER_HEARTBEAT_TIMEOUT_MS": "10000",
     "WORKER_POLL_TIMEOUT_MS": "50",
 }
 

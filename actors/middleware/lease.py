@@ -4,6 +4,9 @@
   (cancelled, or re-claimed by the sweeper) is told to stop.
 * Every ``cancel_poll_seconds`` it reads the cancel flags of those jobs; a job that does not stop by itself
   within ``cancel_grace_seconds`` (stuck in code that never calls ``progress()``) is interrupted.
+* Every ``heartbeat_seconds`` it also refreshes this process's broker heartbeat (the one Dramatiq's fetches
+  write), so a process alive enough to keep its leases is never taken for dead and has its messages
+  returned by the sweeper (``actors.broker.requeue_dead_workers``), even while its consumers are all busy.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import threading
 import time
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 from dramatiq.middleware.threading import raise_thread_exception
 
+from actors.broker import refresh_heartbeat
 from actors.context import JobContext
 from actors.errors import JobCancelled
 from actors.holder import RuntimeHolder
@@ -31,8 +36,10 @@ class LeaseKeeper(Middleware):
         self.holder = holder
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._broker: dramatiq.Broker | None = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._broker = broker
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="genjobs-lease-keeper", daemon=True)
         self._thread.start()
@@ -45,7 +52,14 @@ class LeaseKeeper(Middleware):
     def _loop(self) -> None:
         cfg = self.holder.config
         last_renewal = time.monotonic()
+        last_heartbeat = 0.0
         while not self._stop.wait(cfg.cancel_poll_seconds):
+            if time.monotonic() - last_heartbeat >= cfg.heartbeat_seconds:
+                try:
+                    self._beat()
+                    last_heartbeat = time.monotonic()
+                except Exception as exc:
+                    self._report(exc, "refreshing the broker heartbeat")
             running = self.holder.runtime.running()
             if not running:
                 continue
@@ -62,6 +76,10 @@ class LeaseKeeper(Middleware):
                     last_renewal = time.monotonic()
                 except Exception as exc:
                     self._report(exc, "renewing leases")
+
+    def _beat(self) -> None:
+        if isinstance(self._broker, RedisBroker):
+            refresh_heartbeat(self._broker)
 
     @staticmethod
     def _report(exc: Exception, what: str) -> None:

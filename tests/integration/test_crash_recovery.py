@@ -3,7 +3,7 @@ retries) go back to their queues on the sweeper's next pass, not at Dramatiq's r
 
 Runs on an isolated stack (its own database, Redis, API, scheduler and workers): the tests kill workers.
 The stack's workers keep Dramatiq's own maintenance off (``BROKER_MAINTENANCE_CHANCE=0``), so only the
-sweeper can return a dead worker's messages; with the broker heartbeat timeout at 5 s and a sweep every
+sweeper can return a dead worker's messages; with the broker heartbeat timeout at 10 s and a sweep every
 second, a lost job runs again within seconds.
 """
 
