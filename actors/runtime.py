@@ -34,6 +34,9 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     stream_maxlen: int = 1000
     stream_ttl_seconds: int = 86_400
     pool_size: int = 10
+    # Where jobs keep files: uploads under ``uploads/<job id>/``, a job's own files (its process log) under
+    # ``<job id>/``.
+    artifacts_dir: str = ".data/artifacts"
     # Per-kind configuration as plain data (each kind converts its own part into its own Struct), so the
     # worker boot can pass settings to kinds without actors importing the service's settings.
     kind_options: dict[str, Any] = msgspec.field(default_factory=dict)

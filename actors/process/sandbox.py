@@ -96,7 +96,8 @@ def sandbox_argv(policy: SandboxPolicy, cwd: Path) -> list[str]:
     if not policy.network:
         args.append("--unshare-net")
     for hidden in policy.hidden:
-        args += ["--tmpfs", str(Path(hidden).resolve())]
+        if Path(hidden).is_dir():
+            args += ["--tmpfs", str(Path(hidden).resolve())]
     # After /tmp and the hidden paths: a job directory below one of them is still bound (bwrap creates the
     # mount point inside the tmpfs).
     for path in policy.writable:

@@ -24,6 +24,8 @@ DOWNLOADS: dict[str, tuple[str, str]] = {
     "llms.txt": ("llms-{host}.txt", "text/plain; charset=utf-8"),
     "llms-full.txt": ("llms-full-{host}.txt", "text/plain; charset=utf-8"),
     "bundle.zip": ("llms-{host}.zip", "application/zip"),
+    # The whole output of the programs the job ran (JobContext.run_process).
+    "process.log": ("process-{host}.log", "text/plain; charset=utf-8"),
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
