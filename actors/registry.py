@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from actors.uploads.policy import UploadPolicy
+
 if TYPE_CHECKING:
     from actors.context import JobContext
 
@@ -53,6 +55,9 @@ class JobKind(msgspec.Struct, frozen=True):
     # The job's result carries ``tracking_url`` (the job's page here) from creation, before any worker ran:
     # for kinds that take minutes and whose user (often an LLM agent) is handed that URL at once.
     tracked: bool = False
+    # The kind takes files: ``POST /api/jobs`` as multipart/form-data, the files kept under
+    # ``ARTIFACTS_DIR/uploads/<job id>/`` for its handler (see ``actors.uploads``).
+    uploads: UploadPolicy | None = None
 
     @property
     def base_queue(self) -> str:

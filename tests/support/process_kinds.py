@@ -1,11 +1,13 @@
-"""Job kinds that run programs under supervision (tests only; loaded through JOB_KIND_MODULES).
+"""Job kinds that run programs and take files (tests only; loaded through JOB_KIND_MODULES).
 
 ``test_process`` runs the argv it is given in a work directory of its own, with the limits it is given: the
 tests use it to check cancel, time-outs, limits, live log lines and the sandbox through a real worker.
+``test_upload`` takes an archive, unpacks it with the shared extractor and lists its files.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +17,7 @@ import msgspec
 from actors.context import JobContext
 from actors.process import ProcessLimits
 from actors.registry import JobKind, register_kind
+from actors.uploads import ExtractLimits, UploadPolicy, extract_archive, upload_dir
 
 
 class ProcessParams(msgspec.Struct, forbid_unknown_fields=True):
@@ -63,5 +66,38 @@ register_kind(
         max_retries=0,
         time_limit_seconds=120,
         description="Runs a program under supervision (tests only).",
+    )
+)
+
+
+UPLOAD_POLICY = UploadPolicy(files=("file", "notes"), required=("file",), max_entries=50, max_unpacked_bytes=5_000_000)
+
+
+class UploadParams(msgspec.Struct, forbid_unknown_fields=True):
+    label: str = ""
+
+
+def run_upload(ctx: JobContext, params: UploadParams) -> dict[str, Any]:
+    uploaded = upload_dir(ctx.runtime.config.artifacts_dir, ctx.job_id)
+    manifest = json.loads((uploaded / "manifest.json").read_bytes())
+    target = work_dir(ctx) / "src"
+    limits = ExtractLimits(max_entries=UPLOAD_POLICY.max_entries, max_total_bytes=UPLOAD_POLICY.max_unpacked_bytes)
+    try:
+        files = extract_archive(uploaded / "file", target, limits)
+        contents = {name: (target / name).read_text(errors="replace")[:100] for name in files[:10]}
+    finally:
+        shutil.rmtree(target.parent, ignore_errors=True)
+    return {"label": params.label, "files": files, "contents": contents, "upload": manifest}
+
+
+register_kind(
+    JobKind(
+        name="test_upload",
+        params=UploadParams,
+        handler=run_upload,
+        queue="test",
+        max_retries=0,
+        uploads=UPLOAD_POLICY,
+        description="Takes an archive and lists its files (tests only).",
     )
 )
