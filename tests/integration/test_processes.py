@@ -99,6 +99,21 @@ async def test_cancel_kills_the_program_and_its_children_within_3_s(
     assert status == "cancelled"
 
 
+async def test_lost_lease_kills_the_program(make_user: MakeUser, worker: ServiceProcess, db_engine: Engine) -> None:
+    # Given a job whose program sleeps for ten minutes
+    user = await make_user()
+    sleep = marker()
+    job_id = await start_program(user, with_grandchild(sleep))
+    await wait_processes(sleep, lambda n: n == 2, 30, "the program did not start")
+
+    # When the job's claim passes to someone else (as when the sweeper re-claims a job it took for lost)
+    with db_engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET claim_token = gen_random_uuid() WHERE id = :id"), {"id": job_id})
+
+    # Then the worker's next lease renewal finds it gone and the program is killed
+    await wait_processes(sleep, lambda n: n == 0, 5, "processes left after the lease was lost")
+
+
 async def test_time_limit_kills_the_group_and_times_the_job_out(make_user: MakeUser, worker: ServiceProcess) -> None:
     # Given a program with a grandchild and a 1 s time limit
     user = await make_user()
