@@ -126,6 +126,24 @@ async def test_time_limit_kills_the_group_and_times_the_job_out(make_user: MakeU
     await wait_processes(sleep, lambda n: n == 0, 3, "processes left after the time-out")
 
 
+async def test_the_kinds_time_limit_kills_the_program(make_user: MakeUser, worker: ServiceProcess) -> None:
+    # Given a kind whose jobs may run 2 s, and a program (with a grandchild) that has no time limit of its own
+    user = await make_user()
+    sleep = marker()
+    response = await user.client.post(
+        "/api/jobs", json={"kind": "test_process_limited", "params": {"argv": with_grandchild(sleep)}}
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    await wait_processes(sleep, lambda n: n == 2, 30, "the program did not start")
+    # When the job runs past its time limit (raised into the worker thread), Then the job times out and the
+    # thread's way out kills the program's group
+    job = await wait_terminal(user, job_id, 30)
+    assert job["status"] == "timed_out", job
+    assert "time limit of 2 s" in job["error"]
+    await wait_processes(sleep, lambda n: n == 0, 3, "processes left after the job's time limit")
+
+
 async def test_output_limit_fails_the_job(make_user: MakeUser, worker: ServiceProcess) -> None:
     user = await make_user()
     job_id = await start_program(user, ["yes", "spam"], output_bytes=100_000, timeout=60)

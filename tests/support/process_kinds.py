@@ -69,6 +69,18 @@ register_kind(
     )
 )
 
+register_kind(
+    JobKind(
+        name="test_process_limited",
+        params=ProcessParams,
+        handler=run_program,
+        queue="test",
+        max_retries=0,
+        time_limit_seconds=2,
+        description="Like test_process with a 2 s time limit for the whole job (tests only).",
+    )
+)
+
 
 UPLOAD_POLICY = UploadPolicy(files=("file", "notes"), required=("file",), max_entries=50, max_unpacked_bytes=5_000_000)
 
