@@ -7,6 +7,7 @@ read from /proc, because a killed grandchild's zombie waits for init to reap it.
 from __future__ import annotations
 
 import random
+import shutil
 import socket
 import sys
 import threading
@@ -307,3 +308,21 @@ def _cmdline(proc_dir: Path) -> str:
         return (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
     except OSError:
         return ""
+
+
+def test_node_runs_under_the_default_limits_and_is_bounded_by_group_memory(tmp_path: Path, require_bwrap: None) -> None:
+    # Node reserves gigabytes of address space at start (why RLIMIT_AS is never used): under the default
+    # limits, sandboxed, it starts and runs
+    node = shutil.which("node")
+    assert node is not None, "these tests need Node.js (node) on PATH"
+    policy = SandboxPolicy(writable=(str(tmp_path),))
+    hello = run_process([node, "-e", "console.log('hello from', process.version)"], cwd=tmp_path, sandbox=policy)
+    assert hello.ok, hello.tail
+    assert hello.tail[0].startswith("hello from v")
+    # and a Node program that keeps allocating is stopped by the group's memory bound
+    hog = "const a = []; setInterval(() => a.push(Buffer.alloc(10_000_000, 1)), 20)"
+    result = run_process(
+        [node, "-e", hog], cwd=tmp_path, sandbox=policy, limits=ProcessLimits(memory_bytes=200 * MB), timeout=60
+    )
+    assert result.stopped is StopReason.MEMORY, result
+    assert "memory limit of 200 MB" in result.describe()
