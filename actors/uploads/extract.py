@@ -83,13 +83,13 @@ def extract_archive(archive: Path, dest: Path, limits: ExtractLimits | None = No
     return files
 
 
-def _entries(archive: Path) -> Iterator[_Entry]:
+def _entries(archive: Path, limits: ExtractLimits) -> Iterator[_Entry]:
     with archive.open("rb") as f:
         magic = f.read(4)
     if magic in (_ZIP_LOCAL_SIGNATURE, b"PK\x05\x06"):
         yield from _zip_entries(archive)
     elif magic[:2] == b"\x1f\x8b":
-        yield from _tar_entries(archive)
+        yield from _tar_entries(archive, limits)
     else:
         raise ArchiveRefused("", Rule.UNSUPPORTED_FORMAT, "the file is neither a zip nor a tar.gz archive")
 
@@ -99,7 +99,7 @@ def _unpack(archive: Path, root: Path | None, limits: ExtractLimits) -> list[str
     total = 0
     count = 0
     try:
-        for entry in _entries(archive):
+        for entry in _entries(archive, limits):
             count += 1
             if count > limits.max_entries:
                 raise ArchiveRefused(
@@ -208,9 +208,32 @@ def _check_zip_overlaps(archive: Path, infos: list[zipfile.ZipInfo], central_dir
 # -- tar.gz --------------------------------------------------------------------------------------------
 
 
-def _tar_entries(archive: Path) -> Iterator[_Entry]:
-    # Stream mode ("r|gz"): one pass over the decompressed data, no seeking back through the gzip stream.
-    with tarfile.open(archive, mode="r|gz") as tf:
+class _BoundedReader:
+    """The decompressed tar stream, cut off past what the limits allow in all (data, one header per entry and
+    some slack): tarfile reads metadata such as pax headers whole into memory, whatever size they declare."""
+
+    def __init__(self, raw: gzip.GzipFile, limit: int) -> None:
+        self.raw = raw
+        self.left = limit
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.left -= len(data)
+        if self.left < 0:
+            raise ArchiveRefused("", Rule.TOO_LARGE, "the archive unpacks to more than its limits allow")
+        return data
+
+
+def _tar_entries(archive: Path, limits: ExtractLimits) -> Iterator[_Entry]:
+    # Stream mode ("r|"): one pass over the decompressed data, no seeking back through the gzip stream.
+    overhead = 1024 * (limits.max_entries + 2) + 1024 * 1024
+    with (
+        gzip.open(archive, "rb") as raw,
+        tarfile.open(  # type: ignore[call-overload]  # any object with read() does
+            fileobj=_BoundedReader(raw, limits.max_total_bytes + overhead),
+            mode="r|",
+        ) as tf,
+    ):
         for member in tf:
             if member.issym() or member.islnk():
                 raise ArchiveRefused(member.name, Rule.LINK, "links are not allowed in an archive")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tarfile
 import unicodedata
 import zipfile
@@ -165,3 +166,16 @@ def test_existing_destination_is_not_touched(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         extract_archive(archive, tmp_path / "out")
     assert (tmp_path / "out" / "keep").read_text() == "mine"
+
+
+def test_a_tar_header_bigger_than_the_limits_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
+    # Given a tar.gz whose pax header is 3 MB (tarfile would read it whole into memory), and a 1 MB limit
+    member = tar_file("a")
+    member.pax_headers = {"comment": "x" * 3_000_000}
+    archive = tmp_path / "a.tgz"
+    with tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT) as tf:
+        tf.addfile(member, io.BytesIO(b""))
+    # Then it is refused for its size, though no file in it has a byte
+    with pytest.raises(ArchiveRefused) as refused:
+        check_archive(archive, ExtractLimits(max_entries=10, max_total_bytes=1_000_000))
+    assert refused.value.rule is Rule.TOO_LARGE
