@@ -16,14 +16,15 @@ class UploadPolicy(msgspec.Struct, frozen=True):
     Attributes:
         files: the names of the file parts it accepts (each saved as ``uploads/<job id>/<name>``).
         required: those that must be sent.
-        archives: the files are zip or tar.gz archives; the API refuses a bad one (400) before the job exists.
+        archives: the parts that are zip or tar.gz archives; the API refuses a bad one (400) before the job
+            exists.
         max_entries: most entries an archive may have.
         max_unpacked_bytes: most bytes an archive may unpack to, all entries together.
     """
 
     files: tuple[str, ...] = ("file",)
     required: tuple[str, ...] = ("file",)
-    archives: bool = True
+    archives: tuple[str, ...] = ("file",)
     max_entries: int = 10_000
     max_unpacked_bytes: int = 500 * MB
 

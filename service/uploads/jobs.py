@@ -42,9 +42,9 @@ async def create_job_with_files(
         req = _job_request(form)
         policy = _policy_of(req.kind)
         _check_parts(req.kind, policy, form)
-        if policy.archives:
-            limits = ExtractLimits(max_entries=policy.max_entries, max_total_bytes=policy.max_unpacked_bytes)
-            for saved in form.files:
+        limits = ExtractLimits(max_entries=policy.max_entries, max_total_bytes=policy.max_unpacked_bytes)
+        for saved in form.files:
+            if saved.part in policy.archives:
                 await _check_archive(saved, limits)
         job_id = uuid.uuid4()
         (incoming / MANIFEST).write_bytes(msgspec.json.encode({f.part: f for f in form.files}))

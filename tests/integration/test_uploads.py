@@ -103,6 +103,25 @@ async def test_an_uploaded_archive_reaches_the_worker_and_is_unpacked(
     assert (upload["filename"], upload["size"]) == (archive.name, archive.stat().st_size)
 
 
+async def test_a_part_that_is_not_an_archive_is_kept_as_sent(
+    client: httpx.AsyncClient, worker: ServiceProcess, uploads_root: Path, tmp_path: Path
+) -> None:
+    # Given the kind's "notes" part, which is not declared an archive
+    archive = make_zip(tmp_path / "site.zip", PROJECT).read_bytes()
+    response = await client.post(
+        "/api/jobs",
+        data={"kind": "test_upload", "params": "{}"},
+        files={"file": ("site.zip", archive), "notes": ("notes.txt", b"plain text, not an archive")},
+    )
+    # Then it is accepted and stored next to the archive, byte for byte
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    assert (uploads_root / job_id / "notes").read_bytes() == b"plain text, not an archive"
+    job = await wait_terminal(client, job_id)
+    assert job["status"] == "succeeded"
+    assert set(job["result"]["upload"]) == {"file", "notes"}
+
+
 REFUSED: list[tuple[str, Callable[[Path], Path], str, str]] = [
     ("absolute", lambda p: make_zip(p / "a.zip", {"/etc/cron.d/x": b"x"}), "/etc/cron.d/x", "absolute_path"),
     ("dotdot", lambda p: make_zip(p / "a.zip", {"ok": b"", "../../evil": b"x"}), "../../evil", "parent_reference"),
