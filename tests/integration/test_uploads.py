@@ -182,16 +182,12 @@ async def test_an_announced_size_over_the_cap_is_refused_before_reading(
     client: httpx.AsyncClient, upload_api: str
 ) -> None:
     # Given a request that announces 1 GB (and sends nothing more): the answer comes without the body
-    host, port = upload_api.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
     token = client.headers["Authorization"]
-    writer.write(
+    status = await raw_status(
+        upload_api,
         b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: " + token.encode() + b"\r\n"
-        b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000000\r\n\r\n"
+        b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000000\r\n\r\n",
     )
-    await writer.drain()
-    status = await asyncio.wait_for(reader.readline(), 10)
-    writer.close()
     assert status.startswith(b"HTTP/1.1 413"), status
 
 
@@ -227,3 +223,24 @@ async def test_bad_form_fields_are_400s(client: httpx.AsyncClient, uploads_root:
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "unknown_file_part")
     assert stored(uploads_root) == before
     assert await job_count(client) == 0
+
+
+async def raw_status(api: str, request: bytes) -> bytes:
+    host, port = api.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(request)
+    await writer.drain()
+    status = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    return status
+
+
+async def test_json_bodies_stay_bounded_on_the_route_that_takes_uploads(
+    client: httpx.AsyncClient, upload_api: str
+) -> None:
+    # createJob lifts Litestar's body limit for multipart; a JSON body must still announce a length under 10 MB
+    head = b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: " + client.headers["Authorization"].encode()
+    chunked = head + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert (await raw_status(upload_api, chunked)).startswith(b"HTTP/1.1 411")
+    huge = head + b"\r\nContent-Type: application/json\r\nContent-Length: 20000000\r\n\r\n"
+    assert (await raw_status(upload_api, huge)).startswith(b"HTTP/1.1 413")
