@@ -19,6 +19,7 @@ from dramatiq.middleware.threading import raise_thread_exception
 from actors.context import JobContext
 from actors.errors import JobCancelled
 from actors.holder import RuntimeHolder
+from actors.retry import is_transient
 from db.live import cancel_flag_key
 from db.progress import renew_leases
 
@@ -45,23 +46,40 @@ class LeaseKeeper(Middleware):
         cfg = self.holder.config
         last_renewal = time.monotonic()
         while not self._stop.wait(cfg.cancel_poll_seconds):
+            running = self.holder.runtime.running()
+            if not running:
+                continue
+            # Two independent duties: Redis being away must never stop the leases (kept in Postgres) from
+            # being renewed, nor the reverse. A failed renewal is tried again on the next tick, not a
+            # heartbeat later.
             try:
-                running = self.holder.runtime.running()
-                if not running:
-                    continue
                 self._watch_cancellations(running)
-                if time.monotonic() - last_renewal >= cfg.heartbeat_seconds:
-                    last_renewal = time.monotonic()
+            except Exception as exc:
+                self._report(exc, "reading cancel flags")
+            if time.monotonic() - last_renewal >= cfg.heartbeat_seconds:
+                try:
                     self._renew(running)
-            except Exception:
-                log.exception("lease keeper iteration failed")
+                    last_renewal = time.monotonic()
+                except Exception as exc:
+                    self._report(exc, "renewing leases")
+
+    @staticmethod
+    def _report(exc: Exception, what: str) -> None:
+        if is_transient(exc):
+            log.warning("lease keeper: %s failed, Redis or Postgres unreachable: %s", what, exc)
+        else:
+            log.exception("lease keeper: %s failed", what)
 
     def _watch_cancellations(self, running: list[JobContext]) -> None:
         rt = self.holder.runtime
-        flags = rt.redis.mget([cancel_flag_key(ctx.job_id) for ctx in running])
         now = time.monotonic()
+        # Jobs already told to stop (by a lost claim seen in Postgres) are followed up even with Redis away.
+        for ctx in running:
+            if ctx.cancelled.is_set():
+                self._stop_job(ctx, now)
+        flags = rt.redis.mget([cancel_flag_key(ctx.job_id) for ctx in running])
         for ctx, flag in zip(running, flags, strict=True):
-            if flag is not None or ctx.cancelled.is_set():
+            if flag is not None and not ctx.cancelled.is_set():
                 self._stop_job(ctx, now)
 
     def _stop_job(self, ctx: JobContext, now: float) -> None:

@@ -27,6 +27,7 @@ from actors.process.limits import ProcessLimits
 from actors.process.result import ProcessResult, StopReason
 from actors.process.runner import run_process
 from actors.process.sandbox import SandboxPolicy
+from actors.registry import Artifact
 from db.live import LiveEvent
 from db.models import JobLog
 
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("genjobs.process")
 
 TAIL_LINES = 200
-LOG_ARTIFACT = "process.log"
+# The whole output of a job's programs, under the job's folder; served for jobs of any kind.
+PROCESS_LOG = Artifact("process.log", "process-{title}.log", "text/plain; charset=utf-8")
 # Lines per ``log`` event: a burst of output becomes a few events, never one line per event.
 _LINES_PER_EVENT = 200
 _SAVE_TAIL_SECONDS = 2.0
@@ -161,7 +163,7 @@ def run_job_process(
             on_line=output.line,
             should_stop=should_stop,
             sandbox=policy,
-            log_path=files / LOG_ARTIFACT,
+            log_path=files / PROCESS_LOG.name,
             tail_lines=TAIL_LINES,
         )
     finally:

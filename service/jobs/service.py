@@ -39,19 +39,9 @@ from service.payments.quotes import price_of
 from service.quota.rate_limit import enforce_rate_limit
 from service.quota.service import enforce_quota
 from service.resources import Resources
-from service.settings import Settings
 
 log = logging.getLogger("genjobs.jobs")
 CANCEL_FLAG_TTL_SECONDS = 86_400
-
-
-def kind_options(settings: Settings) -> dict[str, Any]:
-    """Deployment options job kinds check params against (see ``JobKind.check_params``)."""
-    return {
-        "crawl_allow_private": settings.crawl.allow_private,
-        "website_generator_configured": bool(settings.website.generator_url),
-        "gemini_configured": bool(settings.providers.gemini_api_key),
-    }
 
 
 def visible_to(user: Principal) -> list[ColumnElement[bool]]:
@@ -113,7 +103,7 @@ async def create_job(
     parsed = msgspec.convert(params, kind.params)
     if kind.check_params is not None:
         try:
-            kind.check_params(parsed, kind_options(res.settings))
+            kind.check_params(parsed, res.kind_settings.get(kind.name))
         except OptionUnavailable as exc:
             raise ServiceUnavailable(
                 str(exc), code="option_unavailable", details={"field": f"params.{exc.option}", "value": exc.value}
@@ -125,7 +115,7 @@ async def create_job(
                 details=[{"field": "params", "message": str(exc)}],
             ) from None
     queue = kind.queue_for_params(parsed, req.priority)
-    # Paid-ness depends on the kind and its params (e.g. llms_txt with the gemini provider); the price is
+    # Paid-ness depends on the kind and its params (e.g. a paid lane); the price is
     # fixed here and stored, so the webhook compares Stripe's amount with it.
     quote = await price_of(res, kind, parsed)
     paid = quote is not None
@@ -153,7 +143,7 @@ async def create_job(
         async with res.sessions() as session, session.begin():
             if kind.counts_toward_quota:
                 await enforce_quota(session, res.settings, user)
-            await enforce_rate_limit(session, res.settings, user, kind.name)
+            await enforce_rate_limit(session, user, kind, res.kind_settings.get(kind.name))
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
             if not paid:
