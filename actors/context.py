@@ -12,13 +12,19 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from actors.errors import JobCancelled
 from actors.retry import is_transient, ride_out
 from actors.runtime import WorkerRuntime
 from db.live import LiveEvent, cancel_flag_key
 from db.progress import record_progress, renew_leases
+
+if TYPE_CHECKING:
+    from actors.process import ProcessLimits, ProcessResult
+    from actors.process.job import JobOutput
 
 log = logging.getLogger("genjobs.worker")
 _current = threading.local()
@@ -54,6 +60,7 @@ class JobContext:
         self._step: str | None = None
         self._pending: tuple[int, int | None, str | None] | None = None
         self.result: dict[str, Any] | None = None
+        self._output: JobOutput | None = None
 
     @property
     def settings(self) -> Any:
@@ -130,6 +137,45 @@ class JobContext:
                 raise JobCancelled(f"job {self.job_id} was cancelled")
         if now - self._last_renewal >= cfg.lease_seconds / 3:
             self._renew(now)
+
+    def run_process(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | str,
+        env: Mapping[str, str] | None = None,
+        limits: ProcessLimits | None = None,
+        timeout: float | None = None,
+        network: bool = False,
+        check: bool = True,
+    ) -> ProcessResult:
+        """Run a program for this job under supervision (see ``actors.process``) and wait for it.
+
+        Its lines go out as ``log`` events, its last 200 lines are kept on the job, its whole output is the
+        job's ``process.log``; it is killed with its whole process group when the job is cancelled, loses its
+        lease, times out or the worker stops. With bubblewrap it runs sandboxed: only ``cwd`` writable, no
+        network unless ``network``. It gets ``env`` over a minimal base, never the worker's environment.
+
+        Raises:
+            JobCancelled: the job was cancelled or is no longer ours (the program was killed).
+            ProcessFailed: with ``check``, the program failed or crossed a limit (the message names which).
+            ProcessTimedOut: with ``check``, it ran past ``timeout``; the job ends ``timed_out``.
+        """
+        from actors.process.job import JobOutput, run_job_process
+
+        if self._output is None:
+            self._output = JobOutput(self)
+        return run_job_process(
+            self,
+            self._output,
+            argv,
+            cwd=cwd,
+            env=env,
+            limits=limits,
+            timeout=timeout,
+            network=network,
+            check=check,
+        )
 
     def _cancel_flag_set(self) -> bool:
         # The flag is a shortcut: a cancellation is also in Postgres, where the lease renewal sees it.

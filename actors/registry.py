@@ -21,6 +21,7 @@ import msgspec
 
 from actors.env import KindEnv
 from actors.retry import backoff_seconds
+from actors.uploads.policy import UploadPolicy
 
 if TYPE_CHECKING:
     from actors.context import JobContext
@@ -125,6 +126,9 @@ class JobKind(msgspec.Struct, frozen=True):
     # The job's result carries ``tracking_url`` (the job's page here) from creation, before any worker ran:
     # for kinds that take minutes and whose user (often an LLM agent) is handed that URL at once.
     tracked: bool = False
+    # The kind takes files: ``POST /api/jobs`` as multipart/form-data, the files kept under
+    # ``ARTIFACTS_DIR/uploads/<job id>/`` for its handler (see ``actors.uploads``).
+    uploads: UploadPolicy | None = None
 
     @property
     def base_queue(self) -> str:

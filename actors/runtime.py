@@ -36,6 +36,9 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     stream_maxlen: int = 1000
     stream_ttl_seconds: int = 86_400
     pool_size: int = 10
+    # Where jobs keep files: uploads under ``uploads/<job id>/``, a job's own files (its process log) under
+    # ``<job id>/``.
+    artifacts_dir: str = ".data/artifacts"
     # Each job kind's own settings section by kind name (``JobKind.settings``), read by the worker boot.
     kind_settings: dict[str, Any] = msgspec.field(default_factory=dict)
 

@@ -18,6 +18,7 @@ from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.jobs.controller import JobsController
+from service.jobs.logs import JobLogsController
 from service.notifications.controller import NotificationsController
 from service.payments.admin_controller import PaymentsAdminController
 from service.payments.pricing import load_pricing
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             AuthController,
             JobsController,
+            JobLogsController,
             EventsController,
             HealthController,
             ArtifactsController,

@@ -105,6 +105,8 @@ class Settings(msgspec.Struct, frozen=True):
     notify: NotifySettings = NotifySettings()
     secret_key: str = ""
     artifacts_dir: str = ".data/artifacts"
+    # Largest multipart/form-data body ``POST /api/jobs`` takes (files and fields together); larger is 413.
+    upload_max_bytes: int = 50 * 1024 * 1024
     data_dir: str = ".data"
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
@@ -162,6 +164,7 @@ class Settings(msgspec.Struct, frozen=True):
             notify=notify_settings(e, public_url),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
+            upload_max_bytes=num("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, int),
             data_dir=e.get("DATA_DIR", ".data"),
             public_url=public_url,
             log_level=e.get("LOG_LEVEL", "INFO").upper(),

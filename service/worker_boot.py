@@ -14,6 +14,7 @@ from actors.declare import declare_job_actors
 from actors.holder import RuntimeHolder
 from actors.middleware.lease import LeaseKeeper
 from actors.middleware.lifecycle import JobLifecycle
+from actors.middleware.processes import ProcessReaper
 from actors.notify.delivery import declare_notify_actor
 from actors.payments.refund import declare_refund_actor
 from actors.registry import all_kinds, load_kind_modules
@@ -34,6 +35,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         stream_maxlen=settings.redis.stream_maxlen,
         stream_ttl_seconds=settings.redis.stream_ttl_seconds,
         pool_size=max(2, w.threads + 2),
+        artifacts_dir=settings.artifacts_dir,
         kind_settings={name: kind.load_settings(settings.kind_env()) for name, kind in all_kinds().items()},
     )
 
@@ -51,6 +53,7 @@ def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
             CurrentMessage(),
             JobLifecycle(holder),
             LeaseKeeper(holder),
+            ProcessReaper(),
         ],
         heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
         maintenance_chance=settings.worker.broker_maintenance_chance,

@@ -84,7 +84,14 @@ def service_env(
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url(),
-        "JOB_KIND_MODULES": "tests.support.kinds,tests.support.notify_kinds,tests.support.word_count",
+        "JOB_KIND_MODULES": ",".join(
+            [
+                "tests.support.kinds",
+                "tests.support.notify_kinds",
+                "tests.support.word_count",
+                "tests.support.process_kinds",
+            ]
+        ),
         # Tests crawl sites served on 127.0.0.1.
         "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),

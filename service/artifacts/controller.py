@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.response import File
 
+from actors.process.job import PROCESS_LOG
 from actors.registry import get_kind
 from service.auth.principal import Principal
 from service.errors import NotFound
@@ -41,6 +42,8 @@ class ArtifactsController(Controller):
             job = await get_job_row(session, request.user, job_id)
         kind = get_kind(job.kind)
         artifact = kind.artifact(name) if kind is not None else None
+        if artifact is None and name == PROCESS_LOG.name:
+            artifact = PROCESS_LOG  # any job that ran a program (JobContext.run_process) has its output
         path = artifact_path(res.settings.artifacts_dir, job_id, name) if artifact is not None else None
         if artifact is None or path is None:
             known = ", ".join(a.name for a in kind.artifacts) if kind is not None else ""

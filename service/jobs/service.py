@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.broker import send_job
 from actors.errors import OptionUnavailable
 from actors.links import tracking_result
-from actors.registry import all_kinds, get_kind
+from actors.registry import JobKind, all_kinds, get_kind
 from db import state_machine as sm
 from db.base import utcnow
 from db.live import LiveEvent, cancel_flag_key
@@ -73,8 +73,18 @@ async def _send(res: Resources, kind_name: str, job_id: uuid.UUID, queue: str) -
         ) from None
 
 
-async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> tuple[JobOut, bool]:
-    """Create and enqueue a job; returns (the job, created). An existing idempotency key returns that job."""
+async def create_job(
+    res: Resources,
+    user: Principal,
+    req: CreateJobRequest,
+    *,
+    job_id: uuid.UUID | None = None,
+    with_files: bool = False,
+) -> tuple[JobOut, bool]:
+    """Create and enqueue a job; returns (the job, created). An existing idempotency key returns that job.
+
+    ``job_id`` and ``with_files``: for a job whose files were already stored under that id
+    (``service.uploads``)."""
     kind = get_kind(req.kind)
     if kind is None:
         known = sorted(all_kinds())
@@ -83,6 +93,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
             code="unknown_kind",
             details={"known_kinds": known},
         )
+    _check_files_sent(kind, with_files)
     params = msgspec.to_builtins(validate_params(kind, req.params))
     check_notify_param(params, allow_private=res.settings.notify.allow_private)
     if req.idempotency_key is not None:
@@ -109,7 +120,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     quote = await price_of(res, kind, parsed)
     paid = quote is not None
     stripe_connection = require_stripe(res.stripe) if paid else None
-    job_id = uuid.uuid4()
+    job_id = job_id or uuid.uuid4()
     job = Job(
         id=job_id,
         owner_id=user.id,
@@ -150,6 +161,17 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     await publish(res, events)
     await send_message_to_user(res, job.id, params)
     return job_out(job), True
+
+
+def _check_files_sent(kind: JobKind, with_files: bool) -> None:
+    """A kind that needs files cannot be created without them (from JSON)."""
+    if not with_files and kind.uploads is not None and kind.uploads.required:
+        raise BadRequest(
+            f"Job kind {kind.name!r} takes files: send it as multipart/form-data with the part(s) "
+            f"{', '.join(kind.uploads.required)}.",
+            code="files_required",
+            details={"required": list(kind.uploads.required)},
+        )
 
 
 async def _by_idempotency_key(
