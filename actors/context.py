@@ -1,20 +1,32 @@
 """What job code sees: its params, ``progress()`` and ``check_cancelled()``.
 
 Both calls renew the job's lease and stop the job (``JobCancelled``) when it was cancelled or re-claimed.
+A short Redis or Postgres outage does not stop the job: Postgres writes are retried (``ride_out``) within
+the worker's outage budget, and Redis is only a shortcut here (cancel flags, live progress), so a failed
+Redis call is skipped.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from actors.errors import JobCancelled
+from actors.retry import is_transient, ride_out
 from actors.runtime import WorkerRuntime
 from db.live import LiveEvent, cancel_flag_key
 from db.progress import record_progress, renew_leases
 
+if TYPE_CHECKING:
+    from actors.process import ProcessLimits, ProcessResult
+    from actors.process.job import JobOutput
+
+log = logging.getLogger("genjobs.worker")
 _current = threading.local()
 
 
@@ -48,6 +60,12 @@ class JobContext:
         self._step: str | None = None
         self._pending: tuple[int, int | None, str | None] | None = None
         self.result: dict[str, Any] | None = None
+        self._output: JobOutput | None = None
+
+    @property
+    def settings(self) -> Any:
+        """This job's kind's settings section (``JobKind.settings``), or None."""
+        return self.runtime.config.kind_settings.get(self.kind)
 
     def progress(self, done: int, total: int | None = None, step: str | None = None) -> None:
         """Report progress; throttled so a big job does not flood Postgres, Redis or browsers.
@@ -73,18 +91,22 @@ class JobContext:
     def _emit(self, done: int, total: int | None, step: str | None, step_changed: bool, now: float) -> None:
         rt = self.runtime
         self._pending = None
-        with rt.sessions.begin() as session:
-            owner = record_progress(
-                session,
-                self.job_id,
-                self.claim_token,
-                done=done,
-                total=total,
-                step=step,
-                lease_seconds=rt.config.lease_seconds,
-                worker=rt.worker_id,
-                step_changed=step_changed,
-            )
+
+        def store() -> uuid.UUID | None:
+            with rt.sessions.begin() as session:
+                return record_progress(
+                    session,
+                    self.job_id,
+                    self.claim_token,
+                    done=done,
+                    total=total,
+                    step=step,
+                    lease_seconds=rt.config.lease_seconds,
+                    worker=rt.worker_id,
+                    step_changed=step_changed,
+                )
+
+        owner = ride_out(store, what=f"progress of job {self.job_id}", budget_seconds=rt.config.outage_budget_seconds)
         if owner is None:
             self.cancelled.set()
             raise JobCancelled(f"job {self.job_id} was cancelled or re-claimed")
@@ -92,13 +114,15 @@ class JobContext:
         self._last_emit = now
         self._last_renewal = now
         percent = round(100.0 * done / total, 1) if total else None
-        rt.publisher.publish(
-            [
-                LiveEvent(
-                    "progress", self.job_id, owner, {"done": done, "total": total, "percent": percent, "step": step}
-                )
-            ]
-        )
+        data = {"done": done, "total": total, "percent": percent, "step": step}
+        event = LiveEvent("progress", self.job_id, owner, data)
+        try:
+            rt.publisher.publish([event])
+        except Exception as exc:
+            # Postgres holds the progress; a live report missed while Redis is away is replaced by the next one.
+            if not is_transient(exc):
+                raise
+            log.warning("job %s: live progress not published, Redis unreachable: %s", self.job_id, exc)
 
     def check_cancelled(self) -> None:
         """Raise ``JobCancelled`` if the job was cancelled; cheap enough to call in tight loops."""
@@ -108,17 +132,68 @@ class JobContext:
         cfg = self.runtime.config
         if now - self._last_cancel_check >= cfg.cancel_poll_seconds:
             self._last_cancel_check = now
-            if self.runtime.redis.exists(cancel_flag_key(self.job_id)):
+            if self._cancel_flag_set():
                 self.cancelled.set()
                 raise JobCancelled(f"job {self.job_id} was cancelled")
         if now - self._last_renewal >= cfg.lease_seconds / 3:
             self._renew(now)
 
+    def run_process(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | str,
+        env: Mapping[str, str] | None = None,
+        limits: ProcessLimits | None = None,
+        timeout: float | None = None,
+        network: bool = False,
+        check: bool = True,
+    ) -> ProcessResult:
+        """Run a program for this job under supervision (see ``actors.process``) and wait for it.
+
+        Its lines go out as ``log`` events, its last 200 lines are kept on the job, its whole output is the
+        job's ``process.log``; it is killed with its whole process group when the job is cancelled, loses its
+        lease, times out or the worker stops. With bubblewrap it runs sandboxed: only ``cwd`` writable, no
+        network unless ``network``. It gets ``env`` over a minimal base, never the worker's environment.
+
+        Raises:
+            JobCancelled: the job was cancelled or is no longer ours (the program was killed).
+            ProcessFailed: with ``check``, the program failed or crossed a limit (the message names which).
+            ProcessTimedOut: with ``check``, it ran past ``timeout``; the job ends ``timed_out``.
+        """
+        from actors.process.job import JobOutput, run_job_process
+
+        if self._output is None:
+            self._output = JobOutput(self)
+        return run_job_process(
+            self,
+            self._output,
+            argv,
+            cwd=cwd,
+            env=env,
+            limits=limits,
+            timeout=timeout,
+            network=network,
+            check=check,
+        )
+
+    def _cancel_flag_set(self) -> bool:
+        # The flag is a shortcut: a cancellation is also in Postgres, where the lease renewal sees it.
+        try:
+            return bool(self.runtime.redis.exists(cancel_flag_key(self.job_id)))
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return False
+
     def _renew(self, now: float) -> None:
-        with self.runtime.sessions.begin() as session:
-            renewed = renew_leases(
-                session, [(self.job_id, self.claim_token)], lease_seconds=self.runtime.config.lease_seconds
-            )
+        rt = self.runtime
+
+        def renew() -> set[uuid.UUID]:
+            with rt.sessions.begin() as session:
+                return renew_leases(session, [(self.job_id, self.claim_token)], lease_seconds=rt.config.lease_seconds)
+
+        renewed = ride_out(renew, what=f"lease of job {self.job_id}", budget_seconds=rt.config.outage_budget_seconds)
         self._last_renewal = now
         if self.job_id not in renewed:
             self.cancelled.set()

@@ -20,7 +20,7 @@ def run_job(job_id: str) -> None:
         raise PermanentJobError(f"unknown job kind {ctx.kind!r}")
     if isinstance(ctx.params, Exception):
         raise PermanentJobError(f"stored params are invalid: {ctx.params}")
-    ctx.result = kind.handler(ctx, ctx.params)
+    ctx.result = kind.run(ctx, ctx.params)
 
 
 def declare_job_actors(broker: dramatiq.Broker) -> list[str]:

@@ -1,16 +1,27 @@
-"""The registry of job kinds.
+"""The registry of job kinds: everything a kind is, declared in one place by the kind itself.
 
-A kind declares its params Struct, the function that does the work, its queue, time limit, retries and
-whether it is paid. The API validates params and picks queue and actor names from here; only workers run
-the handlers. Production kinds live in ``actors.kinds``; tests register their own.
+A kind declares its params Struct, the function that does the work, its queues and lanes, time limit and
+retries, its own settings section, its artifacts, its rate limit, pricing and price quantity, optional API
+routes and an optional agent tool. Generic code (the API, the worker boot, the scheduler) loops over what
+is declared and never names a kind.
+
+Worker-only code is named as ``"module:function"`` strings (handler, warm-up, routes, quantity) and
+imported on first use, so the API process, which only validates and enqueues, never imports a crawler or a
+client. Production kinds are the packages of ``actors.kinds`` (each registers itself on import); tests
+register their own.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+from actors.env import KindEnv
+from actors.retry import backoff_seconds
+from actors.uploads.policy import UploadPolicy
 
 if TYPE_CHECKING:
     from actors.context import JobContext
@@ -23,10 +34,55 @@ _ACTOR_PRIORITY = {"high": 0, "normal": 10, "low": 20}
 Handler = Callable[["JobContext", Any], dict[str, Any] | None]
 
 
+def resolve(target: Any) -> Any:
+    """A callable given as itself or as ``"package.module:attribute"`` (imported now)."""
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+class Artifact(msgspec.Struct, frozen=True):
+    """A file a kind's jobs produce under ``ARTIFACTS_DIR/<job id>/``, downloadable by the job's owner.
+
+    ``download_name`` may use ``{title}``: the job's title (e.g. the site's host), made safe for a file name.
+    """
+
+    name: str
+    download_name: str
+    media_type: str = "application/octet-stream"
+
+
+class ToolSpec(msgspec.Struct, frozen=True):
+    """The kind as a function an LLM agent can call (``/api/tools/openai``), with a strict JSON schema.
+
+    ``properties``: JSON Schema of each argument (strict mode: all are listed as required, so an optional
+    one is typed ``[<type>, "null"]``); the platform adds the notification arguments the kind's params take.
+    ``arguments``: a Struct checking the arguments' shape (notification fields included).
+    ``to_params``: the checked arguments (a dict) as the kind's params.
+    ``field_names``: job param name -> argument name, to report a param's error under the model's name.
+    ``started``: the message for the agent, per language, with ``{url}`` for the job's tracking page.
+    """
+
+    name: str
+    description: str
+    properties: Mapping[str, Any]
+    arguments: type[msgspec.Struct]
+    to_params: Callable[[dict[str, Any]], dict[str, Any]]
+    started: Mapping[str, str]
+    field_names: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+
+def without_nulls(args: dict[str, Any]) -> dict[str, Any]:
+    """Tool arguments as params: null means "use the default", so the param is left out."""
+    return {k: v for k, v in args.items() if v is not None}
+
+
 class JobKind(msgspec.Struct, frozen=True):
     name: str
     params: type[msgspec.Struct]
-    handler: Handler
+    # The work, run only by workers: a function or "module:function".
+    handler: Handler | str
     queue: str = ""
     time_limit_seconds: float = 20 * 60
     max_retries: int = 3
@@ -42,17 +98,37 @@ class JobKind(msgspec.Struct, frozen=True):
     # lane never holds up a fast one; a worker can be dedicated to a lane with ``--queues``.
     lanes: tuple[str, ...] = ()
     lane_of: Callable[[Any], str] | None = None
-    # Checks that need deployment options (e.g. whether private addresses may be crawled): called by the
-    # API with the validated params and those options; raises ValueError with a message for the user.
-    check_params: Callable[[Any, Mapping[str, Any]], None] | None = None
-    # Called once when a worker process boots, with the kinds' options (e.g. to start helper processes
-    # before the first job rather than during it).
-    warm_up: Callable[[Mapping[str, Any]], None] | None = None
+    # The kind's own settings section, built from the environment (``actors.env.KindEnv``): the API gives it
+    # to ``check_params`` and ``rate_limit``, workers to the handler (``JobContext.settings``).
+    settings: Callable[[KindEnv], Any] | None = None
+    # Checks that need the deployment's settings (e.g. whether private addresses may be crawled): called by
+    # the API with the validated params and the kind's settings; raises ValueError with a message for the
+    # user, or ``actors.errors.OptionUnavailable`` for an option this deployment cannot serve.
+    check_params: Callable[[Any, Any], None] | None = None
+    # Called once when a worker process boots, with the kind's settings (e.g. to start helper processes
+    # before the first job rather than during it): a function or "module:function".
+    warm_up: Callable[[Any], None] | str | None = None
     # Called when a worker process stops (e.g. to stop those helper processes).
-    shut_down: Callable[[], None] | None = None
+    shut_down: Callable[[], None] | str | None = None
+    # (jobs a user may start, per window in seconds) from the kind's settings, or None: not limited.
+    rate_limit: Callable[[Any], tuple[int, float] | None] | None = None
+    artifacts: tuple[Artifact, ...] = ()
+    # The kind's default entry of the PRICING table (JSON shape: lane or "*" -> rule); PRICING overrides it.
+    pricing: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    # "module:function": ``async (app, params) -> int | None``, the units a paid job is priced on (e.g. the
+    # pages a site has); None: priced on the rule's base and minimum.
+    price_quantity: str | None = None
+    # "module:function" returning Litestar route handlers (controllers, routers) the API mounts.
+    routes: str | None = None
+    tool: ToolSpec | None = None
+    # "module:function" adding the kind's own subcommand to ``python -m service`` (given argparse's subparsers).
+    cli: str | None = None
     # The job's result carries ``tracking_url`` (the job's page here) from creation, before any worker ran:
     # for kinds that take minutes and whose user (often an LLM agent) is handed that URL at once.
     tracked: bool = False
+    # The kind takes files: ``POST /api/jobs`` as multipart/form-data, the files kept under
+    # ``ARTIFACTS_DIR/uploads/<job id>/`` for its handler (see ``actors.uploads``).
+    uploads: UploadPolicy | None = None
 
     @property
     def base_queue(self) -> str:
@@ -78,9 +154,21 @@ class JobKind(msgspec.Struct, frozen=True):
         suffix = queue.rsplit(".", 1)[-1]
         return _ACTOR_PRIORITY.get(suffix, _ACTOR_PRIORITY["normal"])
 
+    def run(self, ctx: JobContext, params: Any) -> dict[str, Any] | None:
+        """Run the handler (imported on first use)."""
+        handler: Handler = resolve(self.handler)
+        return handler(ctx, params)
+
+    def load_settings(self, env: KindEnv) -> Any:
+        """The kind's settings section, or None when it declares none."""
+        return self.settings(env) if self.settings is not None else None
+
+    def artifact(self, name: str) -> Artifact | None:
+        return next((a for a in self.artifacts if a.name == name), None)
+
     def backoff_seconds(self, attempt: int) -> float:
         """Exponential backoff before attempt ``attempt + 1``."""
-        return float(min(self.max_backoff_seconds, self.min_backoff_seconds * 2 ** max(0, attempt - 1)))
+        return backoff_seconds(max(1, attempt), base=self.min_backoff_seconds, cap=self.max_backoff_seconds)
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -104,8 +192,6 @@ def all_kinds() -> dict[str, JobKind]:
 
 def load_kind_modules(modules: tuple[str, ...]) -> None:
     """Import the production kinds and any extra modules that register kinds."""
-    import importlib
-
     importlib.import_module("actors.kinds")
     for module in modules:
         importlib.import_module(module)

@@ -31,12 +31,16 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     cancel_poll_seconds: float = 0.5
     # How long after a cancel is seen a job that does not stop by itself is interrupted.
     cancel_grace_seconds: float = 1.5
+    # How long job code and the job's bookkeeping wait out a Redis or Postgres outage before giving up.
+    outage_budget_seconds: float = 60.0
     stream_maxlen: int = 1000
     stream_ttl_seconds: int = 86_400
     pool_size: int = 10
-    # Per-kind configuration as plain data (each kind converts its own part into its own Struct), so the
-    # worker boot can pass settings to kinds without actors importing the service's settings.
-    kind_options: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Where jobs keep files: uploads under ``uploads/<job id>/``, a job's own files (its process log) under
+    # ``<job id>/``.
+    artifacts_dir: str = ".data/artifacts"
+    # Each job kind's own settings section by kind name (``JobKind.settings``), read by the worker boot.
+    kind_settings: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class WorkerRuntime:
@@ -45,7 +49,8 @@ class WorkerRuntime:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.engine = make_engine(config.database_url, pool_size=config.pool_size)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
-        self.redis = redis.Redis.from_url(config.redis_url)
+        # Bounded timeouts: a dead Redis must fail a call (which the caller rides out), never hang a job.
+        self.redis = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=10)
         self.publisher = LivePublisher(self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds)
         self._running: dict[uuid.UUID, JobContext] = {}
         self._lock = threading.Lock()

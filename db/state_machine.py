@@ -232,16 +232,26 @@ def schedule_retry(
     run_after: datetime,
     message_id: str | None,
     actor: str,
+    counts_attempt: bool = True,
 ) -> Changed | None:
-    """running -> retrying, with the time the next attempt is due and its message id."""
+    """running -> retrying, with the time the next attempt is due and its message id.
+
+    ``counts_attempt=False`` gives the attempt back (a worker shutting down, an infrastructure outage: not
+    the job's fault); the audit row says so."""
     where = [Job.claim_token == claim_token] if claim_token is not None else []
+    values: dict[str, Any] = {"error": error, "run_after": run_after, "lease_expires_at": None}
+    values["message_id"] = message_id
+    detail: dict[str, Any] = {"error": error, "run_after": run_after.isoformat()}
+    if not counts_attempt:
+        values["attempts"] = Job.attempts - 1
+        detail["attempt_counted"] = False
     return _transition(
         session,
         job_id,
         JobStatus.RETRYING,
         actor=actor,
-        detail={"error": error, "run_after": run_after.isoformat()},
-        values={"error": error, "run_after": run_after, "lease_expires_at": None, "message_id": message_id},
+        detail=detail,
+        values=values,
         where=where,
         event_extra={"error": error},
     )

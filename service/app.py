@@ -11,12 +11,14 @@ from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
+from actors.registry import all_kinds, load_kind_modules, resolve
 from service.artifacts.controller import ArtifactsController
 from service.auth.controller import AuthController
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.jobs.controller import JobsController
+from service.jobs.logs import JobLogsController
 from service.notifications.controller import NotificationsController
 from service.payments.admin_controller import PaymentsAdminController
 from service.payments.pricing import load_pricing
@@ -25,7 +27,6 @@ from service.payments.webhook_controller import StripeWebhookController
 from service.quota.controller import QuotaController
 from service.resources import open_resources
 from service.settings import Settings, get_settings
-from service.sites.controller import SitesController
 from service.system.health import HealthController
 from service.system.metrics import MetricsController
 from service.system.queues import QueuesController
@@ -39,7 +40,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app; clients (database, Redis, SSE hub) open in the lifespan, not here."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_kind_modules(settings.worker.kind_modules)
     load_pricing(settings.stripe.pricing)  # a bad PRICING stops the start, not the first paid request
+    # Routes the job kinds bring (e.g. a site analysis), mounted like the platform's own.
+    kind_routes = [handler for kind in all_kinds().values() if kind.routes for handler in resolve(kind.routes)()]
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -51,10 +55,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             AuthController,
             JobsController,
+            JobLogsController,
             EventsController,
             HealthController,
             ArtifactsController,
-            SitesController,
             QuotaController,
             QueuesController,
             MetricsController,
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotificationsController,
             PagesController,
             static_files_router(),
+            *kind_routes,
         ],
         template_config=template_config(),
         lifespan=[lifespan],

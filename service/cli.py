@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from actors.registry import all_kinds, load_kind_modules, resolve
 from service.settings import get_settings
 
 
@@ -104,12 +105,6 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from service.generate_cli import run_generate
-
-    return run_generate(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,15 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--admin", action="store_true")
     create.set_defaults(func=cmd_users_create)
-    gen = sub.add_parser("generate", help="generate llms.txt for a site through the API, with a live progress bar")
-    gen.add_argument("hostname")
-    gen.add_argument("--provider", choices=["extractive", "ollama", "gemini"], default="extractive")
-    gen.add_argument("--max-urls", type=int, default=500)
-    gen.add_argument("--out", default=".", help="folder for the files (default: here)")
-    gen.add_argument("--zip", action="store_true", help="also save the ZIP bundle (one .md per page)")
-    gen.add_argument("--api", default=os.environ.get("GENJOBS_API_URL", "http://127.0.0.1:8000"))
-    gen.add_argument("--api-key", default=None, help="default: $GENJOBS_API_KEY")
-    gen.set_defaults(func=cmd_generate)
+    # Commands the production job kinds bring (e.g. ``generate`` for llms.txt).
+    load_kind_modules(())
+    for kind in all_kinds().values():
+        if kind.cli is not None:
+            resolve(kind.cli)(sub)
     return parser
 
 

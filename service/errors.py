@@ -5,6 +5,7 @@
      ├── Unauthorized (401)
      ├── NotFound (404)             also for another user's resources, never 403
      ├── Conflict (409)
+     ├── PayloadTooLarge (413)      an upload over its size cap; nothing of it was kept
      ├── TooManyRequests (429)
      └── ServiceUnavailable (503)   a dependency (Postgres, Redis) is down; nothing was stored
 
@@ -58,6 +59,11 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
 class TooManyRequests(ServiceError):
     status_code = 429
     code = "too_many_requests"
@@ -87,6 +93,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    411: "length_required",
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "too_many_requests",

@@ -1,7 +1,8 @@
-"""The settings sections of the optional features: Stripe payments, notifications, website generation.
+"""The settings sections of the optional features: Stripe payments and notifications.
 
-The notification and website sections extend the configuration structs their worker code reads (actors
-never import service settings), so each field is declared once and the worker is handed the section itself.
+The notification section extends the configuration struct its worker code reads (actors never import
+service settings), so each field is declared once and the worker is handed the section itself. Job kinds
+read their own sections (``JobKind.settings``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from typing import Any
 
 import msgspec
 
+from actors.env import flag, number
 from actors.notify.config import NotifyConfig
-from actors.website_config import WebsiteConfig
-from service.env import SettingsError, flag, number
 
 
 class StripeSettings(msgspec.Struct, frozen=True):
@@ -84,48 +84,4 @@ def notify_settings(e: dict[str, str], public_url: str) -> NotifySettings:
         repair_interval_seconds=num("NOTIFY_REPAIR_INTERVAL_SECONDS", d.repair_interval_seconds, float),
         repair_grace_seconds=num("NOTIFY_REPAIR_GRACE_SECONDS", d.repair_grace_seconds, float),
         repair_window_hours=num("NOTIFY_REPAIR_WINDOW_HOURS", d.repair_window_hours, float),
-    )
-
-
-class WebsiteSettings(WebsiteConfig, frozen=True):
-    """The external website generator (the worker's fields are ``actors.website_config.WebsiteConfig``'s,
-    so the worker gets this section as it is), plus the API's per-user limit on starting website jobs."""
-
-    # Website jobs a user may start per window (0: no limit); administrators are not limited.
-    rate_limit: int = 10
-    rate_limit_window_seconds: float = 3600.0
-
-
-def parse_poll_schedule(raw: str) -> tuple[tuple[float, float | None], ...]:
-    """``"30@120,45@600,60@1080,90"`` -> every 30 s until 120 s, ..., then every 90 s (seconds, floats)."""
-    steps: list[tuple[float, float | None]] = []
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
-    for i, part in enumerate(parts):
-        every, _, until = part.partition("@")
-        try:
-            step = (float(every), float(until) if until else None)
-        except ValueError:
-            raise SettingsError(f"WEBSITE_POLL_SCHEDULE: {part!r} is not <seconds>[@<until seconds>]") from None
-        if step[0] <= 0 or (step[1] is None and i != len(parts) - 1):
-            raise SettingsError(f"WEBSITE_POLL_SCHEDULE: bad step {part!r} (positive interval; only the last is open)")
-        steps.append(step)
-    if not steps or steps[-1][1] is not None:
-        raise SettingsError("WEBSITE_POLL_SCHEDULE must end with an open step, e.g. '30@120,45@600,60@1080,90'")
-    return tuple(steps)
-
-
-def website_settings(e: dict[str, str], public_url: str) -> WebsiteSettings:
-    d = WebsiteSettings()
-    schedule = e.get("WEBSITE_POLL_SCHEDULE", "").strip()
-    return WebsiteSettings(
-        public_url=public_url,
-        generator_url=(e.get("WEBSITE_GENERATOR_URL") or "").rstrip("/"),
-        generator_api_key=e.get("WEBSITE_GENERATOR_API_KEY", ""),
-        poll_schedule=parse_poll_schedule(schedule) if schedule else d.poll_schedule,
-        deadline_seconds=number(e, "WEBSITE_DEADLINE_SECONDS", d.deadline_seconds, float),
-        backoff_initial_seconds=number(e, "WEBSITE_BACKOFF_INITIAL_SECONDS", d.backoff_initial_seconds, float),
-        backoff_max_seconds=number(e, "WEBSITE_BACKOFF_MAX_SECONDS", d.backoff_max_seconds, float),
-        http_timeout_seconds=number(e, "WEBSITE_HTTP_TIMEOUT_SECONDS", d.http_timeout_seconds, float),
-        rate_limit=number(e, "WEBSITE_RATE_LIMIT", d.rate_limit, int),
-        rate_limit_window_seconds=number(e, "WEBSITE_RATE_LIMIT_WINDOW_SECONDS", d.rate_limit_window_seconds, float),
     )

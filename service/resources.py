@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actors.broker import build_broker
 from actors.payments.stripe_client import StripeConnection
-from actors.registry import load_kind_modules
+from actors.registry import all_kinds, load_kind_modules
 from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
 from service.events.hub import EventHub
@@ -34,6 +35,8 @@ class Resources:
     hub: EventHub
     # None when Stripe is not configured: paid job options are then refused.
     stripe: StripeConnection | None = None
+    # Each job kind's own settings section, by kind name (``JobKind.settings``; None for kinds without one).
+    kind_settings: dict[str, Any] = field(default_factory=dict)
 
 
 def get_resources(app: Litestar) -> Resources:
@@ -70,6 +73,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             broker=broker,
             hub=hub,
             stripe=stripe_connection,
+            kind_settings=load_kind_settings(settings),
         )
     finally:
         if stripe_connection is not None:
@@ -78,3 +82,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         broker.client.close()
         await redis_client.aclose()
         await engine.dispose()
+
+
+def load_kind_settings(settings: Settings) -> dict[str, Any]:
+    """Every registered kind's settings section, read once per process."""
+    env = settings.kind_env()
+    return {name: kind.load_settings(env) for name, kind in all_kinds().items()}

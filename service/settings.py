@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from service.env import SettingsError, flag, number, redact_url
+from actors.env import KindEnv, SettingsError, flag, number, redact_url
 
 # Re-exported: tests and callers read them from here.
 __all__ = ["Settings", "SettingsError", "get_settings", "redact_url"]
@@ -21,10 +21,8 @@ __all__ = ["Settings", "SettingsError", "get_settings", "redact_url"]
 from service.feature_settings import (
     NotifySettings,
     StripeSettings,
-    WebsiteSettings,
     notify_settings,
     stripe_settings,
-    website_settings,
 )
 
 
@@ -60,9 +58,14 @@ class WorkerSettings(msgspec.Struct, frozen=True):
     heartbeat_seconds: float = 3.0
     # Minimum interval between two progress events of one job.
     progress_interval_seconds: float = 0.25
-    # Dramatiq's own requeue of a dead worker's unacked messages (ms); we do not rely on it alone.
+    # A worker whose broker heartbeat is older than this (ms) is taken for dead: the sweeper returns the
+    # messages it held to their queues on its next pass.
     broker_heartbeat_timeout_ms: int = 30_000
-    broker_maintenance_chance: int = 100
+    # Dramatiq's own, random, return of dead workers' messages (per million commands; its default). The
+    # sweeper does not depend on it.
+    broker_maintenance_chance: int = 1000
+    # How long a running job waits out a Redis or Postgres outage (retrying its bookkeeping) before giving up.
+    outage_budget_seconds: float = 60.0
     # How long an idle consumer waits between polls (ms): lower means faster pickup.
     poll_timeout_ms: int = 100
     # Extra modules that register job kinds (comma-separated), e.g. test kinds.
@@ -70,32 +73,13 @@ class WorkerSettings(msgspec.Struct, frozen=True):
 
 
 class SchedulerSettings(msgspec.Struct, frozen=True):
-    sweep_interval_seconds: float = 30.0
+    sweep_interval_seconds: float = 10.0
     # A queued job whose message has been missing this long is re-sent.
     lost_message_grace_seconds: float = 10.0
 
 
 class SseSettings(msgspec.Struct, frozen=True):
     heartbeat_seconds: float = 15.0
-
-
-class CrawlSettings(msgspec.Struct, frozen=True):
-    # Off in production: only public addresses are fetched. Tests and local benchmarks turn it on.
-    allow_private: bool = False
-    concurrency: int = 8
-    timeout_seconds: float = 15.0
-    max_page_bytes: int = 5_000_000
-    user_agent: str = "genjobs-llms-txt/0.1 (+https://github.com/genjobs)"
-    # Processes extracting pages beside each crawl worker: the other cores (0 extracts in the crawl's process).
-    extract_processes: int = max(0, min(4, (os.cpu_count() or 1) - 1))
-
-
-class ProviderSettings(msgspec.Struct, frozen=True):
-    ollama_url: str = "http://127.0.0.1:11434"
-    ollama_model: str = "llama3.2"
-    gemini_api_base: str = "https://generativelanguage.googleapis.com"
-    gemini_api_key: str = ""
-    gemini_model: str = "gemini-2.0-flash"
 
 
 class QuotaSettings(msgspec.Struct, frozen=True):
@@ -116,17 +100,18 @@ class Settings(msgspec.Struct, frozen=True):
     scheduler: SchedulerSettings = SchedulerSettings()
     sse: SseSettings = SseSettings()
     auth: AuthSettings = AuthSettings()
-    crawl: CrawlSettings = CrawlSettings()
-    providers: ProviderSettings = ProviderSettings()
     quota: QuotaSettings = QuotaSettings()
     stripe: StripeSettings = StripeSettings()
     notify: NotifySettings = NotifySettings()
-    website: WebsiteSettings = WebsiteSettings()
     secret_key: str = ""
     artifacts_dir: str = ".data/artifacts"
+    # Largest multipart/form-data body ``POST /api/jobs`` takes (files and fields together); larger is 413.
+    upload_max_bytes: int = 50 * 1024 * 1024
     data_dir: str = ".data"
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    # The environment the settings were read from: job kinds read their own sections from it (``kind_env``).
+    environment: dict[str, str] = msgspec.field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -137,7 +122,7 @@ class Settings(msgspec.Struct, frozen=True):
         r = RedisSettings()
         w = WorkerSettings()
         s = SchedulerSettings()
-        cs, ps, qs = CrawlSettings(), ProviderSettings(), QuotaSettings()
+        qs = QuotaSettings()
 
         def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
             return number(e, name, default, kind)
@@ -161,6 +146,7 @@ class Settings(msgspec.Struct, frozen=True):
                 progress_interval_seconds=num("PROGRESS_INTERVAL_SECONDS", w.progress_interval_seconds, float),
                 broker_heartbeat_timeout_ms=num("BROKER_HEARTBEAT_TIMEOUT_MS", w.broker_heartbeat_timeout_ms, int),
                 broker_maintenance_chance=num("BROKER_MAINTENANCE_CHANCE", w.broker_maintenance_chance, int),
+                outage_budget_seconds=num("WORKER_OUTAGE_BUDGET_SECONDS", w.outage_budget_seconds, float),
                 poll_timeout_ms=num("WORKER_POLL_TIMEOUT_MS", w.poll_timeout_ms, int),
                 kind_modules=tuple(m.strip() for m in e.get("JOB_KIND_MODULES", "").split(",") if m.strip()),
             ),
@@ -170,34 +156,24 @@ class Settings(msgspec.Struct, frozen=True):
             ),
             sse=SseSettings(heartbeat_seconds=num("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds, float)),
             auth=AuthSettings(cookie_secure=flag(e.get("COOKIE_SECURE"), False)),
-            crawl=CrawlSettings(
-                allow_private=flag(e.get("CRAWL_ALLOW_PRIVATE"), False),
-                concurrency=num("CRAWL_CONCURRENCY", cs.concurrency, int),
-                timeout_seconds=num("CRAWL_TIMEOUT_SECONDS", cs.timeout_seconds, float),
-                max_page_bytes=num("CRAWL_MAX_PAGE_BYTES", cs.max_page_bytes, int),
-                user_agent=e.get("CRAWL_USER_AGENT") or cs.user_agent,
-                extract_processes=num("CRAWL_EXTRACT_PROCESSES", cs.extract_processes, int),
-            ),
-            providers=ProviderSettings(
-                ollama_url=(e.get("OLLAMA_URL") or ps.ollama_url).rstrip("/"),
-                ollama_model=e.get("OLLAMA_MODEL") or ps.ollama_model,
-                gemini_api_base=(e.get("GEMINI_API_BASE") or ps.gemini_api_base).rstrip("/"),
-                gemini_api_key=e.get("GEMINI_API_KEY", ""),
-                gemini_model=e.get("GEMINI_MODEL") or ps.gemini_model,
-            ),
             quota=QuotaSettings(
                 monthly_generation_limit=num("MONTHLY_GENERATION_LIMIT", qs.monthly_generation_limit, int),
                 artifact_retention_days=num("ARTIFACT_RETENTION_DAYS", qs.artifact_retention_days, int),
             ),
             stripe=stripe_settings(e),
             notify=notify_settings(e, public_url),
-            website=website_settings(e, public_url),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
+            upload_max_bytes=num("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, int),
             data_dir=e.get("DATA_DIR", ".data"),
             public_url=public_url,
             log_level=e.get("LOG_LEVEL", "INFO").upper(),
+            environment=e,
         )
+
+    def kind_env(self) -> KindEnv:
+        """What job kinds read their own settings sections from (``JobKind.settings``)."""
+        return KindEnv(self.environment, public_url=self.public_url, artifacts_dir=self.artifacts_dir)
 
     def redacted(self) -> dict[str, object]:
         """Settings as a dict with secrets and URL passwords masked, safe to print."""
@@ -205,13 +181,12 @@ class Settings(msgspec.Struct, frozen=True):
         raw["database"]["url"] = redact_url(self.database.url)
         raw["redis"]["url"] = redact_url(self.redis.url)
         raw["secret_key"] = "***" if self.secret_key else ""
-        raw["providers"]["gemini_api_key"] = "***" if self.providers.gemini_api_key else ""
         raw["stripe"]["api_key"] = "***" if self.stripe.api_key else ""
         raw["stripe"]["webhook_secret"] = "***" if self.stripe.webhook_secret else ""
         raw["notify"]["smtp_url"] = redact_url(self.notify.smtp_url)
         raw["notify"]["ultramsg_token"] = "***" if self.notify.ultramsg_token else ""
         raw["notify"]["whatsapp_token"] = "***" if self.notify.whatsapp_token else ""
-        raw["website"]["generator_api_key"] = "***" if self.website.generator_api_key else ""
+        del raw["environment"]
         return dict(raw)
 
 

@@ -6,10 +6,7 @@ Nothing connects here: the runtime (database, Redis clients) is created when the
 
 from __future__ import annotations
 
-from typing import Any
-
 import dramatiq
-import msgspec
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from actors.broker import build_broker
@@ -17,9 +14,10 @@ from actors.declare import declare_job_actors
 from actors.holder import RuntimeHolder
 from actors.middleware.lease import LeaseKeeper
 from actors.middleware.lifecycle import JobLifecycle
+from actors.middleware.processes import ProcessReaper
 from actors.notify.delivery import declare_notify_actor
 from actors.payments.refund import declare_refund_actor
-from actors.registry import load_kind_modules
+from actors.registry import all_kinds, load_kind_modules
 from actors.runtime import WorkerConfig
 from service.payments.client import stripe_config
 from service.settings import Settings, get_settings
@@ -33,45 +31,19 @@ def worker_config(settings: Settings) -> WorkerConfig:
         lease_seconds=w.lease_seconds,
         heartbeat_seconds=w.heartbeat_seconds,
         progress_interval_seconds=w.progress_interval_seconds,
+        outage_budget_seconds=w.outage_budget_seconds,
         stream_maxlen=settings.redis.stream_maxlen,
         stream_ttl_seconds=settings.redis.stream_ttl_seconds,
         pool_size=max(2, w.threads + 2),
-        kind_options=kind_options(settings),
+        artifacts_dir=settings.artifacts_dir,
+        kind_settings={name: kind.load_settings(settings.kind_env()) for name, kind in all_kinds().items()},
     )
-
-
-def kind_options(settings: Settings) -> dict[str, Any]:
-    """Settings job kinds need, as plain data (actors never import the service's settings)."""
-    crawl, providers = settings.crawl, settings.providers
-    return {
-        "llms_txt": {
-            "artifacts_dir": settings.artifacts_dir,
-            "extract_processes": crawl.extract_processes,
-            "fetch": {
-                "user_agent": crawl.user_agent,
-                "per_host_concurrency": crawl.concurrency,
-                "timeout_seconds": crawl.timeout_seconds,
-                "max_page_bytes": crawl.max_page_bytes,
-                "allow_private": crawl.allow_private,
-            },
-            "ollama": {"base_url": providers.ollama_url, "model": providers.ollama_model},
-            "gemini": {
-                "base_url": providers.gemini_api_base,
-                "api_key": providers.gemini_api_key,
-                "model": providers.gemini_model,
-            },
-        },
-        "website": website_options(settings),
-    }
-
-
-def website_options(settings: Settings) -> dict[str, Any]:
-    # The section extends the kind's WebsiteConfig (public_url included): the kind reads its own fields.
-    return dict(msgspec.to_builtins(settings.website))
 
 
 def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
     """Build the worker's broker with the job middlewares and declare every kind's actors."""
+    # Kinds first: the worker's configuration carries each kind's own settings section.
+    load_kind_modules(settings.worker.kind_modules)
     holder = RuntimeHolder(worker_config(settings))
     broker = build_broker(
         settings.redis.url,
@@ -81,12 +53,12 @@ def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
             CurrentMessage(),
             JobLifecycle(holder),
             LeaseKeeper(holder),
+            ProcessReaper(),
         ],
         heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
         maintenance_chance=settings.worker.broker_maintenance_chance,
     )
     dramatiq.set_broker(broker)
-    load_kind_modules(settings.worker.kind_modules)
     declare_job_actors(broker)
     declare_refund_actor(broker, lambda: holder.runtime.sessions, stripe_config(settings))
     declare_notify_actor(broker, holder, settings.notify)

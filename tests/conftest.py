@@ -50,7 +50,8 @@ FAST_TIMINGS = {
     "JOB_HEARTBEAT_SECONDS": "0.5",
     "PROGRESS_INTERVAL_SECONDS": "0.05",
     "SSE_HEARTBEAT_SECONDS": "1",
-    "BROKER_HEARTBEAT_TIMEOUT_MS": "5000",
+    # Long enough that a live worker on a loaded machine is never taken for dead (its lease keeper refreshes it).
+    "BROKER_HEARTBEAT_TIMEOUT_MS": "10000",
     "WORKER_POLL_TIMEOUT_MS": "50",
 }
 
@@ -83,7 +84,14 @@ def service_env(
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url(),
-        "JOB_KIND_MODULES": "tests.support.kinds,tests.support.notify_kinds",
+        "JOB_KIND_MODULES": ",".join(
+            [
+                "tests.support.kinds",
+                "tests.support.notify_kinds",
+                "tests.support.word_count",
+                "tests.support.process_kinds",
+            ]
+        ),
         # Tests crawl sites served on 127.0.0.1.
         "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),

@@ -10,6 +10,10 @@ status happens here, around the actor:
   exponential backoff (a new delayed message) while attempts remain, else ``failed`` and dead-lettered;
   on worker shutdown the job is handed back at once without using up an attempt; ``PollAgain`` schedules
   the job's next poll (``actors.polling``) and ``JobTimedOut`` ends it ``timed_out``.
+
+Every bookkeeping step is one repeatable unit run through ``ride_out``: a Redis restart or a Postgres outage
+shorter than the worker's outage budget delays it, and never fails the job. A job that itself failed on such
+an outage is retried without using up an attempt.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 import msgspec
 from dramatiq.middleware import Middleware, Shutdown, SkipMessage, TimeLimitExceeded
-from sqlalchemy import update
 
 from actors.broker import send_job
 from actors.context import JobContext, current_or_none, set_current
@@ -31,17 +35,18 @@ from actors.errors import JobCancelled, JobTimedOut, PermanentJobError
 from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
 from actors.polling import PollAgain, schedule_next_poll
-from actors.registry import JobKind, all_kinds, get_kind
+from actors.registry import JobKind, all_kinds, get_kind, resolve
+from actors.retry import is_transient, ride_out
 from db import state_machine as sm
 from db.live import LiveEvent
 from db.locks import lock_job
-from db.models import Job
 from db.polls import resume_claim
 
 log = logging.getLogger("genjobs.worker")
 # Set while this middleware sends a job's next message itself (it records the id in the same transaction).
 _sending = threading.local()
 _MAX_ERROR_CHARS = 2000
+T = TypeVar("T")
 
 
 def parse_actor_name(actor_name: str) -> tuple[JobKind, str] | None:
@@ -79,7 +84,7 @@ class JobLifecycle(Middleware):
         for kind in all_kinds().values():
             if kind.warm_up is not None:
                 try:
-                    kind.warm_up(rt.config.kind_options)
+                    resolve(kind.warm_up)(rt.config.kind_settings.get(kind.name))
                 except Exception:
                     log.exception("warming up job kind %s failed; its jobs will start cold", kind.name)
 
@@ -90,7 +95,7 @@ class JobLifecycle(Middleware):
         for kind in all_kinds().values():
             if kind.shut_down is not None:
                 try:
-                    kind.shut_down()
+                    resolve(kind.shut_down)()
                 except Exception:
                     log.exception("shutting down job kind %s failed", kind.name)
         self.holder.stop()
@@ -116,21 +121,25 @@ class JobLifecycle(Middleware):
         if self._stopping.is_set():
             self._pass_on(broker, kind, queue, job_id)
             raise SkipMessage()
-        with rt.sessions.begin() as session:
-            lock_job(session, job_id)
-            continuation = message.options.get("continuation")
-            if continuation is None:
-                changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
-            else:
-                # The next poll of a polling job takes over the still-running job by its token (db.polls).
-                changed = resume_claim(
-                    session,
-                    job_id,
-                    uuid.UUID(continuation),
-                    worker=rt.worker_id,
-                    lease_seconds=rt.config.lease_seconds,
-                )
-            status = sm.current_status(session, job_id) if changed is None else None
+        continuation = message.options.get("continuation")
+
+        def claim() -> tuple[sm.Changed | None, str | None]:
+            with rt.sessions.begin() as session:
+                lock_job(session, job_id)
+                if continuation is None:
+                    changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
+                else:
+                    # The next poll of a polling job takes over the still-running job by its token (db.polls).
+                    changed = resume_claim(
+                        session,
+                        job_id,
+                        uuid.UUID(continuation),
+                        worker=rt.worker_id,
+                        lease_seconds=rt.config.lease_seconds,
+                    )
+                return changed, (sm.current_status(session, job_id) if changed is None else None)
+
+        changed, status = self._ride_out(claim, f"claiming job {job_id}")
         if changed is None or changed.claim_token is None:
             log.info("skipping message for job %s: %s", job_id, status or "no such job")
             raise SkipMessage()
@@ -179,6 +188,18 @@ class JobLifecycle(Middleware):
                 ctx.flush_progress()
             except JobCancelled as exc:
                 exception = exc
+        self._conclude(broker, message, kind, queue, ctx, exception)
+
+    def _conclude(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        kind: JobKind,
+        queue: str,
+        ctx: JobContext,
+        exception: BaseException | None,
+    ) -> None:
+        """Record how the run ended: the one place that maps an outcome to the job's next status."""
         if exception is None:
             self._succeed(broker, ctx, ctx.result)
         elif isinstance(exception, JobCancelled):
@@ -191,6 +212,9 @@ class JobLifecycle(Middleware):
             self._fail(broker, ctx, f"the job ran past its time limit of {kind.time_limit_seconds:g} s", timed_out=True)
         elif isinstance(exception, Shutdown):
             self._hand_back(broker, kind, queue, ctx)
+        elif is_transient(exception):
+            # Redis or Postgres was away for longer than the job could wait: not the job's fault.
+            self._retry(broker, kind, queue, ctx, describe_error(exception), counts_attempt=False)
         elif isinstance(exception, PermanentJobError) or ctx.attempt >= ctx.max_attempts:
             self._fail(broker, ctx, describe_error(exception))
             message.fail()
@@ -203,8 +227,12 @@ class JobLifecycle(Middleware):
         rt = self.holder.runtime
         if result is not None and not isinstance(result, dict):
             result = {"value": result}
-        with rt.sessions.begin() as session:
-            changed = sm.succeed(session, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
+
+        def succeed() -> sm.Changed | None:
+            with rt.sessions.begin() as session:
+                return sm.succeed(session, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
+
+        changed = self._ride_out(succeed, f"finishing job {ctx.job_id}")
         if changed is None:
             log.warning("job %s finished but was no longer ours (cancelled or re-claimed)", ctx.job_id)
             return
@@ -213,52 +241,56 @@ class JobLifecycle(Middleware):
 
     def _fail(self, broker: dramatiq.Broker, ctx: JobContext, error: str, *, timed_out: bool = False) -> None:
         rt = self.holder.runtime
-        with rt.sessions.begin() as session:
-            changed = sm.fail(
-                session, ctx.job_id, ctx.claim_token, error, actor=f"worker:{rt.worker_id}", timed_out=timed_out
-            )
+
+        def fail() -> sm.Changed | None:
+            with rt.sessions.begin() as session:
+                return sm.fail(
+                    session, ctx.job_id, ctx.claim_token, error, actor=f"worker:{rt.worker_id}", timed_out=timed_out
+                )
+
+        changed = self._ride_out(fail, f"failing job {ctx.job_id}")
         if changed is not None:
             self._publish(changed.events)
             announce_finished(broker, ctx.job_id, changed.to_status, owner_id=ctx.owner_id, params=params_of(ctx))
 
-    def _retry(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext, error: str) -> None:
+    def _retry(
+        self,
+        broker: dramatiq.Broker,
+        kind: JobKind,
+        queue: str,
+        ctx: JobContext,
+        error: str,
+        *,
+        counts_attempt: bool = True,
+        delay: float | None = None,
+    ) -> None:
         rt = self.holder.runtime
-        delay = kind.backoff_seconds(ctx.attempt)
-        with rt.sessions.begin() as session:
-            lock_job(session, ctx.job_id)
-            message_id = self._send(broker, kind, ctx.job_id, queue, delay_ms=int(delay * 1000))
-            changed = sm.schedule_retry(
-                session,
-                ctx.job_id,
-                ctx.claim_token,
-                error=error,
-                run_after=datetime.now(UTC) + timedelta(seconds=delay),
-                message_id=message_id,
-                actor=f"worker:{rt.worker_id}",
-            )
+        if delay is None:
+            delay = kind.backoff_seconds(ctx.attempt)
+
+        def schedule() -> sm.Changed | None:
+            with rt.sessions.begin() as session:
+                lock_job(session, ctx.job_id)
+                message_id = self._send(broker, kind, ctx.job_id, queue, delay_ms=int(delay * 1000) or None)
+                return sm.schedule_retry(
+                    session,
+                    ctx.job_id,
+                    ctx.claim_token,
+                    error=error,
+                    run_after=datetime.now(UTC) + timedelta(seconds=delay),
+                    message_id=message_id,
+                    actor=f"worker:{rt.worker_id}",
+                    counts_attempt=counts_attempt,
+                )
+
+        changed = self._ride_out(schedule, f"scheduling the retry of job {ctx.job_id}")
         if changed is not None:
             log.info("job %s attempt %d failed (%s); retrying in %.1f s", ctx.job_id, ctx.attempt, error, delay)
             self._publish(changed.events)
 
     def _hand_back(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext) -> None:
-        rt = self.holder.runtime
-        with rt.sessions.begin() as session:
-            lock_job(session, ctx.job_id)
-            message_id = self._send(broker, kind, ctx.job_id, queue, delay_ms=None)
-            changed = sm.schedule_retry(
-                session,
-                ctx.job_id,
-                ctx.claim_token,
-                error="worker shut down; handed back",
-                run_after=datetime.now(UTC),
-                message_id=message_id,
-                actor=f"worker:{rt.worker_id}",
-            )
-            if changed is not None:
-                # A hand-back is not the job's fault: it does not use up an attempt.
-                session.execute(update(Job).where(Job.id == ctx.job_id).values(attempts=Job.attempts - 1))
-        if changed is not None:
-            self._publish(changed.events)
+        # A hand-back is not the job's fault: it does not use up an attempt.
+        self._retry(broker, kind, queue, ctx, "worker shut down; handed back", counts_attempt=False, delay=0.0)
 
     def _send(
         self, broker: dramatiq.Broker, kind: JobKind, job_id: uuid.UUID, queue: str, *, delay_ms: int | None
@@ -277,9 +309,14 @@ class JobLifecycle(Middleware):
             sm.set_message_id(session, job_id, self._send(broker, kind, job_id, queue, delay_ms=None))
         log.info("worker stopping: passed job %s on to another worker", job_id)
 
+    def _ride_out(self, work: Callable[[], T], what: str) -> T:
+        return ride_out(work, what=what, budget_seconds=self.holder.runtime.config.outage_budget_seconds)
+
     def _publish(self, events: list[LiveEvent]) -> None:
-        # Postgres already holds the change; a Redis hiccup must not undo or fail the job.
+        # Postgres already holds the change; a Redis outage delays the live event, and one longer than the
+        # budget loses it (a reconnecting client gets a snapshot from Postgres) but never fails the job.
+        publisher = self.holder.runtime.publisher
         try:
-            self.holder.runtime.publisher.publish(events)
+            self._ride_out(lambda: publisher.publish(events), f"publishing {len(events)} live event(s)")
         except Exception:
             log.exception("could not publish %d live event(s)", len(events))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
+from actors.retry import backoff_seconds
+
 QUEUE = "notifications"
 ACTOR_NAME = "notify:deliver"
 
@@ -30,7 +32,7 @@ class NotifyConfig(msgspec.Struct, frozen=True):
 
     def backoff_seconds(self, attempt: int) -> float:
         """Exponential backoff after failed attempt number ``attempt`` (1-based)."""
-        return float(min(self.max_backoff_seconds, self.min_backoff_seconds * 2 ** max(0, attempt - 1)))
+        return backoff_seconds(max(1, attempt), base=self.min_backoff_seconds, cap=self.max_backoff_seconds)
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in an error message we store or log."""

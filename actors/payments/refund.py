@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actors.finished import on_finished
 from actors.payments.refund_status import REFUNDABLE, owes_refund
 from actors.payments.stripe_client import StripeConfig, StripeConnection, checkout_facts
+from actors.retry import backoff_seconds
 from db import state_machine as sm
 from db.models import Job
 
@@ -126,10 +127,6 @@ def _store(
             )
 
 
-def backoff_seconds(attempt: int) -> float:
-    return float(min(MAX_BACKOFF_SECONDS, MIN_BACKOFF_SECONDS * 2**attempt))
-
-
 def declare_refund_actor(
     broker: dramatiq.Broker, sessions: Callable[[], sessionmaker[Session]], config: StripeConfig
 ) -> None:
@@ -154,7 +151,7 @@ def declare_refund_actor(
             if attempt + 1 >= MAX_ATTEMPTS:
                 log.error("refund of job %s failed %d times (%s); the scheduler will retry", job, attempt + 1, exc)
                 return
-            delay = backoff_seconds(attempt)
+            delay = backoff_seconds(attempt + 1, base=MIN_BACKOFF_SECONDS, cap=MAX_BACKOFF_SECONDS)
             log.warning("refund of job %s failed (%s: %s); retrying in %.0f s", job, type(exc).__name__, exc, delay)
             send_refund(broker, job, attempt=attempt + 1, delay_ms=int(delay * 1000))
 

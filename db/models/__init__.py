@@ -5,6 +5,7 @@ from __future__ import annotations
 from db.models.api_key import ApiKey
 from db.models.job import Job
 from db.models.job_event import JobEvent
+from db.models.job_log import JobLog
 from db.models.job_poll import JobPoll
 from db.models.notification import Notification
 from db.models.notification_preference import NotificationPreference
@@ -17,6 +18,7 @@ __all__ = [
     "ApiKey",
     "Job",
     "JobEvent",
+    "JobLog",
     "JobPoll",
     "Notification",
     "NotificationPreference",

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.broker import send_job
 from actors.errors import OptionUnavailable
 from actors.links import tracking_result
-from actors.registry import all_kinds, get_kind
+from actors.registry import JobKind, all_kinds, get_kind
 from db import state_machine as sm
 from db.base import utcnow
 from db.live import LiveEvent, cancel_flag_key
@@ -39,19 +39,9 @@ from service.payments.quotes import price_of
 from service.quota.rate_limit import enforce_rate_limit
 from service.quota.service import enforce_quota
 from service.resources import Resources
-from service.settings import Settings
 
 log = logging.getLogger("genjobs.jobs")
 CANCEL_FLAG_TTL_SECONDS = 86_400
-
-
-def kind_options(settings: Settings) -> dict[str, Any]:
-    """Deployment options job kinds check params against (see ``JobKind.check_params``)."""
-    return {
-        "crawl_allow_private": settings.crawl.allow_private,
-        "website_generator_configured": bool(settings.website.generator_url),
-        "gemini_configured": bool(settings.providers.gemini_api_key),
-    }
 
 
 def visible_to(user: Principal) -> list[ColumnElement[bool]]:
@@ -83,8 +73,18 @@ async def _send(res: Resources, kind_name: str, job_id: uuid.UUID, queue: str) -
         ) from None
 
 
-async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> tuple[JobOut, bool]:
-    """Create and enqueue a job; returns (the job, created). An existing idempotency key returns that job."""
+async def create_job(
+    res: Resources,
+    user: Principal,
+    req: CreateJobRequest,
+    *,
+    job_id: uuid.UUID | None = None,
+    with_files: bool = False,
+) -> tuple[JobOut, bool]:
+    """Create and enqueue a job; returns (the job, created). An existing idempotency key returns that job.
+
+    ``job_id`` and ``with_files``: for a job whose files were already stored under that id
+    (``service.uploads``)."""
     kind = get_kind(req.kind)
     if kind is None:
         known = sorted(all_kinds())
@@ -93,6 +93,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
             code="unknown_kind",
             details={"known_kinds": known},
         )
+    _check_files_sent(kind, with_files)
     params = msgspec.to_builtins(validate_params(kind, req.params))
     check_notify_param(params, allow_private=res.settings.notify.allow_private)
     if req.idempotency_key is not None:
@@ -102,7 +103,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     parsed = msgspec.convert(params, kind.params)
     if kind.check_params is not None:
         try:
-            kind.check_params(parsed, kind_options(res.settings))
+            kind.check_params(parsed, res.kind_settings.get(kind.name))
         except OptionUnavailable as exc:
             raise ServiceUnavailable(
                 str(exc), code="option_unavailable", details={"field": f"params.{exc.option}", "value": exc.value}
@@ -114,12 +115,12 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
                 details=[{"field": "params", "message": str(exc)}],
             ) from None
     queue = kind.queue_for_params(parsed, req.priority)
-    # Paid-ness depends on the kind and its params (e.g. llms_txt with the gemini provider); the price is
+    # Paid-ness depends on the kind and its params (e.g. a paid lane); the price is
     # fixed here and stored, so the webhook compares Stripe's amount with it.
     quote = await price_of(res, kind, parsed)
     paid = quote is not None
     stripe_connection = require_stripe(res.stripe) if paid else None
-    job_id = uuid.uuid4()
+    job_id = job_id or uuid.uuid4()
     job = Job(
         id=job_id,
         owner_id=user.id,
@@ -142,7 +143,7 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
         async with res.sessions() as session, session.begin():
             if kind.counts_toward_quota:
                 await enforce_quota(session, res.settings, user)
-            await enforce_rate_limit(session, res.settings, user, kind.name)
+            await enforce_rate_limit(session, user, kind, res.kind_settings.get(kind.name))
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
             if not paid:
@@ -160,6 +161,17 @@ async def create_job(res: Resources, user: Principal, req: CreateJobRequest) -> 
     await publish(res, events)
     await send_message_to_user(res, job.id, params)
     return job_out(job), True
+
+
+def _check_files_sent(kind: JobKind, with_files: bool) -> None:
+    """A kind that needs files cannot be created without them (from JSON)."""
+    if not with_files and kind.uploads is not None and kind.uploads.required:
+        raise BadRequest(
+            f"Job kind {kind.name!r} takes files: send it as multipart/form-data with the part(s) "
+            f"{', '.join(kind.uploads.required)}.",
+            code="files_required",
+            details={"required": list(kind.uploads.required)},
+        )
 
 
 async def _by_idempotency_key(

@@ -1,16 +1,17 @@
 """Prices of paid job options: configuration per kind and provider, a tiered formula on the URL count.
 
-``PRICING`` (JSON) maps a kind to its providers (``"*"`` matches any params of the kind) and each to a rule::
+``PRICING`` (JSON) maps a kind to its lanes (e.g. providers; ``"*"`` matches any params of the kind) and each
+to a rule; without it, each kind's own default (``JobKind.pricing``) applies::
 
-    {"llms_txt": {"gemini": {"currency": "usd", "minimum_cents": 50,
+    {"<kind>": {"<lane>": {"currency": "usd", "minimum_cents": 50,
                              "tiers": [{"up_to": 100, "cents_per_url": 1},
                                        {"up_to": 1000, "cents_per_url": 0.5},
                                        {"up_to": null, "cents_per_url": 0.2}]}}}
 
 Tiers are graduated (the first 100 URLs at 1 ¢, the next 900 at 0.5 ¢, ...); the total is rounded up to the
-cent and never below ``minimum_cents``. The URL count of a site-based job (``llms_txt``) is the number of
-pages its site analysis found, capped by the job's ``max_urls`` (the API passes it in, see
-``service.payments.quotes``); a kind without a site is priced on its ``max_urls`` param, if any.
+cent and never below ``minimum_cents``. The count is what the kind says it prices (``JobKind.price_quantity``,
+e.g. the pages a site has, see ``service.payments.quotes``); a kind without one is priced on its
+``max_urls`` param, if any.
 
 A kind declared ``paid=True`` with no rule costs the default minimum charge.
 """
@@ -24,7 +25,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from actors.registry import JobKind
+from actors.registry import JobKind, all_kinds
 
 ANY_PROVIDER = "*"
 DEFAULT_MINIMUM_CENTS = 50
@@ -57,14 +58,6 @@ class PriceRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 PricingTable = dict[str, dict[str, PriceRule]]
 
-DEFAULT_PRICING: PricingTable = {
-    "llms_txt": {
-        "gemini": PriceRule(
-            tiers=(Tier(100, 1.0), Tier(1000, 0.5), Tier(None, 0.2)),
-        )
-    }
-}
-
 
 class PricingError(ValueError):
     """``PRICING`` is not valid JSON of the expected shape."""
@@ -87,11 +80,20 @@ class Quote(msgspec.Struct):
     url_count: int
 
 
-@lru_cache(maxsize=8)
+def default_pricing() -> PricingTable:
+    """The table the kinds declare (``JobKind.pricing``)."""
+    return {
+        name: msgspec.convert(kind.pricing, dict[str, PriceRule]) for name, kind in all_kinds().items() if kind.pricing
+    }
+
+
 def load_pricing(raw: str) -> PricingTable:
-    """Parse ``PRICING``; an empty string gives the default table."""
-    if not raw:
-        return DEFAULT_PRICING
+    """Parse ``PRICING``; an empty string gives the kinds' default table."""
+    return _parse_pricing(raw) if raw else default_pricing()
+
+
+@lru_cache(maxsize=8)
+def _parse_pricing(raw: str) -> PricingTable:
     try:
         return msgspec.json.decode(raw, type=PricingTable)
     except (msgspec.DecodeError, ValueError) as exc:
@@ -107,8 +109,8 @@ def display_amount(cents: int, currency: str) -> str:
 def rule_for(table: PricingTable, kind: JobKind, params: Any) -> PriceRule | None:
     """The price rule of this option, or None when it is free."""
     rules = table.get(kind.name, {})
-    provider = getattr(params, "provider", None)
-    rule = (rules.get(provider) if isinstance(provider, str) else None) or rules.get(ANY_PROVIDER)
+    lane = kind.lane_of(params) if kind.lane_of is not None else None
+    rule = (rules.get(lane) if lane else None) or rules.get(ANY_PROVIDER)
     if rule is None and kind.paid:
         return PriceRule()
     return rule
@@ -125,7 +127,7 @@ def quote_for(table: PricingTable, kind: JobKind, params: Any, *, url_count: int
         return None
     if url_count is None:
         url_count = int(getattr(params, "max_urls", 0) or 0)
-    provider = getattr(params, "provider", None)
+    provider = kind.lane_of(params) if kind.lane_of is not None else None
     lines: list[BreakdownLine] = []
     total = Decimal(0)
     if rule.base_cents:

@@ -21,7 +21,7 @@ class QuoteController(Controller):
         self, request: Request[Principal, Any, Any], kind: Annotated[str, Parameter(min_length=1, max_length=64)]
     ) -> Quote:
         """Amount, currency and breakdown of ``kind`` with the other query parameters as its params
-        (e.g. ``?kind=llms_txt&hostname=example.com&provider=gemini&max_urls=200``), priced on the pages the
+        (e.g. ``?kind=<kind>&<param>=<value>``), priced on the pages the
         site has (at most ``max_urls``); 404 ``not_paid`` when free."""
         query = {k: v for k, v in request.query_params.items() if k != "kind"}
         return await quote_from_query(get_resources(request.app), kind, query)

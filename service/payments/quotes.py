@@ -6,27 +6,22 @@ from typing import Any
 
 import msgspec
 
-from actors.registry import JobKind, all_kinds, get_kind
+from actors.registry import JobKind, all_kinds, get_kind, resolve
 from service.errors import BadRequest, NotFound
 from service.payments.pricing import Quote, load_pricing, quote_for, rule_for
 from service.resources import Resources
-from service.sites.analysis import analyze_site
 
 
 async def price_of(res: Resources, kind: JobKind, params: Any) -> Quote | None:
     """The price of a job with validated ``params``, or None when that option is free.
 
-    A job on a website is priced on the pages the site has (its cached analysis), at most ``max_urls``:
-    a 20-page site costs the same whatever cap the user chose.
+    The quantity priced comes from the kind (``JobKind.price_quantity``, e.g. the pages a site has).
     """
     table = load_pricing(res.settings.stripe.pricing)
     if rule_for(table, kind, params) is None:
         return None
-    target, cap = getattr(params, "target", None), getattr(params, "max_urls", None)
-    url_count = None
-    if isinstance(target, str) and isinstance(cap, int):
-        url_count = min((await analyze_site(res, target)).urls_count, cap)
-    return quote_for(table, kind, params, url_count=url_count)
+    quantity = await resolve(kind.price_quantity)(res, params) if kind.price_quantity else None
+    return quote_for(table, kind, params, url_count=quantity)
 
 
 async def quote_from_query(res: Resources, kind_name: str, query: dict[str, str]) -> Quote:

@@ -1,4 +1,4 @@
-"""Per-user rate limits on starting jobs of expensive kinds (today: ``website``, default 10 per hour).
+"""Per-user rate limits on starting jobs of the kinds that declare one (``JobKind.rate_limit``).
 
 The count covers the user's jobs of that kind created in the sliding window, deleted ones included (deleting
 a job does not give the generator's work back). It runs in the creating transaction under a per-user
@@ -9,32 +9,27 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.registry import JobKind
 from db.locks import job_lock_key
 from db.models import Job
 from service.auth.principal import Principal
 from service.errors import TooManyRequests
-from service.settings import Settings
 
 # Advisory lock space of rate limits (quota checks use space 1).
 _LOCK_SPACE = 2
 
 
-def rate_limit_for(settings: Settings, kind: str) -> tuple[int, float] | None:
-    """(jobs allowed, window in seconds) for ``kind``, or None when the kind is not limited."""
-    if kind == "website" and settings.website.rate_limit > 0:
-        return settings.website.rate_limit, settings.website.rate_limit_window_seconds
-    return None
-
-
-async def enforce_rate_limit(session: AsyncSession, settings: Settings, user: Principal, kind: str) -> None:
-    """Raise 429 (with ``Retry-After``) when the user started too many jobs of ``kind`` recently."""
-    limit = rate_limit_for(settings, kind)
+async def enforce_rate_limit(session: AsyncSession, user: Principal, job_kind: JobKind, kind_settings: Any) -> None:
+    """Raise 429 (with ``Retry-After``) when the user started too many jobs of the kind recently."""
+    limit = job_kind.rate_limit(kind_settings) if job_kind.rate_limit is not None else None
     if limit is None or user.is_admin:
         return
+    kind = job_kind.name
     allowed, window_seconds = limit
     await session.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, job_lock_key(user.id) & 0x7FFFFFFF)))
     now = datetime.now(UTC)

@@ -35,18 +35,21 @@ def delete_old_artifacts(
     if not artifacts_dir.is_dir():
         return {"deleted": 0, "bytes": 0}
     cutoff = now - timedelta(days=retention_days)
-    folders: dict[uuid.UUID, Path] = {}
-    for path in artifacts_dir.iterdir():
-        try:
-            folders[uuid.UUID(path.name)] = path
-        except ValueError:
-            continue  # not ours: leave it alone
+    folders: list[tuple[uuid.UUID, Path]] = []
+    # A job's own files are in <job id>/, the files sent with it in uploads/<job id>/.
+    for parent in (artifacts_dir, artifacts_dir / "uploads"):
+        for path in parent.iterdir() if parent.is_dir() else ():
+            try:
+                folders.append((uuid.UUID(path.name), path))
+            except ValueError:
+                continue  # not ours: leave it alone
     if not folders:
         return {"deleted": 0, "bytes": 0}
     with sessions() as session:
-        rows = {r[0]: r[1] for r in session.execute(select(Job.id, Job.finished_at).where(Job.id.in_(list(folders))))}
+        ids = list({job_id for job_id, _ in folders})
+        rows = {r[0]: r[1] for r in session.execute(select(Job.id, Job.finished_at).where(Job.id.in_(ids)))}
     deleted, freed = 0, 0
-    for job_id, path in folders.items():
+    for job_id, path in folders:
         if job_id in rows:
             finished = rows[job_id]
             expired = finished is not None and finished < cutoff

@@ -56,7 +56,11 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     load_kind_modules(settings.worker.kind_modules)
     engine = make_engine(settings.database.sync_url, pool_size=2)
     client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
-    broker = build_broker(settings.redis.url)
+    broker = build_broker(
+        settings.redis.url,
+        heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
+        maintenance_chance=settings.worker.broker_maintenance_chance,
+    )
     sessions = make_sessionmaker(engine)
     # The sweeper finishes jobs too (a lost worker's last attempt): its notification hook reads the database.
     use_sessions(lambda: sessions)
@@ -67,6 +71,7 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
             client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
         ),
         lost_message_grace_seconds=settings.scheduler.lost_message_grace_seconds,
+        lease_seconds=settings.worker.lease_seconds,
     )
     artifacts_dir = Path(settings.artifacts_dir)
     retention = settings.quota.artifact_retention_days

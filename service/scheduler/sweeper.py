@@ -2,26 +2,35 @@
 
 * ``running`` jobs whose lease expired (their worker was killed or hung): re-claimed as ``retrying`` with a
   new message, or ``failed`` when that was their last attempt;
+* messages held by a worker whose broker heartbeat stopped (killed with its prefetched messages and
+  delayed retries in hand): put back on their queues every pass, not at Dramatiq's random maintenance;
 * ``queued`` / ``retrying`` jobs whose message is no longer in Redis (lost with Redis, or never sent
   because the process died between commit and send): sent again.
 
 Re-sending is safe because actors claim jobs with a conditional update: a duplicate message does nothing.
+
+After an outage the sweeper waits before judging: leases are only re-claimed once Postgres has answered
+for a whole lease period, and workers only declared dead once Redis has answered for a whole heartbeat
+timeout, so live workers that could not renew during the outage get the chance to first.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actors.broker import message_exists, send_job
+from actors.broker import decode_job_message, message_exists, requeue_dead_workers, send_job
 from actors.finished import announce_finished
 from actors.registry import get_kind
+from actors.retry import is_transient
 from db import state_machine as sm
 from db.live import LiveEvent, LivePublisher
 from db.locks import lock_job
@@ -37,6 +46,22 @@ class SweepReport:
     reclaimed: list[uuid.UUID] = field(default_factory=list)
     failed: list[uuid.UUID] = field(default_factory=list)
     resent: list[uuid.UUID] = field(default_factory=list)
+    requeued: list[uuid.UUID] = field(default_factory=list)
+
+
+@dataclass
+class _Reachability:
+    """Since when (monotonic) a server has answered without a break; None right after a failure."""
+
+    since: float | None = None
+
+    def answered(self) -> float:
+        if self.since is None:
+            self.since = time.monotonic()
+        return time.monotonic() - self.since
+
+    def failed(self) -> None:
+        self.since = None
 
 
 @dataclass
@@ -45,19 +70,71 @@ class Sweeper:
     broker: RedisBroker
     publisher: LivePublisher
     lost_message_grace_seconds: float = 10.0
+    lease_seconds: float = 15.0
+    _postgres: _Reachability = field(default_factory=_Reachability)
+    _redis: _Reachability = field(default_factory=_Reachability)
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
-        self._reclaim_expired_leases(report)
-        self._resend_lost_messages(report)
-        if report.reclaimed or report.failed or report.resent:
+        try:
+            self._postgres_up_for = self._ping_postgres()
+            self._redis_up_for = self._ping_redis()
+            if self._postgres_up_for >= self.lease_seconds:
+                self._reclaim_expired_leases(report)
+            if self._redis_up_for * 1000 >= self.broker.heartbeat_timeout:
+                self._requeue_dead_workers(report)
+            self._resend_lost_messages(report)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("sweep interrupted, Redis or Postgres unreachable: %s", exc)
+        if report.reclaimed or report.failed or report.resent or report.requeued:
             log.info(
-                "sweep: reclaimed %d, failed %d, resent %d",
+                "sweep: reclaimed %d, failed %d, resent %d, returned from dead workers %d",
                 len(report.reclaimed),
                 len(report.failed),
                 len(report.resent),
+                len(report.requeued),
             )
         return report
+
+    def _ping_postgres(self) -> float:
+        try:
+            with self.sessions() as session:
+                session.execute(select(1))
+        except Exception:
+            self._postgres.failed()
+            raise
+        return self._postgres.answered()
+
+    def _ping_redis(self) -> float:
+        try:
+            self.broker.client.ping()
+        except Exception:
+            self._redis.failed()
+            raise
+        return self._redis.answered()
+
+    def _requeue_dead_workers(self, report: SweepReport) -> None:
+        """Put a dead worker's messages back on their queues, and say so in each job's history."""
+        for queue, message_ids in requeue_dead_workers(self.broker).items():
+            for message_id in message_ids:
+                decoded = decode_job_message(self.broker, queue, message_id)
+                if decoded is None or not decoded[0].startswith("job:"):
+                    continue
+                job_id = uuid.UUID(decoded[1])
+                try:
+                    with self.sessions.begin() as session:
+                        sm.record_event(
+                            session,
+                            job_id,
+                            "message_requeued",
+                            actor="scheduler",
+                            detail={"reason": "the worker holding its message stopped heartbeating", "queue": queue},
+                        )
+                except IntegrityError:
+                    continue  # the job row is gone; its message will find nothing to run
+                report.requeued.append(job_id)
 
     def _reclaim_expired_leases(self, report: SweepReport) -> None:
         with self.sessions() as session:

@@ -1,4 +1,4 @@
-"""``GET /api/health``: Postgres, Redis and the number of live worker processes."""
+"""``GET /api/health``: Postgres, Redis, the number of live worker processes, whether programs are sandboxed."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import asyncio
 import time
 from typing import Any
 
+import anyio
 from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
 from actors.broker import NAMESPACE
+from actors.process import sandbox_status
 from service.resources import Resources, get_resources
 
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -48,5 +50,13 @@ class HealthController(Controller):
         res = get_resources(request.app)
         database, (redis_status, workers) = await asyncio.gather(_check_database(res), _check_redis(res))
         healthy = database == "ok" and redis_status == "ok"
-        body = {"status": "ok" if healthy else "error", "database": database, "redis": redis_status, "workers": workers}
+        body: dict[str, Any] = {
+            "status": "ok" if healthy else "error",
+            "database": database,
+            "redis": redis_status,
+            "workers": workers,
+        }
+        # Whether programs run by jobs are sandboxed on this host (probed once; workers log theirs at start).
+        sandbox = await anyio.to_thread.run_sync(sandbox_status)
+        body["sandbox"] = {"available": sandbox.available, "reason": sandbox.reason}
         return Response(body, status_code=200 if healthy else 503)

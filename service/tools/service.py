@@ -34,22 +34,6 @@ class ToolResult(msgspec.Struct):
     message: str
 
 
-_STARTED = {
-    "generate_website": {
-        "en": "I started generating the website. It usually takes 5 to 20 minutes; you can follow it at {url} "
-        "and you will be notified when it is ready.",
-        "es": "Empecé a generar el sitio web. Suele tardar entre 5 y 20 minutos; puedes seguirlo en {url} y te "
-        "avisaremos cuando esté listo.",
-    },
-    "generate_llms_txt": {
-        "en": "I started building llms.txt for the site. You can follow it at {url}; the files appear there when "
-        "it is done.",
-        "es": "Empecé a generar llms.txt para el sitio. Puedes seguirlo en {url}; los archivos aparecerán allí "
-        "cuando termine.",
-    },
-}
-
-
 def _tool_error(tool: Tool, errors: list[dict[str, str]]) -> BadRequest:
     fixes = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return BadRequest(
@@ -69,9 +53,9 @@ def parse_arguments(tool: Tool, raw: str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise _tool_error(tool, [{"field": "arguments", "message": "must be a JSON object"}])
     try:
-        args = msgspec.convert(raw, tool.arguments)
+        args = msgspec.convert(raw, tool.spec.arguments)
     except msgspec.ValidationError as whole:
-        errors = field_errors(tool.arguments, raw) or [{"field": "arguments", "message": str(whole)}]
+        errors = field_errors(tool.spec.arguments, raw) or [{"field": "arguments", "message": str(whole)}]
         raise _tool_error(tool, errors) from None
     return {f.name: getattr(args, f.name) for f in msgspec.structs.fields(args)}
 
@@ -87,17 +71,17 @@ async def call_tool(res: Resources, user: Principal, call: ToolCall) -> ToolResu
             details={"known_tools": sorted(tools)},
         )
     args = parse_arguments(tool, call.arguments)
-    params = tool.to_params(msgspec.to_builtins(args))
+    params = tool.spec.to_params(msgspec.to_builtins(args))
     request = CreateJobRequest(kind=tool.kind, params=params, idempotency_key=call.idempotency_key)
     try:
         job, _created = await create_job(res, user, request)
     except BadRequest as exc:
         if exc.code != "invalid_params" or not isinstance(exc.details, list):
             raise
-        errors = [{**e, "field": tool.field_names.get(e["field"], e["field"])} for e in exc.details]
+        errors = [{**e, "field": tool.spec.field_names.get(e["field"], e["field"])} for e in exc.details]
         raise _tool_error(tool, errors) from None
     tracking = (job.result or {}).get("tracking_url")
     url = tracking if isinstance(tracking, str) else job_page_url(res.settings.public_url, job.id)
     locale = str(args.get("locale") or "en")
-    texts = _STARTED[tool.name]
+    texts = tool.spec.started
     return ToolResult(str(job.id), job.status, url, texts.get(locale, texts["en"]).format(url=url))

@@ -27,6 +27,7 @@ APP_TABLES = {
     "job_polls",
     "notifications",
     "notification_preferences",
+    "job_logs",
 }
 
 

@@ -158,11 +158,16 @@ async def test_old_artifacts_are_deleted_and_recent_ones_kept(
     for job_id in (old_id, recent_id, orphan_id):
         (artifacts / str(job_id)).mkdir()
         (artifacts / str(job_id) / "llms.txt").write_text("# x\n")
+    # and the files uploaded with the old and the recent job
+    for job_id in (old_id, recent_id):
+        (artifacts / "uploads" / str(job_id)).mkdir(parents=True)
+        (artifacts / "uploads" / str(job_id) / "file").write_bytes(b"PK")
     (artifacts / "not-a-job").mkdir()
     old_mtime = time.time() - 40 * 86_400
     os.utime(artifacts / str(orphan_id), (old_mtime, old_mtime))
     # When the daily cleanup runs with a 30-day retention
     report = delete_old_artifacts(sessionmaker(db_engine), artifacts, 30, now)
-    # Then the old job's and the old orphan's folders are gone, the rest stays
-    assert report["deleted"] == 2 and report["bytes"] > 0
-    assert sorted(p.name for p in artifacts.iterdir()) == sorted([str(recent_id), "not-a-job"])
+    # Then the old job's folders (its files and its upload) and the old orphan's are gone, the rest stays
+    assert report["deleted"] == 3 and report["bytes"] > 0
+    assert sorted(p.name for p in artifacts.iterdir()) == sorted([str(recent_id), "not-a-job", "uploads"])
+    assert [p.name for p in (artifacts / "uploads").iterdir()] == [str(recent_id)]

@@ -6,70 +6,23 @@ A private redis-server is started for this test so killing it leaves the shared 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
-import redis
 from sqlalchemy import Engine, text
 
 from tests.conftest import ApiUser, start_api
-from tests.support.services import ServiceProcess, free_port
-
-REDIS_SERVER = "/usr/bin/redis-server"
-
-pytestmark = pytest.mark.slow
-
-
-def _start_redis_server(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
-    deadline = time.monotonic() + 10
-    try:
-        while True:
-            try:
-                client.ping()
-                return proc
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    raise
-                time.sleep(0.05)
-    finally:
-        client.close()
-
-
-@dataclass
-class PrivateRedis:
-    port: int
-    proc: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def restart(self) -> None:
-        self.proc = _start_redis_server(self.port)
+from tests.support.private_servers import PrivateRedis
+from tests.support.services import ServiceProcess
 
 
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    port = free_port()
-    server = PrivateRedis(port, _start_redis_server(port))
+    server = PrivateRedis.start()
     yield server
-    if server.proc.poll() is None:
-        server.kill()
+    server.kill()
 
 
 async def test_job_creation_fails_cleanly_when_redis_is_down(

@@ -55,9 +55,11 @@ async def test_health_reports_database_redis_and_workers(api_url: str, worker: S
         response = await poll(fetch, lambda r: r.json().get("workers", 0) >= 1, timeout=15)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"status", "database", "redis", "workers"}
+    assert set(body) == {"status", "database", "redis", "workers", "sandbox"}
     assert (body["status"], body["database"], body["redis"]) == ("ok", "ok", "ok")
     assert body["workers"] >= 1
+    # The suite installs bubblewrap (.ci/run), so programs run by jobs are sandboxed here.
+    assert body["sandbox"] == {"available": True, "reason": None}
 
 
 async def test_queue_stats_need_authentication(api_url: str) -> None:

@@ -153,25 +153,36 @@ class IsolatedStack:
 
 
 def isolated_stack(
-    start_service: Callable[..., ServiceProcess], service_env: dict[str, str], *, scheduler: bool
+    start_service: Callable[..., ServiceProcess],
+    service_env: dict[str, str],
+    *,
+    scheduler: bool,
+    redis_url: str | None = None,
+    postgres_admin_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[IsolatedStack]:
-    """Build an isolated stack; for a module fixture (``yield from``). Everything is torn down afterwards."""
+    """Build an isolated stack; for a module fixture (``yield from``). Everything is torn down afterwards.
+
+    ``redis_url`` / ``postgres_admin_url``: servers of the test's own (e.g. to stop and restart them);
+    by default a private embedded Redis and a new database on the session's Postgres."""
     with contextlib.ExitStack() as cleanup:
-        admin = admin_database_url()
+        admin = postgres_admin_url or admin_database_url()
         name = unique_name("genjobs_iso")
         database_url = create_database(admin, name)
         cleanup.callback(drop_database, admin, name)
-        # A short directory: the Redis socket path must fit in sun_path.
-        redis_dir = Path(tempfile.mkdtemp(prefix="gjr-", dir="/tmp"))
-        cleanup.callback(shutil.rmtree, redis_dir, ignore_errors=True)
-        embedded = start_embedded_redis(redis_dir)
-        cleanup.callback(embedded.stop)
-        env = {**service_env, "DATABASE_URL": database_url, "REDIS_URL": embedded.redis_url}
+        if redis_url is None:
+            # A short directory: the Redis socket path must fit in sun_path.
+            redis_dir = Path(tempfile.mkdtemp(prefix="gjr-", dir="/tmp"))
+            cleanup.callback(shutil.rmtree, redis_dir, ignore_errors=True)
+            embedded = start_embedded_redis(redis_dir)
+            cleanup.callback(embedded.stop)
+            redis_url = embedded.redis_url
+        env = {**service_env, "DATABASE_URL": database_url, "REDIS_URL": redis_url, **(extra_env or {})}
         settings = Settings.from_env(env)
         upgrade(settings.database.sync_url)
-        engine = create_engine(settings.database.sync_url, pool_size=2)
+        engine = create_engine(settings.database.sync_url, pool_size=2, pool_pre_ping=True)
         cleanup.callback(engine.dispose)
-        client = redis.Redis.from_url(embedded.redis_url)
+        client = redis.Redis.from_url(redis_url)
         cleanup.callback(client.close)
         stack = IsolatedStack(env, engine, client, start_service)
         cleanup.callback(lambda: [proc.stop() for proc in stack.processes])

@@ -91,6 +91,30 @@ register_kind(
 )
 register_kind(
     JobKind(
+        name="test_sturdy",
+        params=SleepParams,
+        handler=run_sleep,
+        queue="test",
+        max_retries=20,
+        min_backoff_seconds=0.2,
+        max_backoff_seconds=1.0,
+        time_limit_seconds=120,
+        description="Like test_sleep with 20 retries: survives many worker kills (tests only).",
+    )
+)
+register_kind(
+    JobKind(
+        name="test_fragile",
+        params=SleepParams,
+        handler=run_sleep,
+        queue="test",
+        max_retries=0,
+        time_limit_seconds=120,
+        description="Like test_sleep with no retry: any lost attempt fails it (tests only).",
+    )
+)
+register_kind(
+    JobKind(
         name="test_noop",
         params=NoopParams,
         handler=run_noop,

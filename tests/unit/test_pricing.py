@@ -5,8 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from actors.kinds.llms_txt import LLMS_TXT
 from actors.registry import JobKind
-from service.payments.pricing import DEFAULT_PRICING, PricingError, load_pricing, quote_for
+from service.payments.pricing import PriceRule, PricingError, default_pricing, load_pricing, quote_for
 
 
 class Params(msgspec.Struct):
@@ -18,7 +19,14 @@ def handler(ctx: object, params: object) -> None:
     return None
 
 
-KIND = JobKind(name="llms_txt", params=Params, handler=handler)
+# The llms.txt kind's own default (Gemini is paid), on a Params of this test's shape.
+KIND = JobKind(name="llms_txt", params=Params, handler=handler, lane_of=lambda p: p.provider)
+DEFAULT_PRICING = {"llms_txt": msgspec.convert(LLMS_TXT.pricing, dict[str, PriceRule])}
+
+
+def test_the_default_table_is_what_the_kinds_declare() -> None:
+    assert default_pricing()["llms_txt"] == DEFAULT_PRICING["llms_txt"]
+    assert load_pricing("") == default_pricing()
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,13 @@ from email.utils import format_datetime
 
 import pytest
 
+from actors.env import KindEnv, SettingsError
 from actors.kinds.website.client import retry_after_seconds
-from actors.kinds.website.schedule import MIN_DELAY_SECONDS, backoff_delay, clamp_to_deadline, poll_interval
-from service.feature_settings import parse_poll_schedule
-from service.settings import Settings, SettingsError
+from actors.kinds.website.schedule import MIN_DELAY_SECONDS, clamp_to_deadline, poll_interval
+from actors.kinds.website.settings import WebsiteConfig, load_settings, parse_poll_schedule
+from actors.retry import backoff_seconds
 
-DEFAULT = Settings().website.poll_schedule
+DEFAULT = WebsiteConfig().poll_schedule
 
 
 @pytest.mark.parametrize(
@@ -24,9 +25,9 @@ def test_default_schedule_slows_down_over_time(elapsed: float, interval: float) 
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
-    delays = [backoff_delay(n, initial=30, cap=300) for n in range(1, 8)]
+    delays = [backoff_seconds(n, base=30, cap=300) for n in range(1, 8)]
     assert delays == [30, 60, 120, 240, 300, 300, 300]
-    assert backoff_delay(10_000, initial=30, cap=300) == 300
+    assert backoff_seconds(10_000, base=30, cap=300) == 300
 
 
 def test_waits_never_pass_the_deadline() -> None:
@@ -45,7 +46,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
 
 def test_schedule_setting_parses_and_rejects_nonsense() -> None:
     assert parse_poll_schedule("0.2@1, 0.3") == ((0.2, 1.0), (0.3, None))
-    assert Settings.from_env({"WEBSITE_POLL_SCHEDULE": "30@120,45@600,60@1080,90"}).website.poll_schedule == DEFAULT
+    assert load_settings(KindEnv({"WEBSITE_POLL_SCHEDULE": "30@120,45@600,60@1080,90"})).poll_schedule == DEFAULT
     for bad in ("30@120", "x@1,2", "0@1,2", "30,45@600"):
         with pytest.raises(SettingsError):
             parse_poll_schedule(bad)

@@ -17,8 +17,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from actors.kinds.llms_txt.config import LlmsTxtConfig
 from actors.kinds.llms_txt.extract import PageInfo, extract_page
+from actors.kinds.llms_txt.settings import LlmsTxtSettings
 
 log = logging.getLogger("genjobs.llms_txt")
 _lock = threading.Lock()
@@ -40,9 +40,9 @@ def extraction_pool(processes: int) -> ProcessPoolExecutor | None:
         return _pool
 
 
-def warm_up(config: LlmsTxtConfig) -> None:
+def warm_up(settings: LlmsTxtSettings) -> None:
     """Start the pool when the worker boots."""
-    extraction_pool(config.extract_processes)
+    extraction_pool(settings.extract_processes)
 
 
 async def extract(pool: ProcessPoolExecutor | None, url: str, body: bytes) -> PageInfo:

@@ -39,7 +39,7 @@ DISCOVERY_BUDGET_SECONDS = 120.0
 
 def run_llms_txt(ctx: JobContext, params: LlmsTxtParams) -> dict[str, Any]:
     """The kind's handler (a Dramatiq worker thread)."""
-    config = LlmsTxtConfig.from_options(ctx.runtime.config.kind_options)
+    config = LlmsTxtConfig.from_settings(ctx.settings)
     try:
         base_url = parse_target(params.target, allow_private=config.fetch.allow_private)
     except InvalidTarget as exc:

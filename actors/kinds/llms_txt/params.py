@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
 from actors.errors import OptionUnavailable
+from actors.kinds.llms_txt.settings import LlmsTxtSettings
 from actors.kinds.llms_txt.targets import parse_target
 from actors.notify.target import Locale, NotifyTarget
 
@@ -45,11 +45,11 @@ class LlmsTxtParams(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
         return urlsplit(parse_target(self.target, allow_private=True)).netloc
 
 
-def check_params(params: LlmsTxtParams, options: Mapping[str, Any]) -> None:
+def check_params(params: LlmsTxtParams, settings: LlmsTxtSettings) -> None:
     """Refuse private and loopback targets unless the deployment crawls them (CRAWL_ALLOW_PRIVATE), and
     the gemini provider when no Gemini API key is configured (it could only fail, after payment)."""
-    parse_target(params.target, allow_private=bool(options.get("crawl_allow_private", False)))
-    if params.provider == "gemini" and not options.get("gemini_configured", True):
+    parse_target(params.target, allow_private=settings.allow_private)
+    if params.provider == "gemini" and not settings.gemini_api_key:
         raise OptionUnavailable(
             'The "gemini" provider is not available on this server (no Gemini API key is configured); '
             'choose "extractive" or "ollama".',

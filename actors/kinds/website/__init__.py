@@ -1,27 +1,56 @@
-"""Website generation through an external generator: one short message per poll, never a held worker."""
+"""Website generation through an external generator: one short message per poll, never a held worker.
+
+This module is the kind's spec (imported by the API too); the generator client and the poll loop are
+worker-only (``job``), named as a string.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import msgspec
 
-from actors.kinds.website.job import run_website
 from actors.kinds.website.params import WebsiteParams
-from actors.registry import JobKind, register_kind
+from actors.kinds.website.settings import check_params, load_settings, rate_limit
+from actors.notify.target import NotifyTarget
+from actors.registry import JobKind, ToolSpec, register_kind, without_nulls
 
 
-def check_params(params: WebsiteParams, options: Mapping[str, Any]) -> None:
-    """Refuse website jobs up front when this deployment has no generator configured."""
-    if not options.get("website_generator_configured", False):
-        raise ValueError("website generation is not configured on this server (WEBSITE_GENERATOR_URL)")
+class ToolArguments(msgspec.Struct, forbid_unknown_fields=True):
+    prompt: str
+    message_to_user: str | None = None
+    notify: NotifyTarget | None = None
+    locale: str | None = None
 
+
+TOOL = ToolSpec(
+    name="generate_website",
+    description=(
+        "Generate a complete website from a description. Returns at once with a job id and a tracking URL; "
+        "the site takes 5-20 minutes and the user is notified when it is ready."
+    ),
+    properties={
+        "prompt": {
+            "type": "string",
+            "description": "What the website is for and what it should contain (at least 10 characters).",
+        },
+    },
+    arguments=ToolArguments,
+    to_params=without_nulls,
+    started={
+        "en": "I started generating the website. It usually takes 5 to 20 minutes; you can follow it at {url} "
+        "and you will be notified when it is ready.",
+        "es": "Empecé a generar el sitio web. Suele tardar entre 5 y 20 minutos; puedes seguirlo en {url} y te "
+        "avisaremos cuando esté listo.",
+    },
+)
 
 WEBSITE = register_kind(
     JobKind(
         name="website",
         params=WebsiteParams,
-        handler=run_website,
+        handler="actors.kinds.website.job:run_website",
+        settings=load_settings,
         check_params=check_params,
+        rate_limit=rate_limit,
         # A message is one or two HTTP requests; the 20-minute wait is the poll deadline, not this limit.
         time_limit_seconds=120,
         max_retries=3,
@@ -29,5 +58,6 @@ WEBSITE = register_kind(
         title=lambda p: p.title,
         description="Generates a whole website from a prompt through the external generator.",
         tracked=True,
+        tool=TOOL,
     )
 )

@@ -31,10 +31,11 @@ from actors.kinds.website.client import (
 )
 from actors.kinds.website.messages import duration, user_message
 from actors.kinds.website.params import WebsiteParams
-from actors.kinds.website.schedule import backoff_delay, clamp_to_deadline, poll_interval
+from actors.kinds.website.schedule import clamp_to_deadline, poll_interval
+from actors.kinds.website.settings import WebsiteConfig
 from actors.links import tracking_result
 from actors.polling import PollAgain
-from actors.website_config import WebsiteConfig
+from actors.retry import backoff_seconds
 from db.polls import PollState, load_poll, save_poll, set_partial_result, start_poll
 
 log = logging.getLogger("genjobs.website")
@@ -43,7 +44,7 @@ STEP = "generating"
 
 def run_website(ctx: JobContext, params: WebsiteParams) -> dict[str, Any]:
     """The kind's handler (a Dramatiq worker thread): one step of the generation, see the module docstring."""
-    config = WebsiteConfig.from_options(ctx.runtime.config.kind_options)
+    config: WebsiteConfig = ctx.settings
     if not config.generator_url:
         raise PermanentJobError(user_message("not_configured", params.locale))
     return WebsiteStep(ctx, params, config).run()
@@ -117,7 +118,7 @@ class WebsiteStep:
         """Count one more passing failure; the wait before trying again."""
         self.poll.failures += 1
         cfg = self.config
-        return backoff_delay(self.poll.failures, initial=cfg.backoff_initial_seconds, cap=cfg.backoff_max_seconds)
+        return backoff_seconds(self.poll.failures, base=cfg.backoff_initial_seconds, cap=cfg.backoff_max_seconds)
 
     def _wait(self, delay: float, why: str) -> NoReturn:
         """Poll again after ``delay`` seconds, or time out when the deadline has come."""

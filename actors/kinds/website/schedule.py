@@ -24,12 +24,6 @@ def poll_interval(elapsed: float, schedule: Schedule) -> float:
     return schedule[-1][0]
 
 
-def backoff_delay(failures: int, *, initial: float, cap: float) -> float:
-    """Exponential backoff after ``failures`` transient failures in a row (1 -> initial, 2 -> 2x, ...)."""
-    exponent = min(max(0, failures - 1), 30)
-    return float(min(cap, initial * 2**exponent))
-
-
 def clamp_to_deadline(delay: float, remaining: float) -> float:
     """Never wait past the deadline: the last check happens at the deadline itself."""
     return max(MIN_DELAY_SECONDS, min(delay, remaining))

@@ -7,6 +7,7 @@ Ctrl-C cancels the job.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -148,3 +149,16 @@ def run_generate(args: Any) -> int:
     for path in saved:
         print(path)
     return 0
+
+
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``python -m service generate HOSTNAME``: registered by the kind (``JobKind.cli``)."""
+    gen = sub.add_parser("generate", help="generate llms.txt for a site through the API, with a live progress bar")
+    gen.add_argument("hostname")
+    gen.add_argument("--provider", choices=["extractive", "ollama", "gemini"], default="extractive")
+    gen.add_argument("--max-urls", type=int, default=500)
+    gen.add_argument("--out", default=".", help="folder for the files (default: here)")
+    gen.add_argument("--zip", action="store_true", help="also save the ZIP bundle (one .md per page)")
+    gen.add_argument("--api", default=os.environ.get("GENJOBS_API_URL", "http://127.0.0.1:8000"))
+    gen.add_argument("--api-key", default=None, help="default: $GENJOBS_API_KEY")
+    gen.set_defaults(func=run_generate)

@@ -1,24 +1,32 @@
-"""Site analysis: how many pages a site has, found within a 10 s budget, cached for a few minutes.
+"""The llms.txt kind's API side: ``GET /api/sites/analyze`` (how many pages a site has, found within a 10 s
+budget, cached for a few minutes) and the page count a paid generation is priced on.
 
 The web UI analyzes a site, then asks for the price, then starts the job: the price of a paid generation is
 computed on the site's URL count, so all three read the same cached analysis (and the site is asked once).
+
+Imported only by the API process (``JobKind.routes`` / ``price_quantity`` name it), so it may use the
+service's errors and resources; workers never import it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Annotated, Any
 
 import msgspec
 import redis
+from litestar import Controller, Request, get
+from litestar.params import Parameter
 
-from actors.kinds.llms_txt.discovery import discover
-from actors.kinds.llms_txt.fetcher import FetchConfig, Fetcher
-from actors.kinds.llms_txt.params import MAX_URLS
-from actors.kinds.llms_txt.reach import reach
+from actors.kinds.llms_txt.params import MAX_URLS, LlmsTxtParams
+from actors.kinds.llms_txt.settings import LlmsTxtSettings
 from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
+from service.auth.principal import Principal
 from service.errors import BadRequest
-from service.resources import Resources
+from service.resources import Resources, get_resources
+
+KIND = "llms_txt"
 
 log = logging.getLogger("genjobs.sites")
 CACHE_SECONDS = 600
@@ -45,7 +53,7 @@ async def analyze_site(res: Resources, hostname: str) -> SiteAnalysis:
     Raises BadRequest (``invalid_hostname``, ``address_not_allowed``, ``site_unreachable``) for a site that
     cannot be generated.
     """
-    crawl = res.settings.crawl
+    crawl: LlmsTxtSettings = res.kind_settings[KIND]
     try:
         base_url = parse_target(hostname, allow_private=crawl.allow_private)
     except InvalidTarget as exc:
@@ -71,7 +79,12 @@ async def _cached(res: Resources, key: str) -> SiteAnalysis | None:
 
 
 async def _analyze(res: Resources, hostname: str, base_url: str) -> SiteAnalysis:
-    crawl = res.settings.crawl
+    # The crawler's parts load on the first analysis, not when the API starts.
+    from actors.kinds.llms_txt.discovery import discover
+    from actors.kinds.llms_txt.fetcher import FetchConfig, Fetcher
+    from actors.kinds.llms_txt.reach import reach
+
+    crawl: LlmsTxtSettings = res.kind_settings[KIND]
     started = time.monotonic()
     config = FetchConfig(
         user_agent=crawl.user_agent,
@@ -100,3 +113,28 @@ async def _analyze(res: Resources, hostname: str, base_url: str) -> SiteAnalysis
         disallowed_count=found.disallowed_count,
         elapsed_ms=int((time.monotonic() - started) * 1000),
     )
+
+
+async def pages_to_price(res: Resources, params: LlmsTxtParams) -> int:
+    """A paid generation is priced on the pages the site has (its cached analysis), at most ``max_urls``:
+    a 20-page site costs the same whatever cap the user chose."""
+    return min((await analyze_site(res, params.target)).urls_count, params.max_urls)
+
+
+class SitesController(Controller):
+    tags = ("sites",)
+
+    @get("/api/sites/analyze", operation_id="analyzeSite")
+    async def analyze(
+        self,
+        request: Request[Principal, Any, Any],
+        hostname: Annotated[str, Parameter(min_length=1, max_length=2048)],
+    ) -> SiteAnalysis:
+        """Read robots.txt and the sitemaps (or follow links) and count the pages; stops after 10 s.
+
+        The answer is cached for 10 minutes (the price of a paid generation is computed from it)."""
+        return await analyze_site(get_resources(request.app), hostname)
+
+
+def routes() -> list[type[Controller]]:
+    return [SitesController]

@@ -1,1 +1,0 @@
-"""Site analysis before a generation."""

@@ -1,0 +1,1 @@
+"""Files sent with a job: the multipart body streamed to disk, checked, and kept for its worker."""
