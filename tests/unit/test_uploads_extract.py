@@ -148,11 +148,15 @@ def test_unpacked_size_is_counted_while_extracting(tmp_path: Path, fmt: str) -> 
 
 
 def test_the_overlapping_bomb_is_one_python_3_11_7_would_unpack(tmp_path: Path) -> None:
-    # The standard library of this Python extracts every copy (20 x 2 MB from one stream); we refuse it.
+    # The standard library of Python 3.11.7 extracts every copy (20 x 2 MB from one stream); 3.13 (and later
+    # 3.11/3.12 patch releases) refuses it itself as overlapped. We refuse it on every version.
     archive = overlapping_zip_bomb(tmp_path / "bomb.zip")
     assert archive.stat().st_size < 20_000
     with zipfile.ZipFile(archive) as zf:
-        assert sum(len(zf.read(info)) for info in zf.infolist()) == 40_000_000
+        try:
+            assert sum(len(zf.read(info)) for info in zf.infolist()) == 40_000_000
+        except zipfile.BadZipFile as exc:
+            assert "Overlapped entries" in str(exc)
     with pytest.raises(ArchiveRefused) as refused:
         check_archive(archive)
     assert refused.value.rule is Rule.OVERLAPPING
