@@ -107,7 +107,9 @@ def _transition(
     changed_row = (
         update(Job)
         .where(Job.id == old.c.id, Job.status.in_([s.value for s in ALLOWED_FROM[to]]), *(where or []))
-        .values(status=to.value, updated_at=func.now(), **(values or {}))
+        # The moment of the change itself, not the transaction's start (``now()``): a worker's transaction
+        # begins before it waits for the creating transaction's lock, and history must stay in order.
+        .values(status=to.value, updated_at=func.clock_timestamp(), **(values or {}))
         .returning(
             old.c.old_status.label("from_status"),
             Job.owner_id,
@@ -124,7 +126,7 @@ def _transition(
             ["job_id", "at", "type", "from_status", "to_status", "actor", "detail"],
             select(
                 literal(job_id, Uuid()),
-                func.now(),
+                changed_row.c.updated_at,
                 literal("status"),
                 changed_row.c.from_status,
                 literal(to.value),

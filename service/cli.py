@@ -67,10 +67,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    from service.scheduler.runner import run_scheduler
+    from actors.scheduler.runner import run_scheduler
+    from service.scheduler_boot import scheduler_config
 
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run_scheduler(get_settings())
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_scheduler(scheduler_config(settings))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

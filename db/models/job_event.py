@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, utcnow
+from db.base import Base
 
 
 class JobEvent(Base):
@@ -19,7 +19,8 @@ class JobEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    # When the row is written (not when its transaction began): rows of one job stay in time order.
+    at: Mapped[datetime] = mapped_column(default=func.clock_timestamp(), server_default=func.now())
     type: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str | None] = mapped_column(String(32))

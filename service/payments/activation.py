@@ -1,92 +1,26 @@
 """Starting a paid job: check a Checkout Session against the job, then queue and enqueue it in one step.
 
-Used by the webhook, the admin start and the scheduler's reconciliation, so all three apply the same checks:
-the session is paid, is this job's session, was paid by the job's owner, for the job's price and currency,
-and the job is still waiting for payment. The job's advisory lock is held while the message is sent and the
+Used by the webhook and the admin start; the checks themselves (shared with the scheduler's reconciliation)
+are in ``actors.payments.activation``. The job's advisory lock is held while the message is sent and the
 transaction commits (as when a job is created): a worker that gets the message first waits for the row.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import anyio
-import msgspec
 import redis
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from actors.broker import send_job
+from actors.payments.activation import mark_paid
 from actors.payments.stripe_client import CheckoutFacts
 from actors.registry import get_kind
-from db import state_machine as sm
 from db.live import LiveEvent
-from db.locks import lock_job
 from db.models import Job
-from db.statuses import JobStatus
 from service.errors import ServiceUnavailable
 from service.resources import Resources
-
-
-class Mismatch(msgspec.Struct, frozen=True):
-    """Why a session does not start its job (recorded in the job's history)."""
-
-    code: str
-    message: str
-
-
-def check_session(job: Job, facts: CheckoutFacts, *, require_owner: bool = True) -> Mismatch | None:
-    """The first reason ``facts`` must not start ``job``, or None when it may."""
-    if facts.payment_status != "paid":
-        return Mismatch("unpaid", f"the session's payment_status is {facts.payment_status!r}, not 'paid'")
-    if job.status != JobStatus.PENDING_PAYMENT:
-        return Mismatch("job_not_pending", f"the job is {job.status}, not pending_payment")
-    if job.payment_session_id != facts.id:
-        return Mismatch("session_mismatch", f"session {facts.id} is not the job's session")
-    if require_owner and facts.metadata.get("user_id") != str(job.owner_id):
-        return Mismatch("owner_mismatch", "the session's user is not the job's owner")
-    if facts.amount_total != job.amount_cents:
-        return Mismatch("amount_mismatch", f"amount_total {facts.amount_total} != price {job.amount_cents}")
-    if (facts.currency or "").lower() != job.currency:
-        return Mismatch("currency_mismatch", f"currency {facts.currency!r} != {job.currency!r}")
-    return None
-
-
-def session_detail(facts: CheckoutFacts, **extra: Any) -> dict[str, Any]:
-    """What the job's history keeps about a session (no customer data)."""
-    return {
-        "session_id": facts.id,
-        "payment_status": facts.payment_status,
-        "amount_total": facts.amount_total,
-        "currency": facts.currency,
-        **extra,
-    }
-
-
-def mark_paid(
-    session: Session,
-    job_id: uuid.UUID,
-    *,
-    actor: str,
-    message_id: str | None,
-    detail: dict[str, Any],
-    payment_intent: str | None,
-) -> sm.Changed | None:
-    """pending_payment -> queued with the payment columns, in the caller's transaction."""
-    changed = sm.mark_paid(session, job_id, actor=actor, message_id=message_id, detail=detail)
-    if changed is not None:
-        session.execute(
-            update(Job).where(Job.id == job_id).values(payment_status="paid", payment_intent_id=payment_intent)
-        )
-    return changed
-
-
-def lock_for_update(session: Session, job_id: uuid.UUID) -> Job | None:
-    """Take the job's advisory lock (held until commit) and its row."""
-    lock_job(session, job_id)
-    return session.scalar(select(Job).where(Job.id == job_id).with_for_update())
 
 
 async def start_paid_job(

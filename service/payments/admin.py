@@ -7,6 +7,7 @@ from typing import Any
 import stripe
 from sqlalchemy import select
 
+from actors.payments.activation import check_session, session_detail
 from actors.payments.stripe_client import checkout_facts
 from db import state_machine as sm
 from db.locks import lock_job
@@ -15,7 +16,7 @@ from service.auth.principal import Principal
 from service.errors import Conflict, NotFound
 from service.jobs.schemas import JobOut, job_out
 from service.jobs.service import publish
-from service.payments.activation import check_session, session_detail, start_paid_job
+from service.payments.activation import start_paid_job
 from service.payments.checkout import _stripe_unavailable, require_stripe
 from service.resources import Resources
 

@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.payments.activation import check_session, session_detail
 from actors.payments.refund import send_refund
 from actors.payments.refund_status import CLOSED_UNPAID, apply_refund_status
 from actors.payments.stripe_client import CheckoutFacts, checkout_facts
@@ -39,7 +40,7 @@ from db.models import Job, StripeEvent
 from db.statuses import JobStatus
 from service.errors import BadRequest, ServiceUnavailable
 from service.jobs.service import publish
-from service.payments.activation import check_session, session_detail, start_paid_job
+from service.payments.activation import start_paid_job
 from service.resources import Resources
 
 log = logging.getLogger("genjobs.webhook")

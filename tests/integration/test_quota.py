@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
-from service.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
-from service.scheduler.maintenance import delete_old_artifacts, reset_quotas
+from actors.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
+from actors.scheduler.maintenance import delete_old_artifacts, reset_quotas
 from tests.conftest import ApiUser
 from tests.support.services import ServiceProcess
 

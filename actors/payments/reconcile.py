@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.broker import send_job
+from actors.payments.activation import check_session, lock_for_update, mark_paid, session_detail
 from actors.payments.refund import refund_job
 from actors.payments.refund_status import UNSETTLED_REFUND, apply_refund_status, owes_refund_clause
 from actors.payments.stripe_client import StripeConnection, checkout_facts
@@ -34,7 +35,6 @@ from db import state_machine as sm
 from db.live import LiveEvent, LivePublisher
 from db.models import Job
 from db.statuses import JobStatus
-from service.payments.activation import check_session, lock_for_update, mark_paid, session_detail
 
 log = logging.getLogger("genjobs.reconcile")
 ACTOR = "scheduler:reconcile"

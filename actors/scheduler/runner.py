@@ -16,17 +16,17 @@ import redis
 
 from actors.broker import build_broker
 from actors.notify.hook import use_sessions
+from actors.notify.repair import repair_notifications
+from actors.payments.reconcile import PaymentReconciler
+from actors.payments.stripe_client import StripeConnection
 from actors.registry import load_kind_modules
+from actors.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
+from actors.scheduler.config import SchedulerConfig
+from actors.scheduler.leader import LeaderLock
+from actors.scheduler.maintenance import delete_old_artifacts, reset_quotas
+from actors.scheduler.sweeper import Sweeper
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
-from service.notifications.wiring import repair_task
-from service.payments.client import open_stripe
-from service.payments.reconcile import PaymentReconciler
-from service.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
-from service.scheduler.leader import LeaderLock
-from service.scheduler.maintenance import delete_old_artifacts, reset_quotas
-from service.scheduler.sweeper import Sweeper
-from service.settings import Settings
 
 log = logging.getLogger("genjobs.scheduler")
 TICK_SECONDS = 0.5
@@ -42,7 +42,7 @@ class PeriodicTask:
     next_run: float = 0.0
 
 
-def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> int:
+def run_scheduler(config: SchedulerConfig, stop: threading.Event | None = None) -> int:
     """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -53,13 +53,13 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
 
-    load_kind_modules(settings.worker.kind_modules)
-    engine = make_engine(settings.database.sync_url, pool_size=2)
-    client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=10)
+    load_kind_modules(config.kind_modules)
+    engine = make_engine(config.database_url, pool_size=2)
+    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=10)
     broker = build_broker(
-        settings.redis.url,
-        heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
-        maintenance_chance=settings.worker.broker_maintenance_chance,
+        config.redis_url,
+        heartbeat_timeout_ms=config.broker_heartbeat_timeout_ms,
+        maintenance_chance=config.broker_maintenance_chance,
     )
     sessions = make_sessionmaker(engine)
     # The sweeper finishes jobs too (a lost worker's last attempt): its notification hook reads the database.
@@ -67,14 +67,12 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     sweeper = Sweeper(
         sessions=sessions,
         broker=broker,
-        publisher=LivePublisher(
-            client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
-        ),
-        lost_message_grace_seconds=settings.scheduler.lost_message_grace_seconds,
-        lease_seconds=settings.worker.lease_seconds,
+        publisher=LivePublisher(client, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds),
+        lost_message_grace_seconds=config.lost_message_grace_seconds,
+        lease_seconds=config.lease_seconds,
     )
-    artifacts_dir = Path(settings.artifacts_dir)
-    retention = settings.quota.artifact_retention_days
+    artifacts_dir = Path(config.artifacts_dir)
+    retention = config.artifact_retention_days
     calendar = [
         CalendarTask("quota_reset", monthly_on_first, lambda at: reset_quotas(sessions, at)),
         CalendarTask(
@@ -82,19 +80,26 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
         ),
     ]
     tasks = [
-        PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep),
+        PeriodicTask("sweeper", config.sweep_interval_seconds, sweeper.sweep),
         PeriodicTask("calendar", CALENDAR_CHECK_SECONDS, lambda: run_due(sessions, calendar)),
         PeriodicTask(
-            "notify_repair", settings.notify.repair_interval_seconds, lambda: repair_task(settings, sessions, broker)
+            "notify_repair",
+            config.notify_repair_interval_seconds,
+            lambda: repair_notifications(
+                sessions,
+                broker,
+                window_hours=config.notify_repair_window_hours,
+                grace_seconds=config.notify_repair_grace_seconds,
+            ),
         ),
     ]
-    stripe_connection = open_stripe(settings)
+    stripe_connection = StripeConnection(config.stripe) if config.stripe is not None else None
     if stripe_connection is not None:
         reconciler = PaymentReconciler(
-            sessions, broker, sweeper.publisher, stripe_connection, settings.stripe.refund_grace_seconds
+            sessions, broker, sweeper.publisher, stripe_connection, config.refund_grace_seconds
         )
-        tasks.append(PeriodicTask("payments", settings.scheduler.sweep_interval_seconds, reconciler.run))
-    lock = LeaderLock(client, ttl_ms=int(max(10.0, settings.scheduler.sweep_interval_seconds) * 1000))
+        tasks.append(PeriodicTask("payments", config.sweep_interval_seconds, reconciler.run))
+    lock = LeaderLock(client, ttl_ms=int(max(10.0, config.sweep_interval_seconds) * 1000))
     log.info("scheduler started: %s", ", ".join(f"{t.name} every {t.interval_seconds:g}s" for t in tasks))
     leading = False
     try:
