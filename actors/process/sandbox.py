@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,11 +52,22 @@ def _base_args(bwrap: str) -> list[str]:
         "/proc",
         "--tmpfs",
         "/tmp",
+        *_python_environment_again(),
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
         "--die-with-parent",
     ]
+
+
+def _python_environment_again() -> list[str]:
+    """Read-only binds of this worker's Python environment when it lives under /tmp (a checkout there):
+    the private /tmp would otherwise hide what the read-only root shows everywhere else."""
+    args: list[str] = []
+    for prefix in sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}):
+        if prefix.is_relative_to("/tmp"):
+            args += ["--ro-bind", str(prefix), str(prefix)]
+    return args
 
 
 @lru_cache(maxsize=1)
