@@ -15,6 +15,8 @@ import msgspec
 from html_to_markdown import ConversionOptions, convert
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from actors.kinds.llms_txt.outline import OutlineEntry, breadcrumbs, page_outline
+
 # A first paragraph shorter than this is usually a byline, a date or a leftover menu label.
 MIN_PARAGRAPH_CHARS = 40
 # Long first paragraphs are cut here: a description is a line, not the article.
@@ -61,6 +63,9 @@ class PageInfo(msgspec.Struct, kw_only=True):
             from ``description`` because many sites repeat one meta description on every page.
         links: Absolute http(s) URLs of every ``<a href>`` in the whole page (navigation included), without
             fragments, deduplicated in document order.
+        site_name: The ``og:site_name`` meta value, if any.
+        breadcrumbs: The page's breadcrumb trail (``outline.breadcrumbs``), [] when it has none.
+        outline: The page's largest link outline (``outline.page_outline``) when it was asked for, else None.
     """
 
     url: str
@@ -71,6 +76,9 @@ class PageInfo(msgspec.Struct, kw_only=True):
     lang: str | None = None
     links: list[str] = msgspec.field(default_factory=list)
     first_paragraph: str | None = None
+    site_name: str | None = None
+    breadcrumbs: list[str] = msgspec.field(default_factory=list)
+    outline: list[OutlineEntry] | None = None
 
 
 def one_line(text: str) -> str:
@@ -91,13 +99,14 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:" + _SEPARATOR_CHARS) + "…"
 
 
-def extract_page(url: str, html: str | bytes) -> PageInfo:
+def extract_page(url: str, html: str | bytes, outline: bool = False) -> PageInfo:
     """Extract title, description, main content and links from one HTML page.
 
     Args:
         url: The page's final URL; relative links and Markdown links resolve against it (or ``<base href>``).
         html: The page. ``bytes`` have their encoding detected (BOM, ``<meta charset>``); pass ``str`` when
             the HTTP ``Content-Type`` charset is known.
+        outline: Also read the page's link outline (a home page, a docs index, a sample page's sidebar).
 
     Returns:
         The page's `PageInfo`.
@@ -108,6 +117,9 @@ def extract_page(url: str, html: str | bytes) -> PageInfo:
     links = _links(tree, base)
     title = _title(tree, metas)
     lang = _lang(tree)
+    trail = breadcrumbs(tree, title)
+    # Before the main content is cut out: a table of contents often sits in <nav> or <aside>.
+    tree_outline = page_outline(tree, base) if outline else None
 
     content = _main_content(tree)
     paragraph = _first_paragraph(content) if content is not None else None
@@ -125,6 +137,9 @@ def extract_page(url: str, html: str | bytes) -> PageInfo:
         lang=lang,
         links=links,
         first_paragraph=paragraph,
+        site_name=metas.get("og:site_name"),
+        breadcrumbs=trail,
+        outline=tree_outline,
     )
 
 

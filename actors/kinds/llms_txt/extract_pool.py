@@ -45,16 +45,16 @@ def warm_up(config: LlmsTxtConfig) -> None:
     extraction_pool(config.extract_processes)
 
 
-async def extract(pool: ProcessPoolExecutor | None, url: str, body: bytes) -> PageInfo:
+async def extract(pool: ProcessPoolExecutor | None, url: str, body: bytes, outline: bool = False) -> PageInfo:
     """``extract_page`` in the pool, or here when there is none (or it broke)."""
     global _broken
     if pool is not None and not _broken:
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, extract_page, url, body)
+            return await asyncio.get_running_loop().run_in_executor(pool, extract_page, url, body, outline)
         except BrokenProcessPool:
             log.warning("an extraction process died; extracting in the crawl's own process from now on")
             _broken = True
-    return extract_page(url, body)
+    return extract_page(url, body, outline)
 
 
 def shut_down() -> None:
