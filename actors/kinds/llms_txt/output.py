@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,8 +46,22 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def write_outputs(folder: Path, llms_txt: str, llms_full: str | None, pages: list[DescribedPage]) -> list[Artifact]:
-    """Write every artifact into ``folder``; returns what was written."""
+def write_outputs(
+    folder: Path,
+    llms_txt: str,
+    llms_full: str | None,
+    pages: list[DescribedPage],
+    extra: Sequence[tuple[str, str]] = (),
+) -> list[Artifact]:
+    """Write every artifact into ``folder``; returns what was written.
+
+    Args:
+        folder: The job's artifact folder.
+        llms_txt: The llms.txt text.
+        llms_full: The llms-full.txt text, None when full text was not asked for.
+        pages: The pages, one Markdown file each in the bundle.
+        extra: More (name, text) files for the bundle only (the per-section llms-full files).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Artifact] = []
     _write(folder / LLMS_TXT, llms_txt.encode())
@@ -61,6 +76,8 @@ def write_outputs(folder: Path, llms_txt: str, llms_full: str | None, pages: lis
         bundle.writestr(LLMS_TXT, llms_txt)
         if llms_full is not None:
             bundle.writestr(LLMS_FULL_TXT, llms_full)
+        for name, text in extra:
+            bundle.writestr(name, text)
         for page in pages:
             body = f"# {page.title or page.url}\n\nSource: {page.url}\n\n{page.markdown}\n"
             bundle.writestr(f"pages/{page_filename(page.url, taken)}", body)
