@@ -1,7 +1,7 @@
 """Shared setup of every benchmark: a fresh database, a dedicated Redis db, a user, and child processes.
 
-``BenchEnv.open()`` creates a database from the migrations and drops it at the end, uses Redis db 14 (or BENCH_REDIS_DB)
-(flushed before and after), and creates one user with an API key. Child processes get the same
+``BenchEnv.open()`` creates a database from the migrations and drops it at the end, uses Redis db 14 (or
+``BENCH_REDIS_DB``; flushed before and after), and creates one user with an API key. Child processes get the same
 environment as the integration tests' ``service_env`` (test job kinds loaded) but keep the production
 timings, so the figures describe the service as deployed.
 """
