@@ -7,6 +7,7 @@ the job context, which also stops the crawl (``JobCancelled``) when the job is c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from pathlib import Path
@@ -121,7 +122,8 @@ class Generation:
             record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
             if result.ok:
                 self.bytes += len(result.body)
-                record.page = await extract(pool, result.final_url, result.body, result.url in sampled)
+                # Links are for discovery, which is over: the crawl knows its pages.
+                record.page = await extract(pool, result.final_url, result.body, result.url in sampled, links=False)
             self.checkpoint.append(record)
             self._count(record, position.get(result.url, total))
             self.ctx.progress(self.done, total, "fetch")
@@ -152,7 +154,9 @@ class Generation:
         def on_batch(done: int, of: int) -> None:
             self.ctx.progress(done, of, "describe")
 
-        async with httpx.AsyncClient() as client:
+        # The extractive provider calls nothing: no client (creating one loads TLS certificates, ~0.1 s).
+        client_context = httpx.AsyncClient() if self.params.provider != "extractive" else contextlib.nullcontext()
+        async with client_context as client:
             try:
                 describer = make_describer(self.params.provider, client, self.config.ollama, self.config.gemini)
             except ProviderError as exc:
