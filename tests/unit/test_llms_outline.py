@@ -16,7 +16,8 @@ MANUAL_TOC = """<html><body><div class="navheader"><a href="/">Home</a> <a href=
  <dt><span class="part"><a href="tutorial.html">I. Tutorial</a></span></dt>
  <dd><dl>
    <dt><span class="chapter"><a href="start.html">1. Getting Started</a></span></dt>
-   <dd><dl><dt><a href="install.html#s1">1.1. Installation</a></dt><dt><a href="arch.html">1.2. Architecture</a></dt></dl></dd>
+   <dd><dl><dt><a href="install.html#s1">1.1. Installation</a></dt>
+     <dt><a href="arch.html">1.2. Architecture</a></dt></dl></dd>
    <dt><span class="chapter"><a href="sql.html">2. The SQL Language</a></span></dt>
  </dl></dd>
  <dt><span class="part"><a href="admin.html">II. Administration</a></span></dt>
@@ -25,11 +26,13 @@ MANUAL_TOC = """<html><body><div class="navheader"><a href="/">Home</a> <a href=
 
 SIDEBAR = """<html><body><header><nav><a href="/">Home</a><a href="/pricing">Pricing</a></nav></header>
 <aside><nav class="sidebar"><ul>
- <li><span>Getting started</span><ul><li><a href="/docs/install/">Install</a></li><li><a href="/docs/first/">First job</a></li></ul></li>
+ <li><span>Getting started</span><ul><li><a href="/docs/install/">Install</a></li>
+   <li><a href="/docs/first/">First job</a></li></ul></li>
  <li><div class="group"><a href="/docs/guides/">Guides</a></div>
    <ul><li><a href="/docs/retries/">Retries</a></li><li><a href="/docs/webhooks/">Webhooks</a></li>
    <li><a href="/docs/limits/">Limits</a></li></ul></li>
- <li><button>API</button><ul><li><a href="/docs/jobs-api/">Jobs API</a></li><li><a href="/docs/keys/">Keys</a></li></ul></li>
+ <li><button>API</button><ul><li><a href="/docs/jobs-api/">Jobs API</a></li>
+   <li><a href="/docs/keys/">Keys</a></li></ul></li>
 </ul></nav></aside><main><p>Text</p></main></body></html>"""
 
 
@@ -128,6 +131,10 @@ def test_title_numbers_of_a_manual() -> None:
     for plain in ("A guide to queues", "I am a title", "2024 in review", "Webhooks"):
         assert title_number(plain) is None, plain
     assert sorted([("10",), ("9", "3"), ("F",), ("9",), ("A", "2")], key=number_key) == [
-        ("9",), ("9", "3"), ("10",), ("A", "2"), ("F",)
+        ("9",),
+        ("9", "3"),
+        ("10",),
+        ("A", "2"),
+        ("F",),
     ]
     assert roman_value("XIV") == 14 and roman_value("F") is None
