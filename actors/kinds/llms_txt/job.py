@@ -27,7 +27,7 @@ from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
 from actors.kinds.llms_txt.extract_pool import extract, extraction_pool
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.outline import OutlineEntry
-from actors.kinds.llms_txt.output import write_outputs
+from actors.kinds.llms_txt.output import Bundle, write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
 from actors.kinds.llms_txt.providers import make_describer
 from actors.kinds.llms_txt.providers.base import ProviderError
@@ -67,6 +67,7 @@ class Generation:
         # Page URL -> position of its URL in the discovery list: the order of pages no structure places.
         self.order: dict[str, int] = {}
         self.home: FetchResult | None = None
+        self.bundle = Bundle(self.folder)
         self.errors: Counter[str] = Counter()
         self.done = 0
         self.bytes = 0
@@ -75,15 +76,19 @@ class Generation:
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
         try:
-            async with Fetcher(self.config.fetch) as fetcher:
-                discovery = await self._discover(fetcher)
-                await self._fetch(fetcher, discovery)
-        finally:
-            self.checkpoint.close()
-        if not self.pages:
-            causes = ", ".join(f"{n} {cause}" for cause, n in self.errors.most_common()) or "no pages found"
-            raise PermanentJobError(f"No page of {self.base_url} could be read ({causes}).")
-        return await self._describe_and_assemble(discovery, started)
+            try:
+                async with Fetcher(self.config.fetch) as fetcher:
+                    discovery = await self._discover(fetcher)
+                    await self._fetch(fetcher, discovery)
+            finally:
+                self.checkpoint.close()
+            if not self.pages:
+                causes = ", ".join(f"{n} {cause}" for cause, n in self.errors.most_common()) or "no pages found"
+                raise PermanentJobError(f"No page of {self.base_url} could be read ({causes}).")
+            return await self._describe_and_assemble(discovery, started)
+        except BaseException:
+            await asyncio.to_thread(self.bundle.discard)
+            raise
 
     async def _discover(self, fetcher: Fetcher) -> Discovery:
         stored = self.checkpoint.load_discovery()
@@ -140,7 +145,9 @@ class Generation:
         self.done += 1
         if record.page is not None:
             # Two URLs redirecting to one page are one page; it keeps the earlier position.
-            self.pages.setdefault(record.page.url, record.page)
+            if record.page.url not in self.pages:
+                self.pages[record.page.url] = record.page
+                self.bundle.add_page(record.page.url, record.page.title, record.page.markdown)
             self.order[record.page.url] = min(position, self.order.get(record.page.url, position))
         else:
             self.errors[record.error or "unknown"] += 1
@@ -182,7 +189,7 @@ class Generation:
         llms_txt = render_llms_txt(site, structure.sections)
         extra = [(part.filename, part.text) for part in full.sections] if full is not None and full.split else []
         artifacts = await asyncio.to_thread(
-            write_outputs, self.folder, llms_txt, full.text if full is not None else None, final, extra
+            write_outputs, self.folder, self.bundle, llms_txt, full.text if full is not None else None, extra
         )
         self.ctx.progress(1, 1, "assemble")
         section_tokens = {part.name: part.tokens for part in full.sections} if full is not None else {}
