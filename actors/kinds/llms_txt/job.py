@@ -232,15 +232,23 @@ class Generation:
         return next((page for page in pages if self.order.get(page.url) == 0), None)
 
 
+def _is_index(path: str) -> bool:
+    """A site's or a folder's front page: "/", "/docs/", "/docs/index.html" (one segment at most)."""
+    segments = [s for s in path.split("/") if s]
+    if segments and segments[-1].startswith(("index.", "default.")):
+        segments.pop()
+    return len(segments) <= 1 and (path.endswith("/") or len(segments) < len([s for s in path.split("/") if s]))
+
+
 def _outline_sample(urls: list[str]) -> list[str]:
-    """The URLs whose pages' outlines are read: the home page, folder index pages, and the first few others."""
+    """The URLs whose pages' outlines are read: the home page, a few index pages and the first few others."""
     sample = urls[:1]
-    others = 0
+    indexes = others = 0
     for url in urls[1:]:
-        path = urlsplit(url).path
-        index = path.endswith("/") or path.rsplit("/", 1)[-1].startswith(("index.", "default."))
-        if index and path.count("/") <= 3:
-            sample.append(url)
+        if _is_index(urlsplit(url).path):
+            if indexes < OUTLINE_SAMPLE:
+                sample.append(url)
+                indexes += 1
         elif others < OUTLINE_SAMPLE:
             sample.append(url)
             others += 1
@@ -254,8 +262,6 @@ def _navigation(home: PageInfo | None, pages: list[PageInfo]) -> Navigation:
     for page in pages:
         if not page.outline:
             continue
-        path = urlsplit(page.url).path
-        index = page is home or path.endswith("/") or path.rsplit("/", 1)[-1].startswith(("index.", "default."))
-        (toc if index else menus).append(page.outline)
+        (toc if page is home or _is_index(urlsplit(page.url).path) else menus).append(page.outline)
     crumbs = {page.url: page.breadcrumbs for page in pages if page.breadcrumbs}
     return Navigation(home_url=home.url if home is not None else None, toc=toc, menus=menus, breadcrumbs=crumbs)
