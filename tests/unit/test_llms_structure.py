@@ -144,3 +144,13 @@ def test_the_site_name_and_summary_come_from_the_home_page() -> None:
     assert site_name(None, [], BASE) == "quill.example"
     bare = PageInfo(url=BASE, title="", description=None, markdown="", word_count=0, first_paragraph="First words.")
     assert home_summary(bare) == "First words." and home_summary(None) == ""
+
+
+def test_a_flat_list_of_links_is_not_taken_for_a_structure() -> None:
+    pages = [page("/")] + [page(f"/docs/guide/p{i}/") for i in range(15)] + [page(f"/api/r{i}/") for i in range(15)]
+    flat = [OutlineEntry(1, p.title, p.url) for p in pages[1:]]
+
+    structure = build_structure(pages, BASE, Navigation(home_url=BASE, toc=[flat]))
+
+    assert structure.source == "folders"
+    assert {"Docs", "API"} <= {s.name for s in structure.sections}

@@ -21,7 +21,7 @@ from typing import Literal
 
 import msgspec
 
-from actors.kinds.llms_txt.grouping import Group, finish, low_value
+from actors.kinds.llms_txt.grouping import OVERVIEW, Group, finish, low_value
 from actors.kinds.llms_txt.numbering import number_key, title_number
 from actors.kinds.llms_txt.outline import OutlineEntry
 from actors.kinds.llms_txt.sections import OPTIONAL, DescribedPage, Section, group_sections
@@ -33,6 +33,8 @@ MIN_COVERAGE = 0.5
 # A top-level branch with fewer pages (or under 1% of the site) joins the overview.
 MIN_BRANCH = 3
 MIN_BRANCH_SHARE = 0.01
+# Below this many pages, any outline that places them will do (a 12-page site needs no sections of its own).
+SMALL_SITE = 20
 
 
 class Navigation(msgspec.Struct, kw_only=True):
@@ -68,7 +70,9 @@ def build_structure(pages: Sequence[DescribedPage], base_url: str, navigation: N
         best: tuple[int, list[Section]] | None = None
         for outline in outlines:
             placed, sections = _from_outline(outline, unique, home, base_url)
-            if placed >= MIN_COVERAGE * len(unique) and (best is None or placed > best[0]):
+            # A flat list of links (no groups) orders pages but does not section them: not a structure.
+            grouped = sum(s.name not in (OVERVIEW, OPTIONAL) for s in sections) >= 2 or len(unique) < SMALL_SITE
+            if grouped and placed >= MIN_COVERAGE * len(unique) and (best is None or placed > best[0]):
                 best = (placed, sections)
         if best is not None:
             return Structure(source, best[1])  # type: ignore[arg-type]
