@@ -44,6 +44,7 @@ _URL_ESCAPES = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">
 _TITLE_ESCAPES = str.maketrans({"[": "(", "]": ")", "\\": "\\\\"})
 _ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=\s|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_MAY_START_BLOCK = frozenset(" #`~")
 # A line a Markdown reader (or the llms.txt parser) would take as a heading or a quote: escaped in details.
 _BLOCK_START = re.compile(r"^(\s*)([#>])")
 
@@ -143,7 +144,9 @@ def demote_headings(markdown: str, levels: int = 2) -> str:
     out = []
     fence: str | None = None
     for line in markdown.split("\n"):
-        if (match := _FENCE.match(line)) is not None:
+        if line[:1] not in _MAY_START_BLOCK:
+            pass  # most lines are prose: neither a fence nor a heading starts with anything else
+        elif (match := _FENCE.match(line)) is not None:
             marker = match.group(1)
             if fence is None:
                 fence = marker
