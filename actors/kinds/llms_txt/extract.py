@@ -1,22 +1,21 @@
 """Turn one fetched HTML page into a `PageInfo`: title, description, main content as Markdown, links.
 
 One selectolax (lexbor) parse serves everything; only the main-content fragment is serialised again for
-html-to-markdown, which keeps a typical 14 KB page near 1 ms in total (see ``tests/bench/extract_speed.py``).
+html-to-markdown (``markdown``), which keeps a typical 14 KB page near 1 ms in total
+(see ``tests/bench/extract_speed.py``).
 The selectolax tree is mutated while extracting, so it never leaves this module.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
-import html_to_markdown
 import msgspec
-from html_to_markdown import ConversionOptions, convert
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from actors.kinds.llms_txt.markdown import to_markdown
 from actors.kinds.llms_txt.outline import OutlineEntry, breadcrumbs, page_outline
 
 # A first paragraph shorter than this is usually a byline, a date or a leftover menu label.
@@ -42,45 +41,9 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _NOT_NAVIGABLE = ("#", "javascript:", "mailto:", "tel:", "data:", "about:", "blob:")
-# Icon-only links lose their image (images are skipped) and become "[](url)": drop them.
-_EMPTY_LINK = re.compile(r"\[\s*\]\([^)]*\)")
-_BLANK_RUNS = re.compile(r"\n{3,}")
 # En and em dashes are real title separators ("Guide \u2013 Acme"), hence the "ambiguous" characters.
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|•|::|»|/)\s+")  # noqa: RUF001
 _SEPARATOR_CHARS = " |-–—·•:»/"  # noqa: RUF001
-_ENUM_OPTIONS = {
-    "heading_style": html_to_markdown.HeadingStyle,
-    "list_indent_type": html_to_markdown.ListIndentType,
-    "highlight_style": html_to_markdown.HighlightStyle,
-    "whitespace_mode": html_to_markdown.WhitespaceMode,
-    "newline_style": html_to_markdown.NewlineStyle,
-    "code_block_style": html_to_markdown.CodeBlockStyle,
-    "inline_data_media": html_to_markdown.InlineDataMedia,
-    "hidden_content": html_to_markdown.HiddenContent,
-    "url_escape_style": html_to_markdown.UrlEscapeStyle,
-    "link_style": html_to_markdown.LinkStyle,
-    "output_format": html_to_markdown.OutputFormat,
-    "tier_strategy": html_to_markdown.TierStrategy,
-}
-
-
-def _options_template() -> ConversionOptions:
-    """Our conversion options with their enum fields already the native enums.
-
-    html-to-markdown turns string option values ("atx") into its native enums on every call, by trying
-    name spellings: about 40 µs a page. A value that is already the enum passes straight through.
-    """
-    # Compact tables: column padding is only whitespace tokens for a model reading the file.
-    options = ConversionOptions(extract_metadata=False, skip_images=True, compact_tables=True)
-    native = {}
-    for name, enum in _ENUM_OPTIONS.items():
-        value = getattr(options, name)
-        if isinstance(value, str) and (member := getattr(enum, value.upper().replace("-", "_"), None)) is not None:
-            native[name] = member
-    return dataclasses.replace(options, **native)
-
-
-_OPTIONS = _options_template()
 
 
 class PageInfo(msgspec.Struct, kw_only=True):
@@ -163,7 +126,7 @@ def extract_page(url: str, html: str | bytes, outline: bool = False, links: bool
         paragraph = shorten(paragraph, MAX_DESCRIPTION_CHARS)
     description = metas.get("description") or metas.get("og:description") or metas.get("twitter:description")
     description = description or paragraph
-    markdown = _to_markdown(content, base) if content is not None else ""
+    markdown = to_markdown(content, base) if content is not None else ""
     return PageInfo(
         url=url,
         title=title,
@@ -337,18 +300,3 @@ def _first_paragraph(content: LexborNode) -> str | None:
         if len(text) >= MIN_PARAGRAPH_CHARS and not _BOILERPLATE.search(text):
             return text
     return None
-
-
-def _to_markdown(content: LexborNode, base: str) -> str:
-    html = content.html or ""
-    try:
-        markdown = convert(html, dataclasses.replace(_OPTIONS, base_url=base)).content or ""
-    except Exception:
-        # A native converter failure on one hostile page must not fail the job: plain text still helps.
-        markdown = content.text(separator="\n\n", strip=True, skip_empty=True)
-    # The substring checks skip two regex passes over the whole text on the usual clean output.
-    if "[" in markdown and "](" in markdown and _EMPTY_LINK.search(markdown):
-        markdown = _EMPTY_LINK.sub("", markdown)
-    if "\n\n\n" in markdown:
-        markdown = _BLANK_RUNS.sub("\n\n", markdown)
-    return markdown.strip()
