@@ -8,6 +8,10 @@ Figures, not pass/fail. The goal (about 1.5 ms a page) comes from ARCHITECTURE.m
   "no selectolax" alternative (it cannot pick the main content or drop site chrome on its own);
 - ``h2m_main_only``: html-to-markdown on the main-content fragment alone, what ``extract_page`` pays.
 
+Also measured: ``manual_pages_ms``, the mean over pages of the generated manual
+(``tests.support.testsite.manual``: DocBook-style pages without ``<main>``, real-world sizes with a tail up
+to 500 KB), which the synthetic page is too light to show.
+
 Run: ``python -m tests.bench.extract_speed [--quick]``.
 """
 
@@ -17,13 +21,16 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from html_to_markdown import ConversionOptions, convert
 from selectolax.lexbor import LexborHTMLParser
 
 from actors.kinds.llms_txt.extract import extract_page
+from tests.support.testsite.manual import build_manual_site
 
 URL = "https://docs.example.com/docs/guides/getting-started"
 _WORDS = (
@@ -88,6 +95,16 @@ def realistic_page(target_bytes: int = 14_000, seed: int = 7) -> str:
     return head + chrome_top + "".join(body) + chrome_bottom
 
 
+def _mean_ms(pages: list[tuple[str, bytes]]) -> float:
+    """Mean ms per page of ``extract_page`` over ``pages`` (each once, after one warm-up pass)."""
+    for url, body in pages[:20]:
+        extract_page(url, body)
+    started = time.perf_counter()
+    for url, body in pages:
+        extract_page(url, body)
+    return (time.perf_counter() - started) * 1000 / len(pages)
+
+
 def _ms_per_call(fn: Callable[[], object], repeat: int, rounds: int) -> float:
     """Median over rounds of the mean ms per call: the median damps a noisy shared machine."""
     fn()
@@ -98,6 +115,12 @@ def _ms_per_call(fn: Callable[[], object], repeat: int, rounds: int) -> float:
             fn()
         samples.append((time.perf_counter() - started) * 1000 / repeat)
     return statistics.median(samples)
+
+
+def _manual_pages(count: int) -> list[tuple[str, bytes]]:
+    with tempfile.TemporaryDirectory(prefix="genjobs-manual-") as root:
+        spec = build_manual_site(Path(root), pages=count)
+        return [("https://quill.example" + path, (Path(root) / path.lstrip("/")).read_bytes()) for path in spec.pages]
 
 
 def run(quick: bool) -> dict[str, object]:
@@ -115,6 +138,7 @@ def run(quick: bool) -> dict[str, object]:
         "h2m_whole_page_ms": _ms_per_call(lambda: convert(html), repeat, rounds),
         "h2m_main_only_ms": _ms_per_call(lambda: convert(fragment_html, fragment_options), repeat, rounds),
         "goal_ms": 1.5,
+        "manual_pages_ms": _mean_ms(_manual_pages(120 if quick else 600)),
         "quick": quick,
     }
     extract_ms = figures["extract_page_ms"]

@@ -28,12 +28,23 @@ import msgspec
 from actors.kinds.llms_txt.extract import one_line
 from actors.kinds.llms_txt.sections import DescribedPage, Section, group_sections
 
-__all__ = ["DescribedPage", "Section", "SiteInfo", "build_llms_full", "build_llms_txt", "group_sections"]
+__all__ = [
+    "DescribedPage",
+    "Section",
+    "SiteInfo",
+    "build_llms_full",
+    "build_llms_txt",
+    "group_sections",
+    "join_full_text",
+    "render_llms_full",
+    "render_llms_txt",
+]
 
 _URL_ESCAPES = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
 _TITLE_ESCAPES = str.maketrans({"[": "(", "]": ")", "\\": "\\\\"})
 _ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=\s|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_MAY_START_BLOCK = frozenset(" #`~")
 # A line a Markdown reader (or the llms.txt parser) would take as a heading or a quote: escaped in details.
 _BLOCK_START = re.compile(r"^(\s*)([#>])")
 
@@ -55,7 +66,7 @@ class SiteInfo(msgspec.Struct, kw_only=True):
 
 
 def build_llms_txt(site: SiteInfo, pages: list[DescribedPage]) -> str:
-    """Render ``llms.txt``: header, then one ``## Section`` per group with one link line per page.
+    """Render ``llms.txt`` with sections from the pages' URL folders (``sections.group_sections``).
 
     Args:
         site: Name, base URL, summary and details.
@@ -64,13 +75,27 @@ def build_llms_txt(site: SiteInfo, pages: list[DescribedPage]) -> str:
     Returns:
         The file's text, ending with a newline.
     """
+    return render_llms_txt(site, group_sections(pages, site.base_url))
+
+
+def render_llms_txt(site: SiteInfo, sections: list[Section]) -> str:
+    """Render ``llms.txt``: header, then one ``## Section`` per group with one link line per page.
+
+    Args:
+        site: Name, base URL, summary and details.
+        sections: The sections in output order, each page in exactly one.
+
+    Returns:
+        The file's text, ending with a newline.
+    """
     if summary_only(site):
         # The reference parser reads the "> summary" line only when text follows it before the first
         # section, so a file without details gets a short one that is useful to a reader anyway.
-        count = f"{len(pages)} page" + ("" if len(pages) == 1 else "s")
+        pages = sum(len(section.pages) for section in sections)
+        count = f"{pages} page" + ("" if pages == 1 else "s")
         site = msgspec.structs.replace(site, details=f"This file lists {count} of {site.base_url}, by section.")
     parts = [_header(site)]
-    for section in group_sections(pages, site.base_url):
+    for section in sections:
         lines = [f"## {one_line(section.name)}", ""]
         lines.extend(_link_line(page) for page in section.pages)
         parts.append("\n".join(lines))
@@ -78,26 +103,36 @@ def build_llms_txt(site: SiteInfo, pages: list[DescribedPage]) -> str:
 
 
 def build_llms_full(site: SiteInfo, pages: list[DescribedPage]) -> str:
+    """Render ``llms-full.txt`` with sections from the pages' URL folders (see `render_llms_full`)."""
+    return render_llms_full(site, group_sections(pages, site.base_url))
+
+
+def render_llms_full(site: SiteInfo, sections: list[Section]) -> str:
     """Render ``llms-full.txt``: the header, then every page's Markdown in llms.txt order.
 
     Args:
         site: Name, base URL, summary and details.
-        pages: The pages with their Markdown; duplicates by URL keep the first.
+        sections: The sections in output order.
 
     Returns:
         The file's text, ending with a newline.
     """
-    sections = group_sections(pages, site.base_url)
-    count = sum(len(section.pages) for section in sections)
+    return join_full_text(site, [full_text_block(page) for section in sections for page in section.pages])
+
+
+def join_full_text(site: SiteInfo, blocks: list[str]) -> str:
+    """``llms-full.txt`` from the header and already rendered page blocks (`full_text_block`)."""
+    count = len(blocks)
     intro = f"This file holds the full text of {count} page{'s' if count != 1 else ''} of {site.base_url}."
-    parts = [_header(site) + "\n\n" + intro]
-    for section in sections:
-        for page in section.pages:
-            title = one_line(page.title) or _fallback_title(page.url)
-            body = demote_headings(_drop_leading_title(page.markdown.strip(), title))
-            block = f"## {title}\n\nSource: {page.url}"
-            parts.append(f"{block}\n\n{body}" if body else block)
-    return "\n\n---\n\n".join(parts) + "\n"
+    return "\n\n---\n\n".join([_header(site) + "\n\n" + intro, *blocks]) + "\n"
+
+
+def full_text_block(page: DescribedPage) -> str:
+    """One page in ``llms-full.txt``: ``## Title``, its ``Source:`` line and its demoted Markdown."""
+    title = one_line(page.title) or _fallback_title(page.url)
+    body = demote_headings(_drop_leading_title(page.markdown.strip(), title))
+    block = f"## {title}\n\nSource: {page.url}"
+    return f"{block}\n\n{body}" if body else block
 
 
 def demote_headings(markdown: str, levels: int = 2) -> str:
@@ -109,7 +144,9 @@ def demote_headings(markdown: str, levels: int = 2) -> str:
     out = []
     fence: str | None = None
     for line in markdown.split("\n"):
-        if (match := _FENCE.match(line)) is not None:
+        if line[:1] not in _MAY_START_BLOCK:
+            pass  # most lines are prose: neither a fence nor a heading starts with anything else
+        elif (match := _FENCE.match(line)) is not None:
             marker = match.group(1)
             if fence is None:
                 fence = marker

@@ -1,7 +1,8 @@
 """Turn one fetched HTML page into a `PageInfo`: title, description, main content as Markdown, links.
 
 One selectolax (lexbor) parse serves everything; only the main-content fragment is serialised again for
-html-to-markdown, which keeps a typical 14 KB page near 1 ms in total (see ``tests/bench/extract_speed.py``).
+html-to-markdown (``markdown``), which keeps a typical 14 KB page near 1 ms in total
+(see ``tests/bench/extract_speed.py``).
 The selectolax tree is mutated while extracting, so it never leaves this module.
 """
 
@@ -12,8 +13,10 @@ from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
 import msgspec
-from html_to_markdown import ConversionOptions, convert
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from actors.kinds.llms_txt.markdown import to_markdown
+from actors.kinds.llms_txt.outline import OutlineEntry, breadcrumbs, page_outline
 
 # A first paragraph shorter than this is usually a byline, a date or a leftover menu label.
 MIN_PARAGRAPH_CHARS = 40
@@ -38,9 +41,6 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _NOT_NAVIGABLE = ("#", "javascript:", "mailto:", "tel:", "data:", "about:", "blob:")
-# Icon-only links lose their image (images are skipped) and become "[](url)": drop them.
-_EMPTY_LINK = re.compile(r"\[\s*\]\([^)]*\)")
-_BLANK_RUNS = re.compile(r"\n{3,}")
 # En and em dashes are real title separators ("Guide \u2013 Acme"), hence the "ambiguous" characters.
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|•|::|»|/)\s+")  # noqa: RUF001
 _SEPARATOR_CHARS = " |-–—·•:»/"  # noqa: RUF001
@@ -61,6 +61,9 @@ class PageInfo(msgspec.Struct, kw_only=True):
             from ``description`` because many sites repeat one meta description on every page.
         links: Absolute http(s) URLs of every ``<a href>`` in the whole page (navigation included), without
             fragments, deduplicated in document order.
+        site_name: The ``og:site_name`` meta value, if any.
+        breadcrumbs: The page's breadcrumb trail (``outline.breadcrumbs``), [] when it has none.
+        outline: The page's largest link outline (``outline.page_outline``) when it was asked for, else None.
     """
 
     url: str
@@ -71,6 +74,9 @@ class PageInfo(msgspec.Struct, kw_only=True):
     lang: str | None = None
     links: list[str] = msgspec.field(default_factory=list)
     first_paragraph: str | None = None
+    site_name: str | None = None
+    breadcrumbs: list[str] = msgspec.field(default_factory=list)
+    outline: list[OutlineEntry] | None = None
 
 
 def one_line(text: str) -> str:
@@ -91,13 +97,15 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:" + _SEPARATOR_CHARS) + "…"
 
 
-def extract_page(url: str, html: str | bytes) -> PageInfo:
+def extract_page(url: str, html: str | bytes, outline: bool = False, links: bool = True) -> PageInfo:
     """Extract title, description, main content and links from one HTML page.
 
     Args:
         url: The page's final URL; relative links and Markdown links resolve against it (or ``<base href>``).
         html: The page. ``bytes`` have their encoding detected (BOM, ``<meta charset>``); pass ``str`` when
             the HTTP ``Content-Type`` charset is known.
+        outline: Also read the page's link outline (a home page, a docs index, a sample page's sidebar).
+        links: Collect the page's links (``PageInfo.links``); a crawl that knows its pages skips them.
 
     Returns:
         The page's `PageInfo`.
@@ -105,9 +113,12 @@ def extract_page(url: str, html: str | bytes) -> PageInfo:
     tree = LexborHTMLParser(html, encoding=isinstance(html, bytes))
     metas = _meta_contents(tree)
     base = _base_url(tree, url)
-    links = _links(tree, base)
+    found = _links(tree, base) if links else []
     title = _title(tree, metas)
     lang = _lang(tree)
+    trail = breadcrumbs(tree, title)
+    # Before the main content is cut out: a table of contents often sits in <nav> or <aside>.
+    tree_outline = page_outline(tree, base) if outline else None
 
     content = _main_content(tree)
     paragraph = _first_paragraph(content) if content is not None else None
@@ -115,7 +126,7 @@ def extract_page(url: str, html: str | bytes) -> PageInfo:
         paragraph = shorten(paragraph, MAX_DESCRIPTION_CHARS)
     description = metas.get("description") or metas.get("og:description") or metas.get("twitter:description")
     description = description or paragraph
-    markdown = _to_markdown(content, base) if content is not None else ""
+    markdown = to_markdown(content, base) if content is not None else ""
     return PageInfo(
         url=url,
         title=title,
@@ -123,8 +134,11 @@ def extract_page(url: str, html: str | bytes) -> PageInfo:
         markdown=markdown,
         word_count=len(markdown.split()),
         lang=lang,
-        links=links,
+        links=found,
         first_paragraph=paragraph,
+        site_name=metas.get("og:site_name"),
+        breadcrumbs=trail,
+        outline=tree_outline,
     )
 
 
@@ -286,20 +300,3 @@ def _first_paragraph(content: LexborNode) -> str | None:
         if len(text) >= MIN_PARAGRAPH_CHARS and not _BOILERPLATE.search(text):
             return text
     return None
-
-
-def _to_markdown(content: LexborNode, base: str) -> str:
-    html = content.html or ""
-    # Compact tables: column padding is only whitespace tokens for a model reading the file.
-    options = ConversionOptions(extract_metadata=False, skip_images=True, compact_tables=True, base_url=base)
-    try:
-        markdown = convert(html, options).content or ""
-    except Exception:
-        # A native converter failure on one hostile page must not fail the job: plain text still helps.
-        markdown = content.text(separator="\n\n", strip=True, skip_empty=True)
-    # The substring checks skip two regex passes over the whole text on the usual clean output.
-    if "[" in markdown and "](" in markdown and _EMPTY_LINK.search(markdown):
-        markdown = _EMPTY_LINK.sub("", markdown)
-    if "\n\n\n" in markdown:
-        markdown = _BLANK_RUNS.sub("\n\n", markdown)
-    return markdown.strip()

@@ -1,7 +1,11 @@
 """Page extraction in other processes, so a crawl uses more than one core.
 
 Extraction (selectolax + html-to-markdown) holds the GIL, so threads do not help; a small process pool
-does. The pool is created once per worker process (at worker boot, see ``warm_up``), kept for its jobs
+does. The crawl's own process is mostly waiting on the network, so it takes a share of the pages too:
+when the pool already has `QUEUED_PER_PROCESS` pages per process waiting, the next page is extracted in
+place (on a 2-core machine with one pool process, both cores extract).
+
+The pool is created once per worker process (at worker boot, see ``warm_up``), kept for its jobs
 (starting Python processes costs a few hundred milliseconds) and stopped with it (``shut_down``). Its
 processes are spawned, never forked from a threaded worker, and are the worker's own children, so none
 outlives it. If a pool process dies, pages are extracted in the crawl's own process from then on.
@@ -23,17 +27,22 @@ from actors.kinds.llms_txt.settings import LlmsTxtSettings
 log = logging.getLogger("genjobs.llms_txt")
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+_processes = 0
 _broken = False
+# Pages handed to the pool and not back yet, over every crawl of this worker process.
+_queued = 0
+QUEUED_PER_PROCESS = 2
 
 
 def extraction_pool(processes: int) -> ProcessPoolExecutor | None:
     """The worker process's extraction pool (None when ``processes`` is 0 or the pool broke)."""
-    global _pool
+    global _pool, _processes
     if processes <= 0 or _broken:
         return None
     with _lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+            _processes = processes
             # Start the processes now rather than on the first page.
             for future in [_pool.submit(abs, 0) for _ in range(processes)]:
                 future.result()
@@ -45,16 +54,24 @@ def warm_up(settings: LlmsTxtSettings) -> None:
     extraction_pool(settings.extract_processes)
 
 
-async def extract(pool: ProcessPoolExecutor | None, url: str, body: bytes) -> PageInfo:
-    """``extract_page`` in the pool, or here when there is none (or it broke)."""
-    global _broken
-    if pool is not None and not _broken:
+async def extract(
+    pool: ProcessPoolExecutor | None, url: str, body: bytes, outline: bool = False, links: bool = True
+) -> PageInfo:
+    """``extract_page`` in the pool, or here when there is none (or it broke, or it has enough queued)."""
+    global _broken, _queued
+    if pool is not None and not _broken and _queued < QUEUED_PER_PROCESS * max(1, _processes):
+        with _lock:
+            _queued += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, extract_page, url, body)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(pool, extract_page, url, body, outline, links)
         except BrokenProcessPool:
             log.warning("an extraction process died; extracting in the crawl's own process from now on")
             _broken = True
-    return extract_page(url, body)
+        finally:
+            with _lock:
+                _queued -= 1
+    return extract_page(url, body, outline, links)
 
 
 def shut_down() -> None:

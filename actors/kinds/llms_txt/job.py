@@ -7,6 +7,7 @@ the job context, which also stops the crawl (``JobCancelled``) when the job is c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,24 +18,31 @@ import httpx
 
 from actors.context import JobContext
 from actors.errors import PermanentJobError
-from actors.kinds.llms_txt.assemble import SiteInfo, build_llms_full, build_llms_txt
+from actors.kinds.llms_txt.assemble import SiteInfo, render_llms_txt
 from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.discovery import Discovery, discover
-from actors.kinds.llms_txt.extract import PageInfo, site_name_from_titles, strip_site_name
+from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
 from actors.kinds.llms_txt.extract_pool import extract, extraction_pool
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
-from actors.kinds.llms_txt.output import write_outputs
+from actors.kinds.llms_txt.outline import OutlineEntry
+from actors.kinds.llms_txt.output import Bundle, write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
 from actors.kinds.llms_txt.providers import make_describer
 from actors.kinds.llms_txt.providers.base import ProviderError
 from actors.kinds.llms_txt.reach import reach
 from actors.kinds.llms_txt.sections import DescribedPage
+from actors.kinds.llms_txt.siteinfo import home_summary, site_name
+from actors.kinds.llms_txt.sizes import estimate_tokens, full_text, split_notice
+from actors.kinds.llms_txt.structure import Navigation, build_structure
 from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
+from actors.kinds.llms_txt.urls import normalize
 
 # Time allowed for discovery, so a huge sitemap tree cannot eat the job's whole time limit.
 DISCOVERY_BUDGET_SECONDS = 120.0
+# Pages besides the home page whose link outline is read (a sidebar present on most pages shows in a few).
+OUTLINE_SAMPLE = 8
 
 
 def run_llms_txt(ctx: JobContext, params: LlmsTxtParams) -> dict[str, Any]:
@@ -56,6 +64,10 @@ class Generation:
         self.folder = Path(config.artifacts_dir) / str(ctx.job_id)
         self.checkpoint = Checkpoint(self.folder / "checkpoint")
         self.pages: dict[str, PageInfo] = {}
+        # Page URL -> position of its URL in the discovery list: the order of pages no structure places.
+        self.order: dict[str, int] = {}
+        self.home: FetchResult | None = None
+        self.bundle = Bundle(self.folder)
         self.errors: Counter[str] = Counter()
         self.done = 0
         self.bytes = 0
@@ -64,15 +76,19 @@ class Generation:
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
         try:
-            async with Fetcher(self.config.fetch) as fetcher:
-                discovery = await self._discover(fetcher)
-                await self._fetch(fetcher, discovery)
-        finally:
-            self.checkpoint.close()
-        if not self.pages:
-            causes = ", ".join(f"{n} {cause}" for cause, n in self.errors.most_common()) or "no pages found"
-            raise PermanentJobError(f"No page of {self.base_url} could be read ({causes}).")
-        return await self._describe_and_assemble(discovery, started)
+            try:
+                async with Fetcher(self.config.fetch) as fetcher:
+                    discovery = await self._discover(fetcher)
+                    await self._fetch(fetcher, discovery)
+            finally:
+                self.checkpoint.close()
+            if not self.pages:
+                causes = ", ".join(f"{n} {cause}" for cause, n in self.errors.most_common()) or "no pages found"
+                raise PermanentJobError(f"No page of {self.base_url} could be read ({causes}).")
+            return await self._describe_and_assemble(discovery, started)
+        except BaseException:
+            await asyncio.to_thread(self.bundle.discard)
+            raise
 
     async def _discover(self, fetcher: Fetcher) -> Discovery:
         stored = self.checkpoint.load_discovery()
@@ -80,7 +96,8 @@ class Generation:
             self.base_url = stored.base_url
             return stored
         self.ctx.progress(0, None, "discover")
-        self.base_url, _home = await reach(fetcher, self.params.target, self.base_url)
+        # The home page's answer is kept: it is the first page of the crawl, not fetched a second time.
+        self.base_url, self.home = await reach(fetcher, self.params.target, self.base_url)
         discovery = await discover(
             fetcher,
             self.base_url,
@@ -94,78 +111,109 @@ class Generation:
 
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
         total = len(discovery.urls)
+        position = {url: i for i, url in enumerate(discovery.urls)}
         seen: set[str] = set()
         for record in self.checkpoint.records():
             if record.url not in seen:
                 seen.add(record.url)
-                self._count(record)
+                self._count(record, position.get(record.url, total))
         self.resumed = len(seen)
         self.ctx.progress(self.done, total, "fetch")
         delay = min(discovery.crawl_delay, MAX_CRAWL_DELAY_SECONDS) if discovery.crawl_delay else None
         pool = extraction_pool(self.config.extract_processes)
+        sampled = set(_outline_sample(discovery.urls))
 
         async def on_page(result: FetchResult) -> None:
             record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
             if result.ok:
                 self.bytes += len(result.body)
-                record.page = await extract(pool, result.final_url, result.body)
+                # Links are for discovery, which is over: the crawl knows its pages.
+                record.page = await extract(pool, result.final_url, result.body, result.url in sampled, links=False)
             self.checkpoint.append(record)
-            self._count(record)
+            self._count(record, position.get(result.url, total))
             self.ctx.progress(self.done, total, "fetch")
 
+        home = self.home
+        first = discovery.urls[0] if discovery.urls else None
+        if home is not None and first is not None and first not in seen and normalize(home.url) == first:
+            seen.add(first)
+            await on_page(home)
         await fetch_pages(fetcher, (u for u in discovery.urls if u not in seen), on_page=on_page, crawl_delay=delay)
         self.ctx.progress(self.done, total, "fetch")
 
-    def _count(self, record: PageRecord) -> None:
+    def _count(self, record: PageRecord, position: int) -> None:
         self.done += 1
         if record.page is not None:
-            # Two URLs redirecting to one page are one page.
-            self.pages.setdefault(record.page.url, record.page)
+            # Two URLs redirecting to one page are one page; it keeps the earlier position.
+            if record.page.url not in self.pages:
+                self.pages[record.page.url] = record.page
+                self.bundle.add_page(record.page.url, record.page.title, record.page.markdown)
+            self.order[record.page.url] = min(position, self.order.get(record.page.url, position))
         else:
             self.errors[record.error or "unknown"] += 1
 
     async def _describe_and_assemble(self, discovery: Discovery, started: float) -> dict[str, Any]:
-        pages = list(self.pages.values())
+        pages = sorted(self.pages.values(), key=lambda p: self.order.get(p.url, len(self.order)))
         total = len(pages)
+        home = self._home_page(discovery, pages)
         self.ctx.progress(0, total, "describe")
 
         def on_batch(done: int, of: int) -> None:
             self.ctx.progress(done, of, "describe")
 
-        async with httpx.AsyncClient() as client:
+        # The extractive provider calls nothing: no client (creating one loads TLS certificates, ~0.1 s).
+        client_context = httpx.AsyncClient() if self.params.provider != "extractive" else contextlib.nullcontext()
+        async with client_context as client:
             try:
                 describer = make_describer(self.params.provider, client, self.config.ollama, self.config.gemini)
             except ProviderError as exc:
                 raise PermanentJobError(f"The {self.params.provider} provider is not available: {exc}") from None
             described = await describer.describe(pages, on_batch=on_batch)
-            site_name = site_name_from_titles(p.title for p in pages) or urlsplit(self.base_url).hostname or ""
-            summary = await describer.summarize(site_name, pages)
+            name = site_name(home, (p.title for p in pages), self.base_url)
+            summary = await describer.summarize(name, pages, home) if home is not None else home_summary(None)
         self.ctx.progress(0, 1, "assemble")
         final = [
             DescribedPage(
                 url=p.url,
-                title=strip_site_name(p.title, site_name) or p.title,
+                title=strip_site_name(p.title, name) or p.title,
                 description=described.descriptions.get(p.url) or "",
                 markdown=p.markdown,
             )
             for p in pages
         ]
-        site = SiteInfo(name=site_name, base_url=self.base_url, summary=summary)
-        llms_txt = build_llms_txt(site, final)
-        llms_full = build_llms_full(site, final) if self.params.full_text else None
-        artifacts = await asyncio.to_thread(write_outputs, self.folder, llms_txt, llms_full, final)
+        structure = build_structure(final, self.base_url, _navigation(home, pages))
+        site = SiteInfo(name=name, base_url=self.base_url, summary=summary)
+        full = full_text(site, structure.sections, self.params.split_full_bytes) if self.params.full_text else None
+        if full is not None and full.split:
+            site.details = split_notice(len(full.text.encode()), full.sections)
+        llms_txt = render_llms_txt(site, structure.sections)
+        extra = [(part.filename, part.text) for part in full.sections] if full is not None and full.split else []
+        artifacts = await asyncio.to_thread(
+            write_outputs, self.folder, self.bundle, llms_txt, full.text if full is not None else None, extra
+        )
         self.ctx.progress(1, 1, "assemble")
+        section_tokens = {part.name: part.tokens for part in full.sections} if full is not None else {}
         return {
             "hostname": urlsplit(self.base_url).netloc,
             "base_url": self.base_url,
+            "site_name": name,
+            "home_url": home.url if home is not None else None,
             "pages": len(final),
             "urls_discovered": len(discovery.urls),
             "discovery_source": discovery.source,
             "discovery_complete": discovery.is_complete,
+            "structure_source": structure.source,
             "skipped_by_robots": discovery.disallowed_count,
             "errors": dict(self.errors),
             "bytes": self.bytes,
-            "sections": [line[3:] for line in llms_txt.splitlines() if line.startswith("## ")],
+            "sections": [section.name for section in structure.sections],
+            "section_pages": {section.name: len(section.pages) for section in structure.sections},
+            "tokens": {
+                "llms_txt": estimate_tokens(llms_txt),
+                "llms_full_txt": estimate_tokens(full.text) if full is not None else None,
+                "sections": section_tokens,
+            },
+            "llms_full_split": bool(full is not None and full.split),
             "provider": self.params.provider,
             "provider_fallbacks": described.fallbacks,
             "provider_errors": described.errors,
@@ -176,3 +224,44 @@ class Generation:
                 for a in artifacts
             ],
         }
+
+    def _home_page(self, discovery: Discovery, pages: list[PageInfo]) -> PageInfo | None:
+        """The page the site's root answered with (after redirects), if it was read."""
+        if not discovery.urls or discovery.urls[0] != normalize(self.base_url):
+            return None  # robots.txt keeps us off the home page
+        return next((page for page in pages if self.order.get(page.url) == 0), None)
+
+
+def _is_index(path: str) -> bool:
+    """A site's or a folder's front page: "/", "/docs/", "/docs/index.html" (one segment at most)."""
+    segments = [s for s in path.split("/") if s]
+    if segments and segments[-1].startswith(("index.", "default.")):
+        segments.pop()
+    return len(segments) <= 1 and (path.endswith("/") or len(segments) < len([s for s in path.split("/") if s]))
+
+
+def _outline_sample(urls: list[str]) -> list[str]:
+    """The URLs whose pages' outlines are read: the home page, a few index pages and the first few others."""
+    sample = urls[:1]
+    indexes = others = 0
+    for url in urls[1:]:
+        if _is_index(urlsplit(url).path):
+            if indexes < OUTLINE_SAMPLE:
+                sample.append(url)
+                indexes += 1
+        elif others < OUTLINE_SAMPLE:
+            sample.append(url)
+            others += 1
+    return sample
+
+
+def _navigation(home: PageInfo | None, pages: list[PageInfo]) -> Navigation:
+    """The outlines (the home page's and index pages' as tables of contents) and breadcrumbs of the pages."""
+    toc: list[list[OutlineEntry]] = []
+    menus: list[list[OutlineEntry]] = []
+    for page in pages:
+        if not page.outline:
+            continue
+        (toc if page is home or _is_index(urlsplit(page.url).path) else menus).append(page.outline)
+    crumbs = {page.url: page.breadcrumbs for page in pages if page.breadcrumbs}
+    return Navigation(home_url=home.url if home is not None else None, toc=toc, menus=menus, breadcrumbs=crumbs)

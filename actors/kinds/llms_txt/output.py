@@ -1,18 +1,21 @@
-"""Writing a finished generation: llms.txt, llms-full.txt, one Markdown file per page, and a ZIP of all.
+"""Writing a generation's files: llms.txt, llms-full.txt, and a ZIP bundle with one Markdown file per page.
 
-Files are written to a temporary name and renamed, so a download never sees half a file.
+The bundle is written while the crawl runs: each page's file is compressed into it as the page arrives, in
+one background thread (zlib releases the GIL, so this uses the core the event loop leaves idle), and only
+llms.txt, llms-full.txt and the per-section files are added at the end. Files are written to a temporary
+name and renamed, so a download never sees half a file.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
-
-from actors.kinds.llms_txt.sections import DescribedPage
 
 LLMS_TXT = "llms.txt"
 LLMS_FULL_TXT = "llms-full.txt"
@@ -45,25 +48,79 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def write_outputs(folder: Path, llms_txt: str, llms_full: str | None, pages: list[DescribedPage]) -> list[Artifact]:
-    """Write every artifact into ``folder``; returns what was written."""
+class Bundle:
+    """``bundle.zip``, filled page by page during the crawl; ``finish`` completes it, ``discard`` drops it.
+
+    Methods are called from the crawl's thread; the ZIP itself is only touched by the writer thread.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._tmp = folder / (BUNDLE_ZIP + ".tmp")
+        self._zip: zipfile.ZipFile | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llms-bundle")
+        self._taken: set[str] = set()
+        self._last: Future[None] | None = None
+
+    def add_page(self, url: str, title: str, markdown: str) -> None:
+        """Queue one page's file (``pages/<name>.md``: its title, source URL and Markdown)."""
+        name = f"pages/{page_filename(url, self._taken)}"
+        body = f"# {title or url}\n\nSource: {url}\n\n{markdown}\n"
+        self._last = self._writer.submit(self._put, name, body)
+
+    def finish(self, files: Sequence[tuple[str, str]]) -> int:
+        """Add ``files`` (name, text), close the ZIP and move it into place; returns its size in bytes."""
+        for name, text in files:
+            self._last = self._writer.submit(self._put, name, text)
+        self._writer.submit(self._close).result()
+        self._writer.shutdown(wait=True)
+        self._tmp.replace(self.folder / BUNDLE_ZIP)
+        return (self.folder / BUNDLE_ZIP).stat().st_size
+
+    def discard(self) -> None:
+        """Stop writing and delete the unfinished ZIP (the job failed or was cancelled)."""
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        self._close()
+        self._tmp.unlink(missing_ok=True)
+
+    def _put(self, name: str, text: str) -> None:
+        if self._zip is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # Level 1: several times faster than the default on text, and within a few percent of its size.
+            self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+        self._zip.writestr(name, text)
+
+    def _close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+
+def write_outputs(
+    folder: Path,
+    bundle: Bundle,
+    llms_txt: str,
+    llms_full: str | None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> list[Artifact]:
+    """Write llms.txt and llms-full.txt and complete the bundle; returns what was written.
+
+    Args:
+        folder: The job's artifact folder.
+        bundle: The bundle holding the page files already.
+        llms_txt: The llms.txt text.
+        llms_full: The llms-full.txt text, None when full text was not asked for.
+        extra: More (name, text) files for the bundle only (the per-section llms-full files).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    written: list[Artifact] = []
-    _write(folder / LLMS_TXT, llms_txt.encode())
-    written.append(Artifact(LLMS_TXT, len(llms_txt.encode())))
+    txt = llms_txt.encode()
+    _write(folder / LLMS_TXT, txt)
+    written = [Artifact(LLMS_TXT, len(txt))]
+    files = [(LLMS_TXT, llms_txt)]
     if llms_full is not None:
-        _write(folder / LLMS_FULL_TXT, llms_full.encode())
-        written.append(Artifact(LLMS_FULL_TXT, len(llms_full.encode())))
-    tmp = folder / (BUNDLE_ZIP + ".tmp")
-    taken: set[str] = set()
-    # Level 1: several times faster than the default on text, and within a few percent of its size.
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as bundle:
-        bundle.writestr(LLMS_TXT, llms_txt)
-        if llms_full is not None:
-            bundle.writestr(LLMS_FULL_TXT, llms_full)
-        for page in pages:
-            body = f"# {page.title or page.url}\n\nSource: {page.url}\n\n{page.markdown}\n"
-            bundle.writestr(f"pages/{page_filename(page.url, taken)}", body)
-    tmp.replace(folder / BUNDLE_ZIP)
-    written.append(Artifact(BUNDLE_ZIP, (folder / BUNDLE_ZIP).stat().st_size))
+        full = llms_full.encode()
+        _write(folder / LLMS_FULL_TXT, full)
+        written.append(Artifact(LLMS_FULL_TXT, len(full)))
+        files.append((LLMS_FULL_TXT, llms_full))
+    written.append(Artifact(BUNDLE_ZIP, bundle.finish([*files, *extra])))
     return written

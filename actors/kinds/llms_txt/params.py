@@ -24,6 +24,8 @@ class LlmsTxtParams(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     max_urls: Annotated[int, msgspec.Meta(ge=1, le=MAX_URLS)] = 500
     provider: Provider = "extractive"
     full_text: bool = True
+    # Past this size llms-full.txt is also written per section (llms-full/<section>.txt in the bundle).
+    split_full_bytes: Annotated[int, msgspec.Meta(ge=10_000, le=1_000_000_000)] = 5_000_000
     include_paths: Annotated[list[Glob], msgspec.Meta(max_length=50)] = []
     exclude_paths: Annotated[list[Glob], msgspec.Meta(max_length=50)] = []
     # Where to tell the user the job finished (default: their own default channel) and in which language.

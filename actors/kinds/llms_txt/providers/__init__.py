@@ -38,12 +38,14 @@ __all__ = [
 PROVIDERS = ("extractive", "ollama", "gemini")
 
 
-def make_describer(provider: str, client: httpx.AsyncClient, ollama: OllamaConfig, gemini: GeminiConfig) -> Describer:
+def make_describer(
+    provider: str, client: httpx.AsyncClient | None, ollama: OllamaConfig, gemini: GeminiConfig
+) -> Describer:
     """Build the `Describer` for a provider name.
 
     Args:
         provider: "extractive", "ollama" or "gemini" (case-insensitive).
-        client: Shared HTTP client, owned (and closed) by the caller.
+        client: Shared HTTP client, owned (and closed) by the caller; None is enough for "extractive".
         ollama: Ollama settings (used for "ollama").
         gemini: Gemini settings (used for "gemini").
 
@@ -57,14 +59,16 @@ def make_describer(provider: str, client: httpx.AsyncClient, ollama: OllamaConfi
     name = provider.strip().lower()
     if name == "extractive":
         return ExtractiveDescriber()
+    if name not in ("ollama", "gemini"):
+        raise UnknownProviderError(f"unknown description provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    if client is None:
+        raise ProviderConfigError(f"the {name} provider needs an HTTP client")
     if name == "ollama":
         if not ollama.base_url:
             raise ProviderConfigError("the ollama provider needs a base URL (OLLAMA_URL)")
         return OllamaDescriber(client, ollama)
-    if name == "gemini":
-        if not gemini.api_key:
-            raise ProviderConfigError("the gemini provider needs an API key (GEMINI_API_KEY)")
-        if not gemini.base_url:
-            raise ProviderConfigError("the gemini provider needs a base URL (GEMINI_API_BASE)")
-        return GeminiDescriber(client, gemini)
-    raise UnknownProviderError(f"unknown description provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    if not gemini.api_key:
+        raise ProviderConfigError("the gemini provider needs an API key (GEMINI_API_KEY)")
+    if not gemini.base_url:
+        raise ProviderConfigError("the gemini provider needs a base URL (GEMINI_API_BASE)")
+    return GeminiDescriber(client, gemini)

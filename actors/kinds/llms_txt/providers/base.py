@@ -87,12 +87,14 @@ class Describer(Protocol):
         """
         ...
 
-    async def summarize(self, site_name: str, pages: list[PageInfo]) -> str:
+    async def summarize(self, site_name: str, pages: list[PageInfo], home: PageInfo | None = None) -> str:
         """Write the one-paragraph summary for the ``>`` line; falls back to an extractive one on error.
 
         Args:
             site_name: The site's name.
             pages: The site's pages (the home page, if present, weighs most).
+            home: The page the site's root answered with (after redirects); when given, the extractive
+                summary is its text only, never another page's.
 
         Returns:
             One line of text; "" only when nothing at all describes the site.

@@ -45,15 +45,18 @@ def home_page(pages: list[PageInfo]) -> PageInfo | None:
     return min(pages, key=lambda page: (len(urlsplit(page.url).path.strip("/")), page.url))
 
 
-def extractive_summary(pages: list[PageInfo]) -> str:
+def extractive_summary(pages: list[PageInfo], home: PageInfo | None = None) -> str:
     """A one-line summary from the home page's description, else the first page that has one.
 
     Args:
         pages: The site's pages.
+        home: The known home page (after redirects): only its description or first paragraph is used.
 
     Returns:
         One line of at most ``SUMMARY_CHARS`` characters, or "" when no page has a description.
     """
+    if home is not None:
+        return shorten(one_line(home.description or home.first_paragraph or ""), SUMMARY_CHARS)
     home = home_page(pages)
     candidates = ([home] if home is not None else []) + pages
     for page in candidates:
@@ -73,6 +76,6 @@ class ExtractiveDescriber:
             on_batch(len(pages), len(pages))
         return result
 
-    async def summarize(self, site_name: str, pages: list[PageInfo]) -> str:
+    async def summarize(self, site_name: str, pages: list[PageInfo], home: PageInfo | None = None) -> str:
         """Summarise the site from its home page (see `extractive_summary`)."""
-        return extractive_summary(pages)
+        return extractive_summary(pages, home)

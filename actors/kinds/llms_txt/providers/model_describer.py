@@ -179,13 +179,13 @@ class ModelDescriber(ABC):
             await asyncio.gather(*tasks, return_exceptions=True)
         return result
 
-    async def summarize(self, site_name: str, pages: list[PageInfo]) -> str:
+    async def summarize(self, site_name: str, pages: list[PageInfo], home: PageInfo | None = None) -> str:
         """One-paragraph site summary from the model; the extractive summary when the call fails."""
-        fallback = extractive_summary(pages)
+        fallback = extractive_summary(pages, home)
         if not pages or self.gave_up is not None:
             return fallback
         try:
-            prompt = build_summary_prompt(site_name, pages, self._excerpt_chars)
+            prompt = build_summary_prompt(site_name, pages, self._excerpt_chars, home)
             answer = await self._ask_with_retries(prompt, json_answer=False)
         except ProviderCallError as exc:
             logger.warning(

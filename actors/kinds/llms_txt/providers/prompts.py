@@ -58,9 +58,11 @@ def build_describe_prompt(pages: list[PageInfo], excerpt_chars: int) -> str:
     return "\n\n".join(blocks)
 
 
-def build_summary_prompt(site_name: str, pages: list[PageInfo], excerpt_chars: int) -> str:
+def build_summary_prompt(
+    site_name: str, pages: list[PageInfo], excerpt_chars: int, home: PageInfo | None = None
+) -> str:
     """The prompt asking for the site's one-paragraph summary, from the home page and the first pages."""
-    home = home_page(pages)
+    home = home or home_page(pages)
     lines = [SUMMARY_INSTRUCTIONS.format(site=one_line(site_name))]
     if home is not None:
         lines.append(f"Home page: {home.url}\nTitle: {one_line(home.title)}")
