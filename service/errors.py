@@ -8,7 +8,9 @@
      ├── TooManyRequests (429)
      └── ServiceUnavailable (503)   a dependency (Postgres, Redis) is down; nothing was stored
 
-Every error body is ``{"error": {"code", "message", "details"}}``.
+Every error body is ``{"error": {"code", "message", "details"}}``. A 503 for an outage carries ``Retry-After``. Errors
+raised below this layer are mapped here too, in ``internal_error_handler``: a lost or refused database
+connection (SQLAlchemy/psycopg) is a 503 like a Redis outage, not a 500.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
+import redis
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger("genjobs.api")
 
@@ -63,9 +68,22 @@ class TooManyRequests(ServiceError):
     code = "too_many_requests"
 
 
+# Seconds a client is asked to wait after a 503: outages of Postgres or Redis worth retrying are short.
+RETRY_AFTER_SECONDS = 5
+
+
 class ServiceUnavailable(ServiceError):
     status_code = 503
     code = "service_unavailable"
+
+
+def dependency_down(component: str, message: str, reason: str | None = None) -> ServiceUnavailable:
+    """The 503 of an outage of Postgres or Redis: ``Retry-After`` says when trying again makes sense."""
+    return ServiceUnavailable(
+        message,
+        details={"component": component, "reason": reason} if reason else {"component": component},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -114,7 +132,40 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     )
 
 
+# SQLSTATEs of a server that is going away or not yet accepting connections (class 08 is "connection exception").
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` means Postgres cannot be reached (refused, reset, shutting down, pool exhausted), as
+    opposed to a statement that failed on a working connection."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    if isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate
+        return state is None or state.startswith("08") or state in _UNAVAILABLE_SQLSTATES
+    return False
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    component = (
+        "database"
+        if database_unavailable(exc)
+        else "redis"
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError)
+        else None
+    )
+    if component is not None:
+        log.warning("%s unavailable on %s %s: %s", component, request.method, request.url.path, type(exc).__name__)
+        name = "The database" if component == "database" else "Redis"
+        unavailable = dependency_down(
+            component, f"{name} is unavailable right now; please try again shortly.", type(exc).__name__
+        )
+        return service_error_handler(request, unavailable)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(
         error_body("internal_error", "Something went wrong on our side; it has been logged."),
