@@ -109,6 +109,13 @@ class AuthSettings(msgspec.Struct, frozen=True):
     cookie_secure: bool = False
 
 
+class MetricsSettings(msgspec.Struct, frozen=True):
+    """Who may read ``GET /metrics``: holders of ``token`` (bearer), anyone when ``public``, else nobody (404)."""
+
+    token: str = ""
+    public: bool = False
+
+
 class Settings(msgspec.Struct, frozen=True):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
@@ -122,6 +129,7 @@ class Settings(msgspec.Struct, frozen=True):
     stripe: StripeSettings = StripeSettings()
     notify: NotifySettings = NotifySettings()
     website: WebsiteSettings = WebsiteSettings()
+    metrics: MetricsSettings = MetricsSettings()
     secret_key: str = ""
     artifacts_dir: str = ".data/artifacts"
     data_dir: str = ".data"
@@ -192,6 +200,7 @@ class Settings(msgspec.Struct, frozen=True):
             stripe=stripe_settings(e),
             notify=notify_settings(e, public_url),
             website=website_settings(e, public_url),
+            metrics=MetricsSettings(token=e.get("METRICS_TOKEN", ""), public=flag(e.get("METRICS_PUBLIC"), False)),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
             data_dir=e.get("DATA_DIR", ".data"),
@@ -205,6 +214,7 @@ class Settings(msgspec.Struct, frozen=True):
         raw["database"]["url"] = redact_url(self.database.url)
         raw["redis"]["url"] = redact_url(self.redis.url)
         raw["secret_key"] = "***" if self.secret_key else ""
+        raw["metrics"]["token"] = "***" if self.metrics.token else ""
         raw["providers"]["gemini_api_key"] = "***" if self.providers.gemini_api_key else ""
         raw["stripe"]["api_key"] = "***" if self.stripe.api_key else ""
         raw["stripe"]["webhook_secret"] = "***" if self.stripe.webhook_secret else ""

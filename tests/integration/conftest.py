@@ -22,6 +22,8 @@ def fresh_stripe(fake_stripe: FakeStripe) -> Iterator[FakeStripe]:
 # A deployment's security settings, where the session's shared API relaxes them for local test servers.
 PRODUCTION_LIKE_ENV = {
     "NOTIFY_ALLOW_PRIVATE": "0",
+    # Metrics off: neither a token nor METRICS_PUBLIC
+    "METRICS_TOKEN": "",
 }
 
 
