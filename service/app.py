@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 
 from service.artifacts.controller import ArtifactsController
 from service.auth.controller import AuthController
+from service.auth.cross_site import CrossSiteMiddleware
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=template_config(),
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
+        # Outermost first: a cross-site request is refused before its credentials are looked up.
+        middleware=[CrossSiteMiddleware(settings.public_url), DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers={
             ServiceError: service_error_handler,
             HTTPException: html_or_json_http_error,

@@ -3,8 +3,10 @@
     ServiceError (500)
      ├── BadRequest (400)           invalid input; ``details`` says what, per field where possible
      ├── Unauthorized (401)
+     ├── Forbidden (403)            a cross-site request made with the session cookie (never for a resource)
      ├── NotFound (404)             also for another user's resources, never 403
      ├── Conflict (409)
+     ├── UnsupportedMediaType (415) a JSON endpoint was sent another content type
      ├── TooManyRequests (429)
      └── ServiceUnavailable (503)   a dependency (Postgres, Redis) is down; nothing was stored
 
@@ -53,6 +55,11 @@ class Unauthorized(ServiceError):
     code = "unauthorized"
 
 
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(ServiceError):
     status_code = 404
     code = "not_found"
@@ -61,6 +68,11 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     status_code = 409
     code = "conflict"
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class TooManyRequests(ServiceError):
