@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from litestar import Litestar
@@ -16,6 +17,7 @@ from actors.payments.stripe_client import StripeConnection
 from actors.registry import load_kind_modules
 from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
+from service.auth.login_limits import password_hash_limiter
 from service.events.hub import EventHub
 from service.payments.client import open_stripe
 from service.settings import Settings
@@ -32,6 +34,8 @@ class Resources:
     publisher: AsyncLivePublisher
     broker: RedisBroker
     hub: EventHub
+    # Bounds the password hashes (argon2, 64 MiB each) this process computes at once.
+    password_hashing: anyio.CapacityLimiter
     # None when Stripe is not configured: paid job options are then refused.
     stripe: StripeConnection | None = None
 
@@ -69,6 +73,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             ),
             broker=broker,
             hub=hub,
+            password_hashing=password_hash_limiter(settings.auth),
             stripe=stripe_connection,
         )
     finally:

@@ -107,6 +107,12 @@ class AuthSettings(msgspec.Struct, frozen=True):
     session_cookie: str = "genjobs_session"
     session_days: int = 14
     cookie_secure: bool = False
+    # Login attempts allowed per window, per account (email) and per client address; then 429.
+    login_attempts_per_account: int = 10
+    login_attempts_per_address: int = 50
+    login_window_seconds: int = 900
+    # Password hashes (argon2, 64 MiB each) computed at once per API process.
+    password_hash_concurrency: int = 2
 
 
 class MetricsSettings(msgspec.Struct, frozen=True):
@@ -145,7 +151,7 @@ class Settings(msgspec.Struct, frozen=True):
         r = RedisSettings()
         w = WorkerSettings()
         s = SchedulerSettings()
-        cs, ps, qs = CrawlSettings(), ProviderSettings(), QuotaSettings()
+        cs, ps, qs, au = CrawlSettings(), ProviderSettings(), QuotaSettings(), AuthSettings()
 
         def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
             return number(e, name, default, kind)
@@ -177,7 +183,13 @@ class Settings(msgspec.Struct, frozen=True):
                 lost_message_grace_seconds=num("LOST_MESSAGE_GRACE_SECONDS", s.lost_message_grace_seconds, float),
             ),
             sse=SseSettings(heartbeat_seconds=num("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds, float)),
-            auth=AuthSettings(cookie_secure=flag(e.get("COOKIE_SECURE"), False)),
+            auth=AuthSettings(
+                cookie_secure=flag(e.get("COOKIE_SECURE"), False),
+                login_attempts_per_account=num("LOGIN_ATTEMPTS_PER_ACCOUNT", au.login_attempts_per_account, int),
+                login_attempts_per_address=num("LOGIN_ATTEMPTS_PER_ADDRESS", au.login_attempts_per_address, int),
+                login_window_seconds=num("LOGIN_WINDOW_SECONDS", au.login_window_seconds, int),
+                password_hash_concurrency=max(1, num("PASSWORD_HASH_CONCURRENCY", au.password_hash_concurrency, int)),
+            ),
             crawl=CrawlSettings(
                 allow_private=flag(e.get("CRAWL_ALLOW_PRIVATE"), False),
                 concurrency=num("CRAWL_CONCURRENCY", cs.concurrency, int),

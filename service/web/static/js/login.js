@@ -30,6 +30,9 @@ form.addEventListener("submit", async (event) => {
     window.location.assign(sameOriginUrl(form.dataset.next, window.location.origin));
   } else if (result.status === 401) {
     showError("The email or password is wrong.", password);
+  } else if (result.status === 429) {
+    const wait = Number(result.data?.error?.details?.retry_after_seconds) || 60;
+    showError(`Too many login attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`);
   } else if (result.status === 0) {
     showError("Could not reach the server. Check your connection and try again.");
   } else {
