@@ -17,6 +17,7 @@ from service.auth.cross_site import CrossSiteMiddleware
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
+from service.input_guard import InputGuardMiddleware
 from service.jobs.controller import JobsController
 from service.notifications.controller import NotificationsController
 from service.payments.admin_controller import PaymentsAdminController
@@ -70,7 +71,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config(),
         lifespan=[lifespan],
         # Outermost first: a cross-site request is refused before its credentials are looked up.
-        middleware=[CrossSiteMiddleware(settings.public_url), DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
+        # Then bad bytes (NUL, invalid UTF-8, deep JSON) are refused before any handler or query sees them.
+        middleware=[
+            CrossSiteMiddleware(settings.public_url),
+            DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS),
+            InputGuardMiddleware(),
+        ],
         exception_handlers={
             ServiceError: service_error_handler,
             HTTPException: html_or_json_http_error,

@@ -71,16 +71,19 @@ def refuse_cross_site(method: str, headers: dict[str, str], public_url: str) -> 
     )
 
 
-def require_declared_body_type(route_handler: Any, method: str, headers: dict[str, str]) -> None:
-    """Raise ``UnsupportedMediaType`` when a handler's body is JSON and the request's is not."""
-    if method in SAFE_METHODS:
-        return
+def takes_json_body(route_handler: Any) -> bool:
+    """Whether the handler reads a JSON body (a ``data`` parameter without another declared media type)."""
     field = getattr(route_handler, "parsed_data_field", None)
     if field is None:
-        return
+        return False
     kwarg = field.kwarg_definition
     declared = kwarg.media_type if isinstance(kwarg, BodyKwarg) else RequestEncodingType.JSON
-    if declared != RequestEncodingType.JSON:
+    return bool(declared == RequestEncodingType.JSON)
+
+
+def require_declared_body_type(route_handler: Any, method: str, headers: dict[str, str]) -> None:
+    """Raise ``UnsupportedMediaType`` when a handler's body is JSON and the request's is not."""
+    if method in SAFE_METHODS or not takes_json_body(route_handler):
         return
     content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "application/json" or (
