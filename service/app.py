@@ -15,7 +15,7 @@ from service.artifacts.controller import ArtifactsController
 from service.auth.controller import AuthController
 from service.auth.cross_site import CrossSiteMiddleware
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
-from service.errors import ServiceError, internal_error_handler, service_error_handler
+from service.errors import ServiceError, document_errors, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.input_guard import InputGuardMiddleware
 from service.jobs.controller import JobsController
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.resources = resources
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             AuthController,
             JobsController,
@@ -85,3 +85,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="Generation jobs API", version="0.1.0", path="/schema"),
         debug=False,
     )
+    document_errors(app)
+    return app

@@ -20,10 +20,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 import psycopg
 import redis
-from litestar import MediaType, Request, Response
+from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy import exc as sa_exc
 
@@ -96,6 +100,56 @@ def dependency_down(component: str, message: str, reason: str | None = None) -> 
         details={"component": component, "reason": reason} if reason else {"component": component},
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+    # Per-field problems (a list of {"field", "message"}) or facts about the error (an object); may be null.
+    details: Any
+
+
+class ErrorBody(msgspec.Struct):
+    """The body of every error answer, as the OpenAPI document describes it."""
+
+    error: ErrorDetail
+
+
+# Documented on every operation, replacing Litestar's default ``{status_code, detail}`` description of its
+# validation errors: what ``http_error_handler`` and ``service_error_handler`` really send.
+ERROR_STATUSES = {
+    400: "The request is invalid; details name the field.",
+    401: "No valid API key or session.",
+    403: "A cross-site request made with the session cookie.",
+    404: "No such resource (also another user's).",
+    405: "Method not allowed here.",
+    409: "Conflicts with the resource's state.",
+    413: "The body is too large.",
+    415: "The body must be JSON (Content-Type: application/json).",
+    429: "Too many requests; see Retry-After.",
+    503: "A dependency (Postgres, Redis, a payment or generation service) is unavailable; see Retry-After.",
+}
+
+
+def document_errors(app: Litestar) -> None:
+    """Describe the error body on every operation of ``app``'s OpenAPI document."""
+    specs = {
+        status: ResponseSpec(
+            data_container=ErrorBody,
+            description=description,
+            generate_examples=False,
+            examples=[
+                Example(
+                    value={"error": {"code": _HTTP_CODES.get(status, "error"), "message": description, "details": None}}
+                )
+            ],
+        )
+        for status, description in ERROR_STATUSES.items()
+    }
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler):
+                handler.responses = {**specs, **(handler.responses or {})}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, insert, select, update
@@ -70,7 +71,12 @@ class AuthController(Controller):
         )
         return Response(LoginResponse(UserOut(user.id, user.email, user.is_admin)), cookies=[cookie])
 
-    @post("/auth/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
+    @post(
+        "/auth/logout",
+        operation_id="logout",
+        status_code=HTTP_204_NO_CONTENT,
+        responses={HTTP_204_NO_CONTENT: ResponseSpec(None, description="Logged out; the session cookie is cleared.")},
+    )
     async def logout(self, request: Request[Principal, Any, Any]) -> Response[None]:
         res = get_resources(request.app)
         name = res.settings.auth.session_cookie
