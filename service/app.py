@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_pricing(settings.stripe.pricing)  # a bad PRICING stops the start, not the first paid request
+    if not settings.secret_key:
+        logging.getLogger("genjobs.api").warning("SECRET_KEY is not set: webhook signing secrets are stored in clear")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -233,6 +233,7 @@ class Settings(msgspec.Struct, frozen=True):
         raw["notify"]["smtp_url"] = redact_url(self.notify.smtp_url)
         raw["notify"]["ultramsg_token"] = "***" if self.notify.ultramsg_token else ""
         raw["notify"]["whatsapp_token"] = "***" if self.notify.whatsapp_token else ""
+        raw["notify"]["secret_key"] = "***" if self.notify.secret_key else ""
         raw["website"]["generator_api_key"] = "***" if self.website.generator_api_key else ""
         return dict(raw)
 
