@@ -8,8 +8,8 @@ Two checks run before authentication and before any body is read:
    ``Sec-Fetch-Site`` when the browser sends it (``same-origin`` or ``none`` pass), else ``Origin``, whose host
    must be the request's ``Host`` (or the origin of ``PUBLIC_URL``, for a proxy that rewrites ``Host``). A
    request with neither header is not from a browser made after 2020 and passes: it cannot ride a cookie
-   that a current browser holds. API-key requests are never checked: a page cannot set ``Authorization``
-   on another site's request.
+   that a current browser holds. API-key requests (``Authorization: Bearer``) are never checked: a page
+   cannot set ``Authorization`` on another site's request, and browsers never add a bearer token themselves.
 2. **What a JSON handler reads.** A handler that takes a JSON body (the default for Litestar's ``data``)
    gets only ``application/json`` (or ``+json``): a page elsewhere can post ``text/plain``, forms and
    multipart without asking the browser's permission (a CORS preflight), but not JSON. A handler that
@@ -49,7 +49,10 @@ def refuse_cross_site(method: str, headers: dict[str, str], public_url: str) -> 
         headers: The request headers, names in lower case.
         public_url: The site's public URL (``PUBLIC_URL``), whose origin is always this site.
     """
-    if method in SAFE_METHODS or headers.get("authorization", "").strip():
+    scheme, _, credential = headers.get("authorization", "").strip().partition(" ")
+    if method in SAFE_METHODS or (scheme.lower() == "bearer" and credential.strip()):
+        # An API key: never sent by a browser on its own. (Basic credentials are: a browser attaches them to
+        # any request to a site behind HTTP authentication, so they do not exempt a request.)
         return
     origin = headers.get("origin", "").lower()
     trusted = origin == _origin_of(public_url)

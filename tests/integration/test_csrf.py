@@ -66,6 +66,8 @@ def cross_site_requests(job_id: str, key_id: str) -> list[tuple[str, str, dict[s
         # A sibling subdomain is "same-site" (SameSite=Lax cookies go along) but not this origin
         {"Origin": "https://other.127.0.0.1.nip.io", "Sec-Fetch-Site": "same-site"},
         {"Origin": "null"},
+        # Basic credentials are ambient (a browser adds them behind HTTP authentication): no exemption
+        {"Origin": EVIL, "Authorization": "Basic dXNlcjpwYXNz"},
     ],
 )
 async def test_cross_site_state_changes_with_the_cookie_are_refused(
