@@ -14,9 +14,11 @@ from litestar.openapi import OpenAPIConfig
 from actors.registry import all_kinds, load_kind_modules, resolve
 from service.artifacts.controller import ArtifactsController
 from service.auth.controller import AuthController
+from service.auth.cross_site import CrossSiteMiddleware
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
-from service.errors import ServiceError, internal_error_handler, service_error_handler
+from service.errors import ServiceError, document_errors, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
+from service.input_guard import InputGuardMiddleware
 from service.jobs.controller import JobsController
 from service.jobs.logs import JobLogsController
 from service.notifications.controller import NotificationsController
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     load_pricing(settings.stripe.pricing)  # a bad PRICING stops the start, not the first paid request
     # Routes the job kinds bring (e.g. a site analysis), mounted like the platform's own.
     kind_routes = [handler for kind in all_kinds().values() if kind.routes for handler in resolve(kind.routes)()]
+    if not settings.secret_key:
+        logging.getLogger("genjobs.api").warning("SECRET_KEY is not set: webhook signing secrets are stored in clear")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -51,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.resources = resources
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             AuthController,
             JobsController,
@@ -73,7 +77,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=template_config(),
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
+        # Outermost first: a cross-site request is refused before its credentials are looked up.
+        # Then bad bytes (NUL, invalid UTF-8, deep JSON) are refused before any handler or query sees them.
+        middleware=[
+            CrossSiteMiddleware(settings.public_url),
+            DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS),
+            InputGuardMiddleware(),
+        ],
         exception_handlers={
             ServiceError: service_error_handler,
             HTTPException: html_or_json_http_error,
@@ -82,3 +92,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="Generation jobs API", version="0.1.0", path="/schema"),
         debug=False,
     )
+    document_errors(app)
+    return app

@@ -81,6 +81,7 @@ def notify_settings(e: dict[str, str], public_url: str) -> NotifySettings:
         max_backoff_seconds=num("NOTIFY_MAX_BACKOFF_SECONDS", d.max_backoff_seconds, float),
         timeout_seconds=num("NOTIFY_TIMEOUT_SECONDS", d.timeout_seconds, float),
         allow_private=flag(e.get("NOTIFY_ALLOW_PRIVATE"), False),
+        secret_key=e.get("SECRET_KEY", ""),
         repair_interval_seconds=num("NOTIFY_REPAIR_INTERVAL_SECONDS", d.repair_interval_seconds, float),
         repair_grace_seconds=num("NOTIFY_REPAIR_GRACE_SECONDS", d.repair_grace_seconds, float),
         repair_window_hours=num("NOTIFY_REPAIR_WINDOW_HOURS", d.repair_window_hours, float),

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from litestar import Litestar
@@ -17,6 +18,7 @@ from actors.payments.stripe_client import StripeConnection
 from actors.registry import all_kinds, load_kind_modules
 from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
+from service.auth.login_limits import password_hash_limiter
 from service.events.hub import EventHub
 from service.payments.client import open_stripe
 from service.settings import Settings
@@ -33,6 +35,8 @@ class Resources:
     publisher: AsyncLivePublisher
     broker: RedisBroker
     hub: EventHub
+    # Bounds the password hashes (argon2, 64 MiB each) this process computes at once.
+    password_hashing: anyio.CapacityLimiter
     # None when Stripe is not configured: paid job options are then refused.
     stripe: StripeConnection | None = None
     # Each job kind's own settings section, by kind name (``JobKind.settings``; None for kinds without one).
@@ -72,6 +76,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             ),
             broker=broker,
             hub=hub,
+            password_hashing=password_hash_limiter(settings.auth),
             stripe=stripe_connection,
             kind_settings=load_kind_settings(settings),
         )

@@ -91,6 +91,19 @@ class AuthSettings(msgspec.Struct, frozen=True):
     session_cookie: str = "genjobs_session"
     session_days: int = 14
     cookie_secure: bool = False
+    # Login attempts allowed per window, per account (email) and per client address; then 429.
+    login_attempts_per_account: int = 10
+    login_attempts_per_address: int = 50
+    login_window_seconds: int = 900
+    # Password hashes (argon2, 64 MiB each) computed at once per API process.
+    password_hash_concurrency: int = 2
+
+
+class MetricsSettings(msgspec.Struct, frozen=True):
+    """Who may read ``GET /metrics``: holders of ``token`` (bearer), anyone when ``public``, else nobody (404)."""
+
+    token: str = ""
+    public: bool = False
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -103,6 +116,7 @@ class Settings(msgspec.Struct, frozen=True):
     quota: QuotaSettings = QuotaSettings()
     stripe: StripeSettings = StripeSettings()
     notify: NotifySettings = NotifySettings()
+    metrics: MetricsSettings = MetricsSettings()
     secret_key: str = ""
     artifacts_dir: str = ".data/artifacts"
     # Largest multipart/form-data body ``POST /api/jobs`` takes (files and fields together); larger is 413.
@@ -122,7 +136,7 @@ class Settings(msgspec.Struct, frozen=True):
         r = RedisSettings()
         w = WorkerSettings()
         s = SchedulerSettings()
-        qs = QuotaSettings()
+        qs, au = QuotaSettings(), AuthSettings()
 
         def num(name: str, default: float, kind: type[int] | type[float]) -> Any:
             return number(e, name, default, kind)
@@ -155,13 +169,20 @@ class Settings(msgspec.Struct, frozen=True):
                 lost_message_grace_seconds=num("LOST_MESSAGE_GRACE_SECONDS", s.lost_message_grace_seconds, float),
             ),
             sse=SseSettings(heartbeat_seconds=num("SSE_HEARTBEAT_SECONDS", SseSettings().heartbeat_seconds, float)),
-            auth=AuthSettings(cookie_secure=flag(e.get("COOKIE_SECURE"), False)),
+            auth=AuthSettings(
+                cookie_secure=flag(e.get("COOKIE_SECURE"), False),
+                login_attempts_per_account=num("LOGIN_ATTEMPTS_PER_ACCOUNT", au.login_attempts_per_account, int),
+                login_attempts_per_address=num("LOGIN_ATTEMPTS_PER_ADDRESS", au.login_attempts_per_address, int),
+                login_window_seconds=num("LOGIN_WINDOW_SECONDS", au.login_window_seconds, int),
+                password_hash_concurrency=max(1, num("PASSWORD_HASH_CONCURRENCY", au.password_hash_concurrency, int)),
+            ),
             quota=QuotaSettings(
                 monthly_generation_limit=num("MONTHLY_GENERATION_LIMIT", qs.monthly_generation_limit, int),
                 artifact_retention_days=num("ARTIFACT_RETENTION_DAYS", qs.artifact_retention_days, int),
             ),
             stripe=stripe_settings(e),
             notify=notify_settings(e, public_url),
+            metrics=MetricsSettings(token=e.get("METRICS_TOKEN", ""), public=flag(e.get("METRICS_PUBLIC"), False)),
             secret_key=e.get("SECRET_KEY", ""),
             artifacts_dir=e.get("ARTIFACTS_DIR", ".data/artifacts"),
             upload_max_bytes=num("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, int),
@@ -181,11 +202,13 @@ class Settings(msgspec.Struct, frozen=True):
         raw["database"]["url"] = redact_url(self.database.url)
         raw["redis"]["url"] = redact_url(self.redis.url)
         raw["secret_key"] = "***" if self.secret_key else ""
+        raw["metrics"]["token"] = "***" if self.metrics.token else ""
         raw["stripe"]["api_key"] = "***" if self.stripe.api_key else ""
         raw["stripe"]["webhook_secret"] = "***" if self.stripe.webhook_secret else ""
         raw["notify"]["smtp_url"] = redact_url(self.notify.smtp_url)
         raw["notify"]["ultramsg_token"] = "***" if self.notify.ultramsg_token else ""
         raw["notify"]["whatsapp_token"] = "***" if self.notify.whatsapp_token else ""
+        raw["notify"]["secret_key"] = "***" if self.notify.secret_key else ""
         del raw["environment"]
         return dict(raw)
 

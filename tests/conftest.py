@@ -42,6 +42,10 @@ from tests.support.services import (
 # Local notification receivers (SMTP, webhook, UltraMsg, WhatsApp) every process under test sends to.
 pytest_plugins = ("tests.support.testsite.fixtures", "tests.support.notify_fixtures")
 
+# What the test Prometheus sends as its bearer token (GET /metrics is off without one).
+METRICS_TOKEN = "test-metrics-token"
+SCRAPER_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
 # Fast timings so recovery paths run in seconds; production defaults are in service/settings.py.
 FAST_TIMINGS = {
     "SWEEP_INTERVAL_SECONDS": "1",
@@ -96,6 +100,7 @@ def service_env(
         "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),
         "SECRET_KEY": "test-secret-key",
+        "METRICS_TOKEN": METRICS_TOKEN,
         "LOG_LEVEL": "INFO",
         "STRIPE_API_KEY": STRIPE_TEST_KEY,
         "STRIPE_WEBHOOK_SECRET": STRIPE_TEST_WEBHOOK_SECRET,

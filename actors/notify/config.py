@@ -29,6 +29,8 @@ class NotifyConfig(msgspec.Struct, frozen=True):
     max_backoff_seconds: float = 600.0
     timeout_seconds: float = 15.0
     allow_private: bool = False
+    # SECRET_KEY: seals per-user webhook signing secrets at rest (actors.notify.sealing).
+    secret_key: str = ""
 
     def backoff_seconds(self, attempt: int) -> float:
         """Exponential backoff after failed attempt number ``attempt`` (1-based)."""
@@ -36,7 +38,9 @@ class NotifyConfig(msgspec.Struct, frozen=True):
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in an error message we store or log."""
-        return tuple(s for s in (self.ultramsg_token, self.whatsapp_token, _password(self.smtp_url)) if s)
+        return tuple(
+            s for s in (self.ultramsg_token, self.whatsapp_token, _password(self.smtp_url), self.secret_key) if s
+        )
 
 
 def _password(url: str) -> str:

@@ -26,6 +26,7 @@ from actors.notify.config import ACTOR_NAME, QUEUE, NotifyConfig, scrub
 from actors.notify.content import job_link, plain_error, render
 from actors.notify.hook import enqueue_notification, use_sessions
 from actors.notify.recipients import redact
+from actors.notify.sealing import SecretSeal
 from db import state_machine as sm
 from db.models import Job, Notification
 
@@ -39,6 +40,7 @@ class Notifier(Middleware):
     def __init__(self, holder: RuntimeHolder, config: NotifyConfig) -> None:
         self.holder = holder
         self.config = config
+        self.seal = SecretSeal(config.secret_key)
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
 
@@ -82,7 +84,7 @@ class Notifier(Middleware):
             "attempt": attempt,
         }
         try:
-            secret = records.webhook_secret(session, job.owner_id) if row.channel == "webhook" else None
+            secret = records.webhook_secret(session, job.owner_id, self.seal) if row.channel == "webhook" else None
             self._send(self._outgoing(job, row, secret))
         except DeliveryError as exc:
             error = scrub(str(exc), cfg.secrets())[:_MAX_ERROR_CHARS]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from urllib.parse import urlsplit
 
 from actors.kinds.llms_txt.netguard import is_public_ip
@@ -18,6 +19,9 @@ _EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-
 _PHONE = re.compile(r"^\+?[1-9]\d{7,14}$")
 _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 _LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal")
+# A last label like these makes the whole host an IPv4 address for URL parsers and resolvers alike
+# (WHATWG URL "ends in a number"; inet_aton): 127.1, 2130706433 and 0x7f000001 are all 127.0.0.1.
+_NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
 
 
 def normalize_target(channel: str, to: str, *, allow_private: bool = False) -> str:
@@ -52,15 +56,35 @@ def _check_webhook_url(url: str, *, allow_private: bool) -> str:
         return url
     if parts.scheme != "https":
         raise ValueError("the webhook URL must use https://")
-    if host.endswith(_LOCAL_NAMES) or host == "localhost":
+    address = host_address(host)
+    name = host.rstrip(".")  # "localhost." is the same name as "localhost"
+    if address is None and (name.endswith(_LOCAL_NAMES) or name == "localhost"):
         raise ValueError(f"{host} is not a public host name")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return url
-    if not is_public_ip(address):
+    if address is not None and not is_public_ip(address):
         raise ValueError(f"{host} is not a public address")
     return url
+
+
+def host_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host names by itself, in any form a client accepts, or None for a DNS name.
+
+    Raises:
+        ValueError: the host looks like an IPv4 address but is not a valid one.
+    """
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    last_label = host.rstrip(".").rsplit(".", 1)[-1]
+    if not _NUMERIC_LABEL.match(last_label):
+        return None
+    try:
+        packed = socket.inet_aton(host.rstrip("."))
+    except OSError:
+        raise ValueError(f"{host} is not a valid IPv4 address") from None
+    if not re.fullmatch(r"[0-9a-fx.]+", host):  # inet_aton ignores junk after a space
+        raise ValueError(f"{host} is not a valid IPv4 address")
+    return ipaddress.IPv4Address(packed)
 
 
 def redact(channel: str, to: str) -> str:

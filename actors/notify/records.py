@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from actors.notify.content import LOCALES, JobFacts
 from actors.notify.recipients import normalize_target
+from actors.notify.sealing import CLEAR_PREFIX, SecretSeal
 from db.base import utcnow
 from db.models import Job, Notification, NotificationPreference
 
-WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_PREFIX = CLEAR_PREFIX
 
 
 def new_webhook_secret() -> str:
@@ -131,15 +132,19 @@ def claim_due(session: Session, job_id: uuid.UUID, event: str) -> Notification |
     ).first()
 
 
-def webhook_secret(session: Session, user_id: uuid.UUID) -> str:
-    """The user's signing secret, made now if they have none (they can see it by rotating it)."""
+def webhook_secret(session: Session, user_id: uuid.UUID, seal: SecretSeal) -> str:
+    """The user's signing secret, made now if they have none (they can see it by rotating it).
+
+    Stored sealed (``seal``); one made before sealing is sealed now.
+    """
+    made = seal.seal(new_webhook_secret())
     stmt = (
         insert(NotificationPreference)
-        .values(user_id=user_id, webhook_secret=new_webhook_secret(), webhook_secret_created_at=utcnow())
+        .values(user_id=user_id, webhook_secret=made, webhook_secret_created_at=utcnow())
         .on_conflict_do_update(
             index_elements=[NotificationPreference.user_id],
             set_={
-                "webhook_secret": func.coalesce(NotificationPreference.webhook_secret, new_webhook_secret()),
+                "webhook_secret": func.coalesce(NotificationPreference.webhook_secret, made),
                 "webhook_secret_created_at": func.coalesce(
                     NotificationPreference.webhook_secret_created_at, func.now()
                 ),
@@ -147,7 +152,14 @@ def webhook_secret(session: Session, user_id: uuid.UUID) -> str:
         )
         .returning(NotificationPreference.webhook_secret)
     )
-    return str(session.execute(stmt).scalar_one())
+    stored = str(session.execute(stmt).scalar_one())
+    if seal.needs_sealing(stored):
+        session.execute(
+            update(NotificationPreference)
+            .where(NotificationPreference.user_id == user_id, NotificationPreference.webhook_secret == stored)
+            .values(webhook_secret=seal.seal(stored))
+        )
+    return seal.open(stored)
 
 
 def finish(session: Session, row: Notification, status: str, *, error: str | None = None) -> None:

@@ -23,7 +23,8 @@ class NotificationPreference(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     channel: Mapped[str | None] = mapped_column(String(16))
     target: Mapped[str | None] = mapped_column(String(2048))
-    # Signs webhook bodies (HMAC-SHA256). Kept in clear because signing needs it; shown to the user once.
-    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    # Signs webhook bodies (HMAC-SHA256); shown to the user once. Signing needs it, so it is sealed with
+    # SECRET_KEY (actors.notify.sealing), not hashed.
+    webhook_secret: Mapped[str | None] = mapped_column(String(512))
     webhook_secret_created_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())

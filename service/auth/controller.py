@@ -9,11 +9,13 @@ from typing import Any
 import anyio
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, insert, select, update
 
 from db.models import ApiKey, User, UserSession
+from service.auth.login_limits import count_login_attempt, forget_login_failures
 from service.auth.middleware import forget_credentials
 from service.auth.principal import Principal
 from service.auth.schemas import (
@@ -41,12 +43,15 @@ class AuthController(Controller):
     @post("/auth/login", operation_id="login", status_code=HTTP_200_OK, exclude_from_auth=True)
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> Response[LoginResponse]:
         res = get_resources(request.app)
+        address = request.client.host if request.client else "unknown"
+        await count_login_attempt(res.redis, res.settings.auth, data.email, address)
         async with res.sessions() as session:
             user = await session.scalar(select(User).where(func.lower(User.email) == data.email.lower()))
         password_hash = user.password_hash if user else _DUMMY_HASH
-        ok = await anyio.to_thread.run_sync(verify_password, password_hash, data.password)
+        ok = await anyio.to_thread.run_sync(verify_password, password_hash, data.password, limiter=res.password_hashing)
         if user is None or not ok:
             raise Unauthorized("The email or password is wrong.", code="invalid_credentials")
+        await forget_login_failures(res.redis, data.email)
         token, token_hash = new_session_token()
         days = res.settings.auth.session_days
         async with res.sessions() as session, session.begin():
@@ -66,7 +71,12 @@ class AuthController(Controller):
         )
         return Response(LoginResponse(UserOut(user.id, user.email, user.is_admin)), cookies=[cookie])
 
-    @post("/auth/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
+    @post(
+        "/auth/logout",
+        operation_id="logout",
+        status_code=HTTP_204_NO_CONTENT,
+        responses={HTTP_204_NO_CONTENT: ResponseSpec(None, description="Logged out; the session cookie is cleared.")},
+    )
     async def logout(self, request: Request[Principal, Any, Any]) -> Response[None]:
         res = get_resources(request.app)
         name = res.settings.auth.session_cookie

@@ -30,7 +30,7 @@ from db.locks import lock_job
 from db.models import Job, JobEvent
 from db.statuses import ACTIVE, RETRYABLE_BY_USER, JobStatus
 from service.auth.principal import Principal
-from service.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from service.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, dependency_down
 from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, HistoryEntry, JobOut, JobPage, job_out
 from service.notifications.jobs import check_notify_param, send_message_to_user
@@ -67,9 +67,10 @@ async def _send(res: Resources, kind_name: str, job_id: uuid.UUID, queue: str) -
     try:
         return await anyio.to_thread.run_sync(send_job, res.broker, kind, job_id, queue)
     except redis.RedisError as exc:
-        raise ServiceUnavailable(
+        raise dependency_down(
+            "redis",
             "The job queue (Redis) is unavailable, so the job was not created; please try again shortly.",
-            details={"component": "redis", "reason": type(exc).__name__},
+            type(exc).__name__,
         ) from None
 
 
@@ -282,9 +283,7 @@ async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOu
         try:
             await res.redis.delete(cancel_flag_key(job_id))
         except redis.RedisError:
-            raise ServiceUnavailable(
-                "The job queue (Redis) is unavailable; please try again shortly.", details={"component": "redis"}
-            ) from None
+            raise dependency_down("redis", "The job queue (Redis) is unavailable; please try again shortly.") from None
         message_id = await _send(res, job.kind, job_id, job.queue)
         changed = await session.run_sync(sm.requeue, job_id, actor=f"user:{user.id}", message_id=message_id)
         if changed is None:

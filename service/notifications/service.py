@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.notify.recipients import normalize_target
 from actors.notify.records import new_webhook_secret
+from actors.notify.sealing import SecretSeal
 from db.base import utcnow
 from db.models import NotificationPreference
 from service.auth.principal import Principal
@@ -26,6 +27,11 @@ def _out(pref: NotificationPreference | None, *, new_secret: str | None = None) 
         webhook_secret_created_at=pref.webhook_secret_created_at,
         webhook_secret=new_secret,
     )
+
+
+def _sealed(res: Resources, secret: str) -> str:
+    """The secret as stored: sealed with SECRET_KEY (only the answer that made it shows it in clear)."""
+    return SecretSeal(res.settings.secret_key).seal(secret)
 
 
 async def get_settings(res: Resources, user: Principal) -> NotificationSettingsOut:
@@ -60,7 +66,7 @@ async def update_settings(res: Resources, user: Principal, req: UpdateNotificati
         new_secret = None
         if req.channel == "webhook" and pref.webhook_secret is None:
             new_secret = new_webhook_secret()
-            pref.webhook_secret, pref.webhook_secret_created_at = new_secret, utcnow()
+            pref.webhook_secret, pref.webhook_secret_created_at = _sealed(res, new_secret), utcnow()
         return _out(pref, new_secret=new_secret)
 
 
@@ -69,7 +75,7 @@ async def rotate_webhook_secret(res: Resources, user: Principal) -> WebhookSecre
     secret, now = new_webhook_secret(), utcnow()
     async with res.sessions() as session, session.begin():
         pref = await _upsert(session, user)
-        pref.webhook_secret, pref.webhook_secret_created_at = secret, now
+        pref.webhook_secret, pref.webhook_secret_created_at = _sealed(res, secret), now
     return WebhookSecretOut(webhook_secret=secret, created_at=now)
 
 

@@ -1,6 +1,8 @@
 """``POST /api/webhooks/stripe``: verify, deduplicate and apply Stripe's Checkout events.
 
-The signature is checked on the raw body with the SDK's helper (300 s tolerance by default); an event id
+The signature is checked on the raw body with the SDK's helper (300 s tolerance by default), and a timestamp
+more than the tolerance in the future is refused too (the SDK checks only the past, so a signature dated
+ahead would stay replayable until then); an event id
 is stored in a unique row in the same transaction as its effect, so a redelivery finds the row and does
 nothing, and a failure part-way rolls both back for Stripe to deliver again. Handled events:
 
@@ -18,6 +20,7 @@ nothing, and a failure part-way rolls both back for Stripe to deliver again. Han
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -79,11 +82,16 @@ def verify(res: Resources, payload: bytes, signature: str | None) -> Event:
         raise ServiceUnavailable("Stripe webhooks are not configured on this server.", code="payments_not_configured")
     if not signature:
         raise BadRequest("Missing Stripe-Signature header.", code="invalid_signature")
+    tolerance = res.settings.stripe.webhook_tolerance_seconds
     try:
         text = payload.decode("utf-8")
-        stripe.WebhookSignature.verify_header(text, signature, secret, res.settings.stripe.webhook_tolerance_seconds)
+        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance)
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, IndexError) as exc:
         raise BadRequest(f"Invalid Stripe signature: {exc}", code="invalid_signature") from None
+    # verify_header has parsed t= already; a valid signature has exactly one
+    signed_at = int(dict(part.split("=", 1) for part in signature.split(",") if "=" in part)["t"])
+    if signed_at > time.time() + tolerance:
+        raise BadRequest("Invalid Stripe signature: timestamp is in the future", code="invalid_signature")
     try:
         return msgspec.json.decode(payload, type=Event)
     except msgspec.DecodeError as exc:

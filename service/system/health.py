@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from actors.broker import NAMESPACE
@@ -44,7 +45,12 @@ async def _check_redis(res: Resources) -> tuple[str, int]:
 class HealthController(Controller):
     tags = ("system",)
 
-    @get("/api/health", operation_id="health", exclude_from_auth=True)
+    @get(
+        "/api/health",
+        operation_id="health",
+        exclude_from_auth=True,
+        responses={503: ResponseSpec(dict[str, Any], description="Postgres or Redis is down (the same body).")},
+    )
     async def health(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         """``ok`` with 200 when Postgres and Redis answer; 503 naming the failing part otherwise."""
         res = get_resources(request.app)

@@ -1,8 +1,13 @@
 """``GET /metrics``: Prometheus text built at scrape time from Postgres (shared by every process) and
-this process's SSE hub."""
+this process's SSE hub.
+
+Off (404) unless configured: ``METRICS_TOKEN`` makes it answer scrapers that send ``Authorization: Bearer
+<token>``; ``METRICS_PUBLIC=1`` opens it to anyone (for a port only the monitoring network reaches).
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -12,7 +17,9 @@ from sqlalchemy import func, select
 
 from db.models import Job
 from db.statuses import TERMINAL
+from service.errors import NotFound, Unauthorized
 from service.resources import Resources, get_resources
+from service.settings import MetricsSettings
 
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 600.0, 1200.0, 3600.0)
 
@@ -61,11 +68,30 @@ async def _families(res: Resources) -> list[Any]:
     return [jobs, durations, streams]
 
 
+def check_scraper(config: MetricsSettings, authorization: str | None) -> None:
+    """Let the request through if the settings allow it.
+
+    Raises:
+        NotFound: metrics are off (no token, not public): nothing tells a stranger they exist.
+        Unauthorized: a token is configured and the request does not carry it.
+    """
+    if config.token:
+        scheme, _, credential = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), config.token.encode()):
+            raise Unauthorized(
+                "Metrics need 'Authorization: Bearer <METRICS_TOKEN>'.", headers={"WWW-Authenticate": "Bearer"}
+            )
+    elif not config.public:
+        raise NotFound("Not found.")
+
+
 class MetricsController(Controller):
     tags = ("system",)
 
     @get("/metrics", operation_id="metrics", include_in_schema=False)
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        res = get_resources(request.app)
+        check_scraper(res.settings.metrics, request.headers.get("authorization"))
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Snapshot(await _families(get_resources(request.app))))
+        registry.register(_Snapshot(await _families(res)))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -13,6 +13,7 @@ import msgspec
 from actors.links import job_page_url
 from service.auth.principal import Principal
 from service.errors import BadRequest
+from service.input_guard import check_json_value, decode_json
 from service.jobs.params import field_errors
 from service.jobs.schemas import CreateJobRequest
 from service.jobs.service import create_job
@@ -45,11 +46,12 @@ def _tool_error(tool: Tool, errors: list[dict[str, str]]) -> BadRequest:
 
 def parse_arguments(tool: Tool, raw: str | dict[str, Any]) -> dict[str, Any]:
     """The arguments as a dict of the tool's shape, or a tool error saying what is wrong with them."""
-    if isinstance(raw, str):
-        try:
-            raw = msgspec.json.decode(raw.encode() or b"{}")
-        except msgspec.DecodeError as exc:
-            raise _tool_error(tool, [{"field": "arguments", "message": f"not valid JSON ({exc})"}]) from None
+    try:
+        # Arguments sent as a string are JSON inside JSON: the request's own check could not look inside.
+        raw = decode_json(raw.encode() or b"{}", "arguments") if isinstance(raw, str) else raw
+        check_json_value(raw, "arguments")
+    except BadRequest as exc:
+        raise _tool_error(tool, exc.details) from None
     if not isinstance(raw, dict):
         raise _tool_error(tool, [{"field": "arguments", "message": "must be a JSON object"}])
     try:

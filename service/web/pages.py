@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
@@ -32,9 +32,22 @@ PER_PAGE_CHOICES = (5, 10, 20, 50)
 DEFAULT_PER_PAGE = 5
 
 
+# A host that cannot exist, to resolve ``next`` against and see whether it stays on it.
+_HERE = "http://here.invalid/"
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after logging in: a path on this site only (no ``//host`` or ``https://`` open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after logging in: a path on this site only, else ``/``.
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading control characters and spaces, and read
+    a backslash as ``/``, so ``/<TAB>/evil.example`` is ``//evil.example``: another host. Any such character is
+    refused outright; what is left is resolved as the browser would and must stay on this origin. (The login
+    page's script checks again with the browser's own URL parser before going there.)
+    """
+    if not target or not target.startswith("/") or any(c <= " " or c in "\x7f\\" for c in target):
+        return "/"
+    resolved = urlsplit(urljoin(_HERE, target))
+    if f"{resolved.scheme}://{resolved.netloc}/" != _HERE or target.startswith("//"):
         return "/"
     return target
 

@@ -177,7 +177,7 @@ async def test_expired_after_completed_changes_nothing_and_completed_after_expir
     assert completions(redis_client, second) == 0
 
 
-@pytest.mark.parametrize("case", ["forged", "missing", "stale", "wrong_secret"])
+@pytest.mark.parametrize("case", ["forged", "missing", "stale", "future", "wrong_secret"])
 async def test_bad_signatures_are_refused_and_nothing_is_recorded(
     api_url: str, make_user: MakeUser, fake_stripe: FakeStripe, db_engine: Engine, case: str
 ) -> None:
@@ -192,6 +192,9 @@ async def test_bad_signatures_are_refused_and_nothing_is_recorded(
         headers = {"Content-Type": "application/json"}
     elif case == "stale":
         headers = signed_headers(body, timestamp=int(time.time()) - 301)
+    elif case == "future":
+        # Signed with a clock (or by someone) far ahead: it would stay replayable for that long.
+        headers = signed_headers(body, timestamp=int(time.time()) + 3600)
     else:
         headers = signed_headers(body, secret="whsec_someone_else")
     async with httpx.AsyncClient(base_url=api_url) as client:

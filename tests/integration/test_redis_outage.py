@@ -47,6 +47,7 @@ async def test_job_creation_fails_cleanly_when_redis_is_down(
         second = await client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": 2}})
         assert time.monotonic() - started < 15, "the API must fail fast, not hang on a dead Redis"
         assert second.status_code == 503, second.text
+        assert int(second.headers["retry-after"]) > 0
         error = second.json()["error"]
         assert error["code"] == "service_unavailable"
         assert "Redis" in error["message"] and "queue" in error["message"]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import ApiUser, start_api
+from tests.conftest import SCRAPER_HEADERS, ApiUser, start_api
 from tests.support.services import ServiceProcess
 from tests.support.sse import Event, entry_order, is_terminal_status, read_events, read_raw_lines, stream_entries
 
@@ -43,7 +43,7 @@ def assert_strictly_increasing(events: list[Event]) -> None:
 
 
 async def sse_streams_open(api: str) -> int:
-    async with httpx.AsyncClient(base_url=api, timeout=5) as client:
+    async with httpx.AsyncClient(base_url=api, timeout=5, headers=SCRAPER_HEADERS) as client:
         text = (await client.get("/metrics")).text
     match = re.search(r"^genjobs_sse_streams_open (\S+)$", text, re.MULTILINE)
     assert match is not None, text

@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import ApiUser
+from tests.conftest import SCRAPER_HEADERS, ApiUser
 from tests.support.services import ServiceProcess
 
 TERMINAL = {"succeeded", "failed", "cancelled", "timed_out", "expired"}
@@ -144,8 +145,8 @@ async def test_metrics_in_prometheus_text(
     user = await make_user()
     await run_job(user, "test_noop")
     await run_job(user, "test_sleep", {"fail_permanently": True})
-    # When Prometheus scrapes (without credentials)
-    async with httpx.AsyncClient(base_url=api_url) as client:
+    # When Prometheus scrapes with its token
+    async with httpx.AsyncClient(base_url=api_url, headers=SCRAPER_HEADERS) as client:
         response = await client.get("/metrics")
     # Then the job counts, durations and open SSE streams are there
     assert response.status_code == 200, response.text
@@ -163,11 +164,35 @@ async def test_metrics_in_prometheus_text(
     assert _samples(body, "genjobs_sse_streams_open")[""] >= 0
 
 
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer wrong-token", "Basic dGVzdC1tZXRyaWNzLXRva2Vu", "test-metrics-token"]
+)
+async def test_metrics_need_the_token(
+    make_user: Callable[..., Awaitable[ApiUser]], api_url: str, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert "genjobs_jobs" not in response.text
+    # A user's API key is not the scraper's token either
+    user = await make_user()
+    assert (await user.client.get("/metrics")).status_code == 401
+
+
+async def test_metrics_are_off_without_a_token(strict_api_url: str) -> None:
+    async with httpx.AsyncClient(base_url=strict_api_url, headers=SCRAPER_HEADERS) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 404, response.text
+    assert "genjobs" not in response.text
+
+
 async def test_metrics_do_not_count_deleted_jobs(make_user: Callable[..., Awaitable[ApiUser]], api_url: str) -> None:
     user = await make_user()
     response = await user.client.post("/api/jobs", json={"kind": "test_noop", "priority": "low"})
     assert (await user.client.delete(f"/api/jobs/{response.json()['id']}")).status_code == 204
-    async with httpx.AsyncClient(base_url=api_url) as client:
+    async with httpx.AsyncClient(base_url=api_url, headers=SCRAPER_HEADERS) as client:
         body = (await client.get("/metrics")).text
     assert _samples(body, "genjobs_jobs") == {}
 

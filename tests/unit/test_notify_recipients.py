@@ -24,6 +24,18 @@ def test_valid_addresses_are_normalized() -> None:
         ("webhook", "https://127.0.0.1/x", "not a public address"),
         ("webhook", "https://10.0.0.8/x", "not a public address"),
         ("webhook", "https://localhost/x", "not a public host name"),
+        # Other spellings of loopback that resolvers and URL parsers accept
+        ("webhook", "https://localhost./x", "not a public host name"),
+        ("webhook", "https://LocalHost./x", "not a public host name"),
+        ("webhook", "https://127.1/x", "not a public address"),
+        ("webhook", "https://2130706433/x", "not a public address"),
+        ("webhook", "https://0x7f000001/x", "not a public address"),
+        ("webhook", "https://0177.0.0.1/x", "not a public address"),
+        ("webhook", "https://127.0.0.1./x", "not a public address"),
+        ("webhook", "https://[::ffff:127.0.0.1]/x", "not a public address"),
+        ("webhook", "https://0/x", "not a public address"),
+        ("webhook", "https://10.1/x", "not a public address"),
+        ("webhook", "https://1.2.3.999/x", "not a valid IPv4 address"),
         ("webhook", "https://user:pw@example.com/x", "user name or password"),
         ("ultramsg", "12345", "not a phone number"),
         ("whatsapp", "+0 600 123 456", "not a phone number"),
@@ -33,6 +45,13 @@ def test_valid_addresses_are_normalized() -> None:
 def test_bad_addresses_are_refused_with_the_reason(channel: str, to: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         normalize_target(channel, to)
+
+
+def test_public_numeric_hosts_and_names_that_only_look_numeric_are_kept() -> None:
+    assert normalize_target("webhook", "https://8.8.8.8/x") == "https://8.8.8.8/x"
+    assert normalize_target("webhook", "https://134744072/x") == "https://134744072/x"  # 8.8.8.8
+    assert normalize_target("webhook", "https://hooks.example.com./x") == "https://hooks.example.com./x"
+    assert normalize_target("webhook", "https://1.example.com/x") == "https://1.example.com/x"
 
 
 def test_private_webhooks_over_http_are_allowed_only_when_configured() -> None:

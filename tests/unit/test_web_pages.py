@@ -23,6 +23,15 @@ from service.web.pages import embeddable_job_json, safe_next
         ("//evil.example/", "/"),
         ("/\\evil.example", "/"),
         ("javascript:alert(1)", "/"),
+        # Browsers drop tabs and newlines inside a URL and strip leading controls: each is another host.
+        ("/\t/evil.example/x", "/"),
+        ("/\n/evil.example/x", "/"),
+        ("/\r\n/evil.example/x", "/"),
+        ("/ /evil.example", "/"),
+        ("/\x00/evil.example", "/"),
+        ("/\x7f/evil.example", "/"),
+        # Percent-encoded, a tab stays part of the path on this site.
+        ("/%09/evil.example/x", "/%09/evil.example/x"),
     ],
 )
 def test_safe_next_keeps_local_paths_only(target: str | None, expected: str) -> None:
