@@ -27,6 +27,9 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from service.auth.cross_site import SAFE_METHODS, takes_json_body
 from service.errors import BadRequest
 
+# Litestar's default request body limit: JSON bodies up to this size are checked here.
+MAX_JSON_BODY_BYTES = 10_000_000
+
 # Deeper than any request shape of this API needs, far below where decoders and encoders recurse too deep.
 MAX_JSON_DEPTH = 32
 NUL = "\x00"
@@ -113,7 +116,18 @@ class InputGuardMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         check_query(scope.get("query_string", b""))
         if str(scope.get("method", "GET")) not in SAFE_METHODS and takes_json_body(scope.get("route_handler")):
-            body = await Request[Any, Any, Any](scope, receive).body()
-            if body:
-                decode_json(body)
+            request = Request[Any, Any, Any](scope, receive)
+            # Only JSON bodies of an announced, bounded length: another body a route accepts (createJob's
+            # multipart uploads) is streamed by its handler, and a body without a length or over the limit is
+            # refused by the route's own limit (411/413), never read whole here.
+            media_type = request.content_type[0]
+            length = request.headers.get("content-length", "")
+            if (
+                (media_type in ("application/json", "") or media_type.endswith("+json"))
+                and length.isdigit()
+                and int(length) <= MAX_JSON_BODY_BYTES
+            ):
+                body = await request.body()
+                if body:
+                    decode_json(body)
         await next_app(scope, receive, send)

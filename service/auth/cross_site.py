@@ -93,6 +93,9 @@ def require_declared_body_type(route_handler: Any, method: str, headers: dict[st
         content_type.startswith("application/") and content_type.endswith("+json")
     ):
         return
+    # A JSON handler that also takes another body itself (e.g. createJob's multipart jobs with files) says so.
+    if content_type in (getattr(route_handler, "opt", None) or {}).get("also_accepts", ()):
+        return
     if not content_type and headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
         return  # no body at all: the handler's validation says what is missing
     raise UnsupportedMediaType(

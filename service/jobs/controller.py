@@ -62,6 +62,8 @@ class JobsController(Controller):
         status_code=HTTP_202_ACCEPTED,
         before_request=_multipart_or_json,
         request_max_body_size=None,
+        # Not only JSON: ``_multipart_or_json`` answers multipart bodies itself (same-site rules still apply).
+        opt={"also_accepts": ("multipart/form-data",)},
     )
     async def create_job(self, request: Request[Principal, Any, Any], data: CreateJobRequest) -> Response[CreatedJob]:
         """Start a job. Answers 202 with its id at once; 200 with the existing job for a repeated idempotency key.
