@@ -94,6 +94,16 @@ def decode_json(raw: bytes, root: str = "") -> Any:
     return value
 
 
+def _bounded(request: Request[Any, Any, Any], route_handler: Any) -> bool:
+    """Whether reading the body whole is bounded: an announced length up to the JSON limit, or a route whose
+    own limit Litestar enforces while reading (createJob lifts it for uploads and checks lengths itself)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit():
+        return int(length) <= MAX_JSON_BODY_BYTES
+    resolve = getattr(route_handler, "resolve_request_max_body_size", None)
+    return resolve is not None and resolve() is not None
+
+
 def check_query(query_string: bytes) -> None:
     """Refuse a query parameter that is not UTF-8 or holds a NUL, naming it."""
     for pair in query_string.split(b"&"):
@@ -121,11 +131,8 @@ class InputGuardMiddleware(ASGIMiddleware):
             # multipart uploads) is streamed by its handler, and a body without a length or over the limit is
             # refused by the route's own limit (411/413), never read whole here.
             media_type = request.content_type[0]
-            length = request.headers.get("content-length", "")
-            if (
-                (media_type in ("application/json", "") or media_type.endswith("+json"))
-                and length.isdigit()
-                and int(length) <= MAX_JSON_BODY_BYTES
+            if (media_type in ("application/json", "") or media_type.endswith("+json")) and _bounded(
+                request, scope.get("route_handler")
             ):
                 body = await request.body()
                 if body:
