@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from actors.retry import backoff_seconds
+from actors.signals import SignalSpec
 
 if TYPE_CHECKING:
     from actors.context import JobContext
@@ -55,6 +56,11 @@ class JobKind(msgspec.Struct, frozen=True):
     # The job's result carries ``tracking_url`` (the job's page here) from creation, before any worker ran:
     # for kinds that take minutes and whose user (often an LLM agent) is handed that URL at once.
     tracked: bool = False
+    # Signals this kind's jobs accept while waiting (``actors.signals``); the deadline's ``timeout`` is implied.
+    signals: tuple[SignalSpec, ...] = ()
+    # Fair scheduling: at most this many running jobs of this kind per owner (None: the deployment's default,
+    # MAX_RUNNING_PER_OWNER; 0: unlimited). See ``db.fairness``.
+    max_running_per_owner: int | None = None
 
     @property
     def base_queue(self) -> str:

@@ -36,6 +36,8 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     stream_maxlen: int = 1000
     stream_ttl_seconds: int = 86_400
     pool_size: int = 10
+    # Fair scheduling: running jobs of one kind per owner for kinds that set no limit (0: unlimited).
+    max_running_per_owner: int = 0
     # Per-kind configuration as plain data (each kind converts its own part into its own Struct), so the
     # worker boot can pass settings to kinds without actors importing the service's settings.
     kind_options: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -16,7 +16,9 @@ from service.auth.controller import AuthController
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
+from service.jobs.bulk_controller import JobActionsController
 from service.jobs.controller import JobsController
+from service.jobs.signals_controller import SignalsController
 from service.notifications.controller import NotificationsController
 from service.payments.admin_controller import PaymentsAdminController
 from service.payments.pricing import load_pricing
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             AuthController,
             JobsController,
+            JobActionsController,
+            SignalsController,
             EventsController,
             HealthController,
             ArtifactsController,

@@ -3,6 +3,7 @@
     ServiceError (500)
      ├── BadRequest (400)           invalid input; ``details`` says what, per field where possible
      ├── Unauthorized (401)
+     ├── Forbidden (403)            the caller sees the resource but may not do this to it
      ├── NotFound (404)             also for another user's resources, never 403
      ├── Conflict (409)
      ├── TooManyRequests (429)
@@ -46,6 +47,11 @@ class BadRequest(ServiceError):
 class Unauthorized(ServiceError):
     status_code = 401
     code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
 
 
 class NotFound(ServiceError):

@@ -37,6 +37,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         stream_maxlen=settings.redis.stream_maxlen,
         stream_ttl_seconds=settings.redis.stream_ttl_seconds,
         pool_size=max(2, w.threads + 2),
+        max_running_per_owner=w.max_running_per_owner,
         kind_options=kind_options(settings),
     )
 

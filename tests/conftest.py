@@ -83,7 +83,7 @@ def service_env(
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url(),
-        "JOB_KIND_MODULES": "tests.support.kinds,tests.support.notify_kinds",
+        "JOB_KIND_MODULES": "tests.support.kinds,tests.support.notify_kinds,tests.support.wait_kinds",
         # Tests crawl sites served on 127.0.0.1.
         "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),

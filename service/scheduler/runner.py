@@ -23,6 +23,8 @@ from service.notifications.wiring import repair_task
 from service.payments.client import open_stripe
 from service.payments.reconcile import PaymentReconciler
 from service.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
+from service.scheduler.deadlines import DeadlinePass
+from service.scheduler.fairness import FairnessPass
 from service.scheduler.leader import LeaderLock
 from service.scheduler.maintenance import delete_old_artifacts, reset_quotas
 from service.scheduler.sweeper import Sweeper
@@ -84,6 +86,12 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> in
     tasks = [
         PeriodicTask("sweeper", settings.scheduler.sweep_interval_seconds, sweeper.sweep),
         PeriodicTask("calendar", CALENDAR_CHECK_SECONDS, lambda: run_due(sessions, calendar)),
+        PeriodicTask("deadlines", TICK_SECONDS * 2, DeadlinePass(sessions, broker, sweeper.publisher).run),
+        PeriodicTask(
+            "fairness",
+            settings.scheduler.sweep_interval_seconds,
+            FairnessPass(sessions, broker, settings.worker.max_running_per_owner).run,
+        ),
         PeriodicTask(
             "notify_repair", settings.notify.repair_interval_seconds, lambda: repair_task(settings, sessions, broker)
         ),
