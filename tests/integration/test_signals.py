@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from tests.conftest import ApiUser
 from tests.integration.test_lifecycle import create_job, job_row, status_in, transitions, wait_for
 from tests.support.services import ServiceProcess
+from tests.support.sse import Event, read_events
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
 SECRET_KEY = "test-secret-key"  # tests/conftest.py service_env
@@ -221,3 +222,40 @@ async def test_a_signed_webhook_resumes_the_job(
         assert response.status_code == 202, response.text
     job = await wait_for(user, job_id, status_in("succeeded", "failed"), 60, "the end")
     assert job["result"]["seen"] == [{"name": "external", "payload": {"reference": "PO-1"}, "sender": "webhook"}]
+
+
+async def test_the_event_stream_shows_waiting_and_each_signal(
+    make_user: MakeUser, worker: ServiceProcess, scheduler: ServiceProcess
+) -> None:
+    # Given a review job (drafting for 3 s) and a client watching its events from the start
+    user = await make_user()
+    job_id = await create_job(user, "test_review", work_delay=3)
+
+    def waits(events: list[Event]) -> list[Event]:
+        return [e for e in events if e.event == "status" and e.data["status"] == "waiting"]
+
+    first = await read_events(user.client, f"/api/jobs/{job_id}/events", timeout=60, stop=lambda ev: bool(waits(ev)))
+    # Then the status event says what the job waits for and until when
+    wait = waits(first.events)[0]
+    assert wait.data["waiting_for"] == "customer_review"
+    assert wait.data["wait_deadline"] is not None
+    # ... and so does the snapshot of a client that connects while it waits
+    fresh = await read_events(user.client, f"/api/jobs/{job_id}/events", timeout=60, stop=lambda ev: True)
+    assert fresh.events[0].event == "snapshot"
+    assert (fresh.events[0].data["status"], fresh.events[0].data["waiting_for"]) == ("waiting", "customer_review")
+
+    # When the owner sends a signal, a reconnecting client (Last-Event-ID) sees the signal, then the resume
+    assert (await signal(user, job_id, "approve", {"comment": "ok"})).status_code == 202
+    rest = await read_events(user.client, f"/api/jobs/{job_id}/events", timeout=60, headers={"Last-Event-ID": wait.id})
+    kinds = [(e.event, e.data.get("status")) for e in rest.events if e.event in {"signal", "status"}]
+    # The API publishes the signal and the resume after its commit, the worker its claim after its own: those two
+    # may reach the stream in either order, each carrying from_status and to_status.
+    assert kinds[0] == ("signal", None) and kinds[-1] == ("status", "succeeded")
+    assert sorted(kinds[1:-1]) == [("status", "queued"), ("status", "running")], kinds
+    sent = rest.of_type("signal")[0]
+    assert (sent.data["name"], sent.data["payload"], sent.data["sender"]) == (
+        "approve",
+        {"comment": "ok"},
+        f"owner:{user.id}",
+    )
+    assert rest.ended  # the stream ended after the final status
