@@ -14,10 +14,11 @@ creation time.
 
 from __future__ import annotations
 
+import enum
 import uuid
 import zlib
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from db.models import Job
@@ -25,6 +26,12 @@ from db.state_machine import record_event
 from db.statuses import JobStatus
 
 _WAITING_TO_RUN = (JobStatus.QUEUED.value, JobStatus.RETRYING.value)
+
+
+class Admission(enum.Enum):
+    RUN = "run"
+    FULL = "full"
+    BEHIND = "behind"
 
 
 def lock_owner(session: Session, owner_id: uuid.UUID, kind: str) -> None:
@@ -45,25 +52,29 @@ def running_count(session: Session, owner_id: uuid.UUID, kind: str) -> int:
     )
 
 
-def owner_and_kind(session: Session, job_id: uuid.UUID) -> tuple[uuid.UUID, str] | None:
-    row = session.execute(select(Job.owner_id, Job.kind).where(Job.id == job_id)).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+def admit(session: Session, job_id: uuid.UUID, *, limit: int) -> tuple[Admission, uuid.UUID | None]:
+    """Whether the job may be claimed now under its owner's limit (0 = unlimited), and its owner; holds it when
+    not.
 
-
-def admit(session: Session, job_id: uuid.UUID, *, limit: int) -> bool:
-    """Whether the job may be claimed now under its owner's limit (0 = unlimited); holds it when not.
-
-    Call inside the claim's transaction, before the claim: the owner's lock is held until it commits."""
+    ``RUN``: claim it. ``FULL``: held, its owner runs ``limit`` jobs of its kind. ``BEHIND``: held although a slot
+    is free, because older jobs of the owner are held: they go first (the caller wakes them, ``due_held``), so an
+    owner's jobs start in the order they were created. Call inside the claim's transaction, before the claim:
+    the owner's lock is held until it commits."""
     if limit <= 0:
-        return True
-    head = owner_and_kind(session, job_id)
+        return Admission.RUN, None
+    head = session.execute(select(Job.owner_id, Job.kind, Job.created_at).where(Job.id == job_id)).one_or_none()
     if head is None:
-        return True  # no such job: the claim finds nothing either
-    owner_id, kind = head
+        return Admission.RUN, None  # no such job: the claim finds nothing either
+    owner_id, kind, created_at = head
     lock_owner(session, owner_id, kind)
-    if running_count(session, owner_id, kind) < limit:
+    older_first = tuple_(Job.created_at, Job.id) < tuple_(literal(created_at), literal(job_id))
+    if running_count(session, owner_id, kind) >= limit:
+        verdict = Admission.FULL
+    elif session.scalar(select(exists().where(*_held_of(owner_id, kind), older_first))):
+        verdict = Admission.BEHIND
+    else:
         session.execute(update(Job).where(Job.id == job_id, Job.held_since.is_not(None)).values(held_since=None))
-        return True
+        return Admission.RUN, owner_id
     held = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_(_WAITING_TO_RUN), Job.held_since.is_(None), Job.deleted_at.is_(None))
@@ -71,8 +82,20 @@ def admit(session: Session, job_id: uuid.UUID, *, limit: int) -> bool:
         .returning(Job.id)
     ).one_or_none()
     if held is not None:
-        record_event(session, job_id, "held", actor="scheduler", detail={"reason": f"owner runs {limit} {kind} job(s)"})
-    return False
+        full = verdict is Admission.FULL
+        reason = f"its owner runs {limit} {kind} job(s)" if full else "older jobs of its owner go first"
+        record_event(session, job_id, "held", actor="scheduler", detail={"reason": reason})
+    return verdict, owner_id
+
+
+def _held_of(owner_id: uuid.UUID, kind: str) -> list[ColumnElement[bool]]:
+    return [
+        Job.owner_id == owner_id,
+        Job.kind == kind,
+        Job.held_since.is_not(None),
+        Job.status.in_(_WAITING_TO_RUN),
+        Job.deleted_at.is_(None),
+    ]
 
 
 def due_held(session: Session, owner_id: uuid.UUID, kind: str, *, limit: int) -> list[tuple[uuid.UUID, str]]:
@@ -83,13 +106,7 @@ def due_held(session: Session, owner_id: uuid.UUID, kind: str, *, limit: int) ->
         return []
     rows = session.execute(
         select(Job.id, Job.queue)
-        .where(
-            Job.owner_id == owner_id,
-            Job.kind == kind,
-            Job.held_since.is_not(None),
-            Job.status.in_(_WAITING_TO_RUN),
-            Job.deleted_at.is_(None),
-        )
+        .where(*_held_of(owner_id, kind))
         .order_by(Job.created_at, Job.id)
         .limit(free)
         .with_for_update(skip_locked=True)

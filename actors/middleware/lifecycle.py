@@ -43,7 +43,7 @@ from actors.registry import JobKind, all_kinds, get_kind
 from actors.retry import is_transient, ride_out
 from actors.signals import ReceivedSignal, WaitFor
 from db import state_machine as sm
-from db.fairness import admit
+from db.fairness import Admission, admit
 from db.live import LiveEvent
 from db.locks import lock_job
 from db.polls import resume_claim
@@ -128,13 +128,18 @@ class JobLifecycle(Middleware):
             self._pass_on(broker, kind, queue, job_id)
             raise SkipMessage()
         continuation = message.options.get("continuation")
+        # Set when the job was held behind its owner's older held jobs while a slot is free: they are woken.
+        behind: list[uuid.UUID] = []
 
         def claim() -> tuple[sm.Changed | None, str | None]:
             with rt.sessions.begin() as session:
                 lock_job(session, job_id)
                 if continuation is None:
-                    if not admit(session, job_id, limit=owner_limit(kind, rt.config.max_running_per_owner)):
-                        return None, "held: its owner runs as many jobs of its kind as allowed"
+                    verdict, owner_id = admit(session, job_id, limit=owner_limit(kind, rt.config.max_running_per_owner))
+                    if verdict is Admission.BEHIND and owner_id is not None:
+                        behind.append(owner_id)
+                    if verdict is not Admission.RUN:
+                        return None, f"held by fair scheduling ({verdict.value})"
                     changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
                 else:
                     # The next poll of a polling job takes over the still-running job by its token (db.polls).
@@ -148,6 +153,8 @@ class JobLifecycle(Middleware):
                 return changed, (sm.current_status(session, job_id) if changed is None else None)
 
         changed, status = self._ride_out(claim, f"claiming job {job_id}")
+        if behind:
+            self._wake_held(broker, kind, behind[0])
         if changed is None or changed.claim_token is None:
             log.info("skipping message for job %s: %s", job_id, status or "no such job")
             raise SkipMessage()
@@ -201,7 +208,7 @@ class JobLifecycle(Middleware):
             except JobCancelled as exc:
                 exception = exc
         self._conclude(broker, message, kind, queue, ctx, exception)
-        self._wake_held(broker, kind, ctx)
+        self._wake_held(broker, kind, ctx.owner_id)
 
     def _conclude(
         self,
@@ -324,8 +331,8 @@ class JobLifecycle(Middleware):
             return
         self._publish(changed.events)
 
-    def _wake_held(self, broker: dramatiq.Broker, kind: JobKind, ctx: JobContext) -> None:
-        # The job left ``running``: a slot of its owner may have freed for a job held by fair scheduling.
+    def _wake_held(self, broker: dramatiq.Broker, kind: JobKind, owner_id: uuid.UUID) -> None:
+        # A job left ``running`` (or one was held behind older ones): a slot of the owner may be free.
         rt = self.holder.runtime
         limit = owner_limit(kind, rt.config.max_running_per_owner)
         if limit <= 0:
@@ -335,16 +342,16 @@ class JobLifecycle(Middleware):
             return self._send(broker, k, job_id, queue, delay_ms=None)
 
         def wake() -> list[uuid.UUID]:
-            return wake_held(rt.sessions, send, kind, ctx.owner_id, limit=limit)
+            return wake_held(rt.sessions, send, kind, owner_id, limit=limit)
 
         try:
-            woken = self._ride_out(wake, f"waking held jobs of owner {ctx.owner_id}")
+            woken = self._ride_out(wake, f"waking held jobs of owner {owner_id}")
         except Exception:
             # The scheduler's fairness pass wakes them within a sweep interval.
-            log.exception("could not wake the held jobs of owner %s", ctx.owner_id)
+            log.exception("could not wake the held jobs of owner %s", owner_id)
             return
         if woken:
-            log.info("released %d held job(s) of owner %s", len(woken), ctx.owner_id)
+            log.info("released %d held job(s) of owner %s", len(woken), owner_id)
 
     def _hand_back(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext) -> None:
         # A hand-back is not the job's fault: it does not use up an attempt.
