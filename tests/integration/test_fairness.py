@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+import pytest
 from sqlalchemy import Engine, text
 
 from tests.conftest import ApiUser
@@ -17,6 +18,8 @@ from tests.integration.test_lifecycle import create_job, status_in, wait_for
 from tests.support.services import ServiceProcess
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
+# Several waits of up to 60 s each: a loaded machine may need more than the default 120 s per test.
+pytestmark = pytest.mark.timeout(300)
 STEPS, DELAY = 6, 0.5  # one job runs about 3 s
 JOB_SECONDS = STEPS * DELAY
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
+import pytest
 import redis
 
 from db.live import cancel_flag_key
@@ -13,6 +14,8 @@ from tests.integration.test_lifecycle import create_job, status_in, transitions,
 from tests.support.services import ServiceProcess
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
+# Several waits of up to 60 s each: a loaded machine may need more than the default 120 s per test.
+pytestmark = pytest.mark.timeout(300)
 
 
 async def test_cancel_stops_a_running_job_and_keeps_it_visible(

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import ApiUser
@@ -24,6 +25,8 @@ from tests.support.services import ServiceProcess
 from tests.support.sse import Event, read_events
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
+# Several waits of up to 60 s each: a loaded machine may need more than the default 120 s per test.
+pytestmark = pytest.mark.timeout(300)
 SECRET_KEY = "test-secret-key"  # tests/conftest.py service_env
 
 

@@ -17,7 +17,8 @@ from tests.conftest import ApiUser
 from tests.support.isolated_stack import IsolatedStack, isolated_stack, wait_until
 from tests.support.services import ServiceProcess
 
-pytestmark = pytest.mark.slow
+# Module setup boots an API and a scheduler, and each test its workers: minutes on a loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
