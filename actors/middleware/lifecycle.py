@@ -202,7 +202,7 @@ class JobLifecycle(Middleware):
         if ctx is None:
             return
         rt.remove_running(ctx)
-        if exception is None:
+        if exception is None or isinstance(exception, WaitFor):
             try:
                 ctx.flush_progress()
             except JobCancelled as exc:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.registry import JobKind, get_kind
 from actors.signals import SignalSpec, find_signal, signal_record, webhook_key, webhook_signature
 from db import state_machine as sm
+from db.live import LiveEvent
 from db.locks import lock_job
 from db.models import Job
 from db.statuses import JobStatus
@@ -40,12 +41,16 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 async def signal_job(res: Resources, user: Principal, job_id: uuid.UUID, name: str, raw: bytes) -> JobOut:
     """A user's signal: owner or admin, as the kind's declaration of the signal allows."""
     async with res.sessions() as session, session.begin():
+        # The job's lock first, as a worker's claim and the deadline pass take it: no lock-order deadlock.
+        await session.run_sync(lock_job, job_id)
         job = await get_job_row(session, user, job_id, for_update=True)
         kind = get_kind(job.kind)
         spec = _declared(kind, name)
         role = _sender_role(spec, job, user)
         assert kind is not None
-        return await _resume(res, session, job, kind, spec, raw, f"{role}:{user.id}")
+        out, events = await _resume(res, session, job, kind, spec, raw, f"{role}:{user.id}")
+    await publish(res, events)
+    return out
 
 
 async def signal_job_by_webhook(
@@ -55,13 +60,16 @@ async def signal_job_by_webhook(
 
     A job that does not exist, or whose kind takes no webhook signal of that name, is a 404 either way."""
     async with res.sessions() as session, session.begin():
+        await session.run_sync(lock_job, job_id)
         job = await session.scalar(select(Job).where(Job.id == job_id, Job.deleted_at.is_(None)).with_for_update())
         kind = get_kind(job.kind) if job is not None else None
         spec = find_signal(kind.signals, name) if kind is not None else None
         if job is None or kind is None or spec is None or "webhook" not in spec.senders:
             raise NotFound(f"No job {job_id} takes the webhook signal {name!r}.", code="job_not_found")
         _check_signature(res, kind, job_id, name, raw, timestamp, signature)
-        return await _resume(res, session, job, kind, spec, raw, "webhook")
+        out, events = await _resume(res, session, job, kind, spec, raw, "webhook")
+    await publish(res, events)
+    return out
 
 
 def _check_signature(
@@ -151,7 +159,9 @@ def _not_waiting(job: Job, name: str) -> Conflict:
 
 async def _resume(
     res: Resources, session: AsyncSession, job: Job, kind: JobKind, spec: SignalSpec, raw: bytes, sender: str
-) -> JobOut:
+) -> tuple[JobOut, list[LiveEvent]]:
+    """Validate the payload and resume the job in the caller's transaction (the job's lock held, so a worker that
+    gets the message first waits for the commit); returns the job and the live events to publish after it."""
     payload = _decode_payload(spec, raw)
     if job.status != JobStatus.WAITING:
         raise _not_waiting(job, spec.name)
@@ -161,8 +171,6 @@ async def _resume(
         queue = kind.queue_for_params(msgspec.convert(job.params, kind.params), priority)
     signal = signal_record(spec.name, payload, sender, datetime.now(UTC))
     job_id = job.id
-    # The lock is held until commit: a worker that gets the message first waits for the resumed row.
-    await session.run_sync(lock_job, job_id)
     changed = await session.run_sync(
         lambda s: sm.resume(s, job_id, signal=signal, sender=sender, queue=queue, priority=priority)
     )
@@ -170,7 +178,4 @@ async def _resume(
         raise _not_waiting(job, spec.name)
     await session.run_sync(sm.set_message_id, job_id, await send_message(res, kind.name, job_id, queue))
     await session.refresh(job)
-    out = job_out(job)
-    await session.commit()
-    await publish(res, changed.events)
-    return out
+    return job_out(job), changed.events
