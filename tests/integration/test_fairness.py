@@ -20,7 +20,7 @@ from tests.support.services import ServiceProcess
 MakeUser = Callable[..., Awaitable[ApiUser]]
 # Several waits of up to 60 s each: a loaded machine may need more than the default 120 s per test.
 pytestmark = pytest.mark.timeout(300)
-STEPS, DELAY = 6, 0.5  # one job runs about 3 s
+STEPS, DELAY = 10, 0.5  # one job runs about 5 s (longer than creating the 50 jobs takes on a loaded machine)
 JOB_SECONDS = STEPS * DELAY
 
 
@@ -89,7 +89,12 @@ async def test_one_owners_backlog_does_not_delay_another_owners_job(
     with db_engine.connect() as conn:
         started = list(
             conn.execute(
-                text("SELECT id::text FROM jobs WHERE owner_id = :o AND started_at IS NOT NULL ORDER BY started_at"),
+                # In claim order: the audit rows' ids (a claim's started_at is its transaction's start, which may
+                # precede its wait for the owner's lock).
+                text(
+                    "SELECT e.job_id::text FROM job_events e JOIN jobs j ON j.id = e.job_id "
+                    "WHERE j.owner_id = :o AND e.to_status = 'running' ORDER BY e.id"
+                ),
                 {"o": a.id},
             ).scalars()
         )
