@@ -1,4 +1,5 @@
-"""What job code sees: its params, ``progress()`` and ``check_cancelled()``.
+"""What job code sees: its params, ``progress()`` and ``check_cancelled()``; for kinds that wait, ``wait()``,
+the stored ``state`` and the ``signal`` that resumed the job (``actors.signals``).
 
 Both calls renew the job's lease and stop the job (``JobCancelled``) when it was cancelled or re-claimed.
 A short Redis or Postgres outage does not stop the job: Postgres writes are retried (``ride_out``) within
@@ -13,12 +14,14 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from actors.errors import JobCancelled
 from actors.retry import is_transient, ride_out
 from actors.runtime import WorkerRuntime
+from actors.signals import ReceivedSignal, WaitFor
 from db.live import LiveEvent, cancel_flag_key
 from db.progress import record_progress, renew_leases
 
@@ -42,6 +45,8 @@ class JobContext:
         claim_token: uuid.UUID,
         attempt: int,
         max_attempts: int,
+        state: dict[str, Any] | None = None,
+        signal: ReceivedSignal | None = None,
     ) -> None:
         self.runtime = runtime
         self.job_id = job_id
@@ -61,11 +66,30 @@ class JobContext:
         self._pending: tuple[int, int | None, str | None] | None = None
         self.result: dict[str, Any] | None = None
         self._output: JobOutput | None = None
+        # What the kind stored when the job last waited (empty on a first run), and the signal that resumed it.
+        self.state: dict[str, Any] = dict(state or {})
+        self.signal = signal
 
     @property
     def settings(self) -> Any:
         """This job's kind's settings section (``JobKind.settings``), or None."""
         return self.runtime.config.kind_settings.get(self.kind)
+
+    def wait(
+        self,
+        for_: str,
+        *,
+        deadline: datetime | timedelta | float | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> NoReturn:
+        """Park the job until a signal its kind declares, or ``deadline`` (an aware datetime, a timedelta or
+        seconds; then the ``timeout`` signal) resumes it; the job holds no worker meanwhile and this run uses
+        up no attempt. ``state`` replaces the stored state (None keeps it); the next run reads it as ``state``.
+
+        Raises:
+            WaitFor: always; let it propagate (the lifecycle middleware parks the job).
+        """
+        raise WaitFor(for_, deadline=deadline, state=state)
 
     def progress(self, done: int, total: int | None = None, step: str | None = None) -> None:
         """Report progress; throttled so a big job does not flood Postgres, Redis or browsers.

@@ -21,6 +21,7 @@ import msgspec
 
 from actors.env import KindEnv
 from actors.retry import backoff_seconds
+from actors.signals import SignalSpec
 from actors.uploads.policy import UploadPolicy
 
 if TYPE_CHECKING:
@@ -129,6 +130,11 @@ class JobKind(msgspec.Struct, frozen=True):
     # The kind takes files: ``POST /api/jobs`` as multipart/form-data, the files kept under
     # ``ARTIFACTS_DIR/uploads/<job id>/`` for its handler (see ``actors.uploads``).
     uploads: UploadPolicy | None = None
+    # Signals this kind's jobs accept while waiting (``actors.signals``); the deadline's ``timeout`` is implied.
+    signals: tuple[SignalSpec, ...] = ()
+    # Fair scheduling: at most this many running jobs of this kind per owner (None: the deployment's default,
+    # MAX_RUNNING_PER_OWNER; 0: unlimited). See ``db.fairness``.
+    max_running_per_owner: int | None = None
 
     @property
     def base_queue(self) -> str:

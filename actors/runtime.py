@@ -41,6 +41,8 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     artifacts_dir: str = ".data/artifacts"
     # Each job kind's own settings section by kind name (``JobKind.settings``), read by the worker boot.
     kind_settings: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Fair scheduling: running jobs of one kind per owner for kinds that set no limit (0: unlimited).
+    max_running_per_owner: int = 0
 
 
 class WorkerRuntime:

@@ -163,7 +163,7 @@ def current_status(session: Session, job_id: uuid.UUID) -> str | None:
 def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: float) -> Changed | None:
     """queued | retrying -> running, for one worker, with a fresh claim token and lease.
 
-    ``extra`` of the result holds the job's (params, max_attempts)."""
+    ``extra`` of the result holds the job's (params, max_attempts, job_state, last_signal)."""
     return _transition(
         session,
         job_id,
@@ -178,7 +178,7 @@ def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: fl
             "run_after": None,
         },
         where=[Job.deleted_at.is_(None)],
-        returning=(Job.params, Job.max_attempts),
+        returning=(Job.params, Job.max_attempts, Job.job_state, Job.last_signal),
     )
 
 
@@ -300,7 +300,7 @@ def cancel(session: Session, job_id: uuid.UUID, *, actor: str, reason: str = "ca
 
 
 def requeue(session: Session, job_id: uuid.UUID, *, actor: str, message_id: str | None) -> Changed | None:
-    """failed | timed_out | cancelled -> queued (a user's retry); progress, error and attempts are reset,
+    """failed | timed_out | cancelled -> queued (a user's retry); progress, error, attempts and waiting state are reset,
     so the retried job gets its kind's full set of attempts again (the audit trail keeps the old ones)."""
     return _transition(
         session,
@@ -319,6 +319,11 @@ def requeue(session: Session, job_id: uuid.UUID, *, actor: str, message_id: str 
             "claim_token": None,
             "message_id": message_id,
             "queued_at": func.now(),
+            # A retried job starts over: no stage kept from a wait of the failed run.
+            "job_state": None,
+            "last_signal": None,
+            "waiting_for": None,
+            "wait_deadline": None,
         },
         where=[Job.deleted_at.is_(None), Job.status.in_([s.value for s in TERMINAL])],
     )
@@ -350,6 +355,87 @@ def expire(session: Session, job_id: uuid.UUID, *, actor: str, reason: str) -> C
         values=_finish_values(error=reason),
         event_extra={"error": reason},
     )
+
+
+def park(
+    session: Session,
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID,
+    *,
+    waiting_for: str,
+    deadline: datetime | None,
+    state: dict[str, Any] | None,
+    worker: str,
+) -> Changed | None:
+    """running -> waiting, only for the holder of the claim: the job holds no worker, lease or message until a
+    signal or its deadline resumes it. The run that parked it gives its attempt back (waiting is not a failure);
+    ``state`` (when given) replaces the job's stored ``job_state``."""
+    detail: dict[str, Any] = {"waiting_for": waiting_for, "wait_deadline": deadline.isoformat() if deadline else None}
+    values: dict[str, Any] = {
+        "waiting_for": waiting_for,
+        "wait_deadline": deadline,
+        "last_signal": None,
+        "attempts": Job.attempts - 1,
+        "claim_token": None,
+        "lease_expires_at": None,
+        "message_id": None,
+        "progress_step": f"waiting for {waiting_for}"[:200],
+    }
+    if state is not None:
+        values["job_state"] = state
+    return _transition(
+        session,
+        job_id,
+        JobStatus.WAITING,
+        actor=f"worker:{worker}",
+        detail=detail,
+        values=values,
+        where=[Job.claim_token == claim_token],
+        event_extra=detail,
+    )
+
+
+def resume(
+    session: Session,
+    job_id: uuid.UUID,
+    *,
+    signal: dict[str, Any],
+    sender: str,
+    queue: str,
+    priority: str,
+    due_only: bool = False,
+) -> Changed | None:
+    """waiting -> queued by a signal (``{"name", "payload", "sender", "at"}``), kept on the job for its next run.
+
+    The signal is also written to the audit trail (type ``signal``, with its payload) and published as a
+    ``signal`` live event before the status event. ``due_only``: only if the wait's deadline has passed (the
+    deadline's ``timeout`` signal, which must not overtake a signal that resumed the job first)."""
+    where: list[ColumnElement[bool]] = [Job.status == JobStatus.WAITING.value, Job.deleted_at.is_(None)]
+    if due_only:
+        where.append(Job.wait_deadline <= func.now())
+    changed = _transition(
+        session,
+        job_id,
+        JobStatus.QUEUED,
+        actor=sender,
+        detail={"signal": signal["name"]},
+        values={
+            "waiting_for": None,
+            "wait_deadline": None,
+            "last_signal": signal,
+            "queue": queue,
+            "priority": priority,
+            "message_id": None,
+            "progress_step": None,
+        },
+        where=where,
+        event_extra={"signal": signal["name"]},
+    )
+    if changed is None:
+        return None
+    record_event(session, job_id, "signal", actor=sender, detail={"name": signal["name"], "payload": signal["payload"]})
+    changed.events.insert(0, LiveEvent("signal", job_id, changed.owner_id, signal))
+    return changed
 
 
 def set_message_id(session: Session, job_id: uuid.UUID, message_id: str) -> None:

@@ -3,7 +3,8 @@
 pending_payment -> queued -> running -> succeeded | failed | cancelled | timed_out
                             running -> retrying -> running
 pending_payment -> expired | cancelled
-queued | retrying -> cancelled
+queued | retrying | waiting -> cancelled
+running -> waiting -> queued                     (parked for a signal or a deadline, holding no worker)
 failed | timed_out | cancelled -> queued          (a user's retry)
 """
 
@@ -22,6 +23,7 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
     TIMED_OUT = "timed_out"
     EXPIRED = "expired"
+    WAITING = "waiting"
 
 
 TERMINAL: frozenset[JobStatus] = frozenset(
@@ -33,15 +35,16 @@ RETRYABLE_BY_USER: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus
 # to_status -> the statuses it may be reached from. The state machine uses this in every
 # conditional UPDATE, so an illegal change is impossible rather than merely checked.
 ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.QUEUED: frozenset({JobStatus.PENDING_PAYMENT}) | RETRYABLE_BY_USER,
+    JobStatus.QUEUED: frozenset({JobStatus.PENDING_PAYMENT, JobStatus.WAITING}) | RETRYABLE_BY_USER,
     JobStatus.RUNNING: frozenset({JobStatus.QUEUED, JobStatus.RETRYING}),
     JobStatus.RETRYING: frozenset({JobStatus.RUNNING}),
     JobStatus.SUCCEEDED: frozenset({JobStatus.RUNNING}),
     JobStatus.FAILED: frozenset({JobStatus.RUNNING}),
     JobStatus.TIMED_OUT: frozenset({JobStatus.RUNNING}),
     JobStatus.CANCELLED: frozenset(
-        {JobStatus.PENDING_PAYMENT, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING}
+        {JobStatus.PENDING_PAYMENT, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING, JobStatus.WAITING}
     ),
+    JobStatus.WAITING: frozenset({JobStatus.RUNNING}),
     JobStatus.EXPIRED: frozenset({JobStatus.PENDING_PAYMENT}),
     JobStatus.PENDING_PAYMENT: frozenset(),
 }

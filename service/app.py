@@ -19,8 +19,10 @@ from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, document_errors, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
 from service.input_guard import InputGuardMiddleware
+from service.jobs.bulk_controller import JobActionsController
 from service.jobs.controller import JobsController
 from service.jobs.logs import JobLogsController
+from service.jobs.signals_controller import SignalsController
 from service.notifications.controller import NotificationsController
 from service.payments.admin_controller import PaymentsAdminController
 from service.payments.pricing import load_pricing
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             JobsController,
             JobLogsController,
+            JobActionsController,
+            SignalsController,
             EventsController,
             HealthController,
             ArtifactsController,

@@ -3,7 +3,8 @@
     ServiceError (500)
      ├── BadRequest (400)           invalid input; ``details`` says what, per field where possible
      ├── Unauthorized (401)
-     ├── Forbidden (403)            a cross-site request made with the session cookie (never for a resource)
+     ├── Forbidden (403)            a cross-site request with the session cookie, or a caller who sees the
+     │                              resource but may not do this to it (another user's is a 404)
      ├── NotFound (404)             also for another user's resources, never 403
      ├── Conflict (409)
      ├── PayloadTooLarge (413)      an upload over its size cap; nothing of it was kept

@@ -16,6 +16,7 @@ def scheduler_config(settings: Settings) -> SchedulerConfig:
         sweep_interval_seconds=settings.scheduler.sweep_interval_seconds,
         lost_message_grace_seconds=settings.scheduler.lost_message_grace_seconds,
         lease_seconds=settings.worker.lease_seconds,
+        max_running_per_owner=settings.worker.max_running_per_owner,
         broker_heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
         broker_maintenance_chance=settings.worker.broker_maintenance_chance,
         stream_maxlen=settings.redis.stream_maxlen,

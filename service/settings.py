@@ -70,6 +70,8 @@ class WorkerSettings(msgspec.Struct, frozen=True):
     poll_timeout_ms: int = 100
     # Extra modules that register job kinds (comma-separated), e.g. test kinds.
     kind_modules: tuple[str, ...] = ()
+    # Fair scheduling: running jobs of one kind per owner, for kinds that set no limit of their own (0: unlimited).
+    max_running_per_owner: int = 0
 
 
 class SchedulerSettings(msgspec.Struct, frozen=True):
@@ -163,6 +165,7 @@ class Settings(msgspec.Struct, frozen=True):
                 outage_budget_seconds=num("WORKER_OUTAGE_BUDGET_SECONDS", w.outage_budget_seconds, float),
                 poll_timeout_ms=num("WORKER_POLL_TIMEOUT_MS", w.poll_timeout_ms, int),
                 kind_modules=tuple(m.strip() for m in e.get("JOB_KIND_MODULES", "").split(",") if m.strip()),
+                max_running_per_owner=num("MAX_RUNNING_PER_OWNER", w.max_running_per_owner, int),
             ),
             scheduler=SchedulerSettings(
                 sweep_interval_seconds=num("SWEEP_INTERVAL_SECONDS", s.sweep_interval_seconds, float),

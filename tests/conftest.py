@@ -94,6 +94,7 @@ def service_env(
                 "tests.support.notify_kinds",
                 "tests.support.word_count",
                 "tests.support.process_kinds",
+                "tests.support.wait_kinds",
             ]
         ),
         # Tests crawl sites served on 127.0.0.1.

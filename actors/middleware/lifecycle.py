@@ -9,7 +9,10 @@ status happens here, around the actor:
 * after: ``succeeded`` with the result, ``timed_out`` past the kind's time limit, ``retrying`` with
   exponential backoff (a new delayed message) while attempts remain, else ``failed`` and dead-lettered;
   on worker shutdown the job is handed back at once without using up an attempt; ``PollAgain`` schedules
-  the job's next poll (``actors.polling``) and ``JobTimedOut`` ends it ``timed_out``.
+  the job's next poll (``actors.polling``) and ``JobTimedOut`` ends it ``timed_out``; ``WaitFor`` (``ctx.wait``)
+  parks it ``waiting`` (``actors.signals``), holding no worker;
+* fair scheduling: a claim over the owner's running limit holds the job instead (``db.fairness``), and a job
+  leaving ``running`` wakes its owner's oldest held one.
 
 Every bookkeeping step is one repeatable unit run through ``ride_out``: a Redis restart or a Postgres outage
 shorter than the worker's outage budget delays it, and never fails the job. A job that itself failed on such
@@ -32,12 +35,15 @@ from dramatiq.middleware import Middleware, Shutdown, SkipMessage, TimeLimitExce
 from actors.broker import send_job
 from actors.context import JobContext, current_or_none, set_current
 from actors.errors import JobCancelled, JobTimedOut, PermanentJobError
+from actors.fairness import owner_limit, wake_held
 from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
 from actors.polling import PollAgain, schedule_next_poll
 from actors.registry import JobKind, all_kinds, get_kind, resolve
 from actors.retry import is_transient, ride_out
+from actors.signals import ReceivedSignal, WaitFor
 from db import state_machine as sm
+from db.fairness import Admission, admit
 from db.live import LiveEvent
 from db.locks import lock_job
 from db.polls import resume_claim
@@ -122,11 +128,18 @@ class JobLifecycle(Middleware):
             self._pass_on(broker, kind, queue, job_id)
             raise SkipMessage()
         continuation = message.options.get("continuation")
+        # Set when the job was held behind its owner's older held jobs while a slot is free: they are woken.
+        behind: list[uuid.UUID] = []
 
         def claim() -> tuple[sm.Changed | None, str | None]:
             with rt.sessions.begin() as session:
                 lock_job(session, job_id)
                 if continuation is None:
+                    verdict, owner_id = admit(session, job_id, limit=owner_limit(kind, rt.config.max_running_per_owner))
+                    if verdict is Admission.BEHIND and owner_id is not None:
+                        behind.append(owner_id)
+                    if verdict is not Admission.RUN:
+                        return None, f"held by fair scheduling ({verdict.value})"
                     changed = sm.claim(session, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
                 else:
                     # The next poll of a polling job takes over the still-running job by its token (db.polls).
@@ -140,10 +153,14 @@ class JobLifecycle(Middleware):
                 return changed, (sm.current_status(session, job_id) if changed is None else None)
 
         changed, status = self._ride_out(claim, f"claiming job {job_id}")
+        if behind:
+            self._wake_held(broker, kind, behind[0])
         if changed is None or changed.claim_token is None:
             log.info("skipping message for job %s: %s", job_id, status or "no such job")
             raise SkipMessage()
-        stored_params, max_attempts = changed.extra
+        # A claim also returns the job's stored state and resuming signal; a poll's takeover does not.
+        stored_params, max_attempts, *resumed = changed.extra
+        state, last_signal = resumed if resumed else (None, None)
         self._publish(changed.events)
         try:
             params: Any = msgspec.convert(stored_params, kind.params)
@@ -158,6 +175,8 @@ class JobLifecycle(Middleware):
             claim_token=changed.claim_token,
             attempt=changed.attempts,
             max_attempts=max_attempts,
+            state=state,
+            signal=msgspec.convert(last_signal, ReceivedSignal) if last_signal else None,
         )
         set_current(ctx)
         rt.add_running(ctx)
@@ -183,12 +202,13 @@ class JobLifecycle(Middleware):
         if ctx is None:
             return
         rt.remove_running(ctx)
-        if exception is None:
+        if exception is None or isinstance(exception, WaitFor):
             try:
                 ctx.flush_progress()
             except JobCancelled as exc:
                 exception = exc
         self._conclude(broker, message, kind, queue, ctx, exception)
+        self._wake_held(broker, kind, ctx.owner_id)
 
     def _conclude(
         self,
@@ -206,6 +226,8 @@ class JobLifecycle(Middleware):
             log.info("job %s stopped: %s", ctx.job_id, exception)
         elif isinstance(exception, PollAgain):
             schedule_next_poll(broker, kind, queue, ctx, exception)
+        elif isinstance(exception, WaitFor):
+            self._park(ctx, exception)
         elif isinstance(exception, JobTimedOut):
             self._fail(broker, ctx, describe_error(exception), timed_out=True)
         elif isinstance(exception, TimeLimitExceeded):
@@ -287,6 +309,49 @@ class JobLifecycle(Middleware):
         if changed is not None:
             log.info("job %s attempt %d failed (%s); retrying in %.1f s", ctx.job_id, ctx.attempt, error, delay)
             self._publish(changed.events)
+
+    def _park(self, ctx: JobContext, wait: WaitFor) -> None:
+        rt = self.holder.runtime
+
+        def park() -> sm.Changed | None:
+            with rt.sessions.begin() as session:
+                return sm.park(
+                    session,
+                    ctx.job_id,
+                    ctx.claim_token,
+                    waiting_for=wait.waiting_for,
+                    deadline=wait.deadline,
+                    state=wait.state,
+                    worker=rt.worker_id,
+                )
+
+        changed = self._ride_out(park, f"parking job {ctx.job_id}")
+        if changed is None:
+            log.info("job %s was to wait for %s but is no longer ours", ctx.job_id, wait.waiting_for)
+            return
+        self._publish(changed.events)
+
+    def _wake_held(self, broker: dramatiq.Broker, kind: JobKind, owner_id: uuid.UUID) -> None:
+        # A job left ``running`` (or one was held behind older ones): a slot of the owner may be free.
+        rt = self.holder.runtime
+        limit = owner_limit(kind, rt.config.max_running_per_owner)
+        if limit <= 0:
+            return
+
+        def send(k: JobKind, job_id: uuid.UUID, queue: str) -> str:
+            return self._send(broker, k, job_id, queue, delay_ms=None)
+
+        def wake() -> list[uuid.UUID]:
+            return wake_held(rt.sessions, send, kind, owner_id, limit=limit)
+
+        try:
+            woken = self._ride_out(wake, f"waking held jobs of owner {owner_id}")
+        except Exception:
+            # The scheduler's fairness pass wakes them within a sweep interval.
+            log.exception("could not wake the held jobs of owner %s", owner_id)
+            return
+        if woken:
+            log.info("released %d held job(s) of owner %s", len(woken), owner_id)
 
     def _hand_back(self, broker: dramatiq.Broker, kind: JobKind, queue: str, ctx: JobContext) -> None:
         # A hand-back is not the job's fault: it does not use up an attempt.

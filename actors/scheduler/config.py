@@ -15,6 +15,8 @@ class SchedulerConfig(msgspec.Struct, frozen=True):
     sweep_interval_seconds: float = 10.0
     lost_message_grace_seconds: float = 10.0
     lease_seconds: float = 15.0
+    # Fair scheduling: the default limit of running jobs per owner and kind (0: unlimited).
+    max_running_per_owner: int = 0
     broker_heartbeat_timeout_ms: int = 30_000
     broker_maintenance_chance: int = 1000
     stream_maxlen: int = 1000

@@ -22,6 +22,8 @@ from actors.payments.stripe_client import StripeConnection
 from actors.registry import load_kind_modules
 from actors.scheduler.calendar import CalendarTask, daily_at, monthly_on_first, run_due
 from actors.scheduler.config import SchedulerConfig
+from actors.scheduler.deadlines import DeadlinePass
+from actors.scheduler.fairness import FairnessPass
 from actors.scheduler.leader import LeaderLock
 from actors.scheduler.maintenance import delete_old_artifacts, reset_quotas
 from actors.scheduler.sweeper import Sweeper
@@ -82,6 +84,12 @@ def run_scheduler(config: SchedulerConfig, stop: threading.Event | None = None) 
     tasks = [
         PeriodicTask("sweeper", config.sweep_interval_seconds, sweeper.sweep),
         PeriodicTask("calendar", CALENDAR_CHECK_SECONDS, lambda: run_due(sessions, calendar)),
+        PeriodicTask("deadlines", TICK_SECONDS * 2, DeadlinePass(sessions, broker, sweeper.publisher).run),
+        PeriodicTask(
+            "fairness",
+            config.sweep_interval_seconds,
+            FairnessPass(sessions, broker, config.max_running_per_owner).run,
+        ),
         PeriodicTask(
             "notify_repair",
             config.notify_repair_interval_seconds,

@@ -5,7 +5,9 @@
 * messages held by a worker whose broker heartbeat stopped (killed with its prefetched messages and
   delayed retries in hand): put back on their queues every pass, not at Dramatiq's random maintenance;
 * ``queued`` / ``retrying`` jobs whose message is no longer in Redis (lost with Redis, or never sent
-  because the process died between commit and send): sent again.
+  because the process died between commit and send): sent again. Jobs held by fair scheduling
+  (``db.fairness``) have no message on purpose and are left to the fairness pass; ``waiting`` jobs hold no
+  lease and no message, so no pass here touches them (their deadline is ``actors.scheduler.deadlines``).
 
 Re-sending is safe because actors claim jobs with a conditional update: a duplicate message does nothing.
 
@@ -171,6 +173,8 @@ class Sweeper:
                 select(Job.id, Job.kind, Job.queue, Job.status, Job.message_id)
                 .where(
                     Job.deleted_at.is_(None),
+                    # A job held by fair scheduling has no message on purpose (the fairness pass wakes it).
+                    Job.held_since.is_(None),
                     or_(
                         and_(
                             Job.status == JobStatus.QUEUED.value,

@@ -23,6 +23,10 @@ class Job(UUIDPrimaryKey, Base):
         CheckConstraint("priority IN ('low', 'normal', 'high')", name="priority_valid"),
         Index("ix_jobs_owner_created", "owner_id", text("created_at DESC")),
         Index("ix_jobs_status_kind", "status", "kind"),
+        Index("ix_jobs_wait_deadline", "wait_deadline", postgresql_where=text("status = 'waiting'")),
+        # Fair scheduling: an owner's running jobs of a kind are counted at every claim.
+        Index("ix_jobs_owner_kind_running", "owner_id", "kind", postgresql_where=text("status = 'running'")),
+        Index("ix_jobs_held", "owner_id", "kind", "created_at", postgresql_where=text("held_since IS NOT NULL")),
         Index(
             "uq_jobs_owner_idempotency_key",
             "owner_id",
@@ -57,6 +61,16 @@ class Job(UUIDPrimaryKey, Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]
     run_after: Mapped[datetime | None]
+    # Fair scheduling: set while the job is held back (no message) because its owner already runs as many
+    # jobs of its kind as allowed; a finishing job of that owner sends it again (``db.fairness``).
+    held_since: Mapped[datetime | None]
+
+    # Waiting (``db.waits``): what the parked job waits for, until when, the state its kind keeps between
+    # stages, and the signal that resumed it (read by the next run).
+    waiting_for: Mapped[str | None] = mapped_column(Text)
+    wait_deadline: Mapped[datetime | None]
+    job_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     # Payment (paid kinds only).
     amount_cents: Mapped[int | None] = mapped_column(Integer)

@@ -40,6 +40,8 @@ PUBLIC_PATHS = [
     r"^/metrics$",
     # Stripe authenticates with the signature of the body (checked by the handler).
     r"^/api/webhooks/stripe$",
+    # Signals from outside systems authenticate with a signature of the body (checked by the handler).
+    r"^/api/webhooks/signals/[^/]+/[^/]+$",
     # The login page and static files (CSS, JavaScript); every other page redirects to /login.
     r"^/login$",
     r"^/static/",

@@ -74,6 +74,9 @@ class JobOut(msgspec.Struct):
     links: JobLinks
     # Null for free jobs.
     payment: PaymentOut | None = None
+    # Waiting jobs only: what the job waits for (a signal its kind declares) and until when.
+    waiting_for: str | None = None
+    wait_deadline: datetime | None = None
 
 
 class JobPage(msgspec.Struct):
@@ -129,6 +132,8 @@ def job_out(job: Job) -> JobOut:
         finished_at=job.finished_at,
         links=links_for(job.id),
         payment=payment_out(job),
+        waiting_for=job.waiting_for if job.status == JobStatus.WAITING else None,
+        wait_deadline=job.wait_deadline if job.status == JobStatus.WAITING else None,
     )
 
 

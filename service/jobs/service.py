@@ -60,7 +60,8 @@ async def publish(res: Resources, events: list[LiveEvent]) -> None:
         log.warning("could not publish %d live event(s): Redis unavailable", len(events))
 
 
-async def _send(res: Resources, kind_name: str, job_id: uuid.UUID, queue: str) -> str:
+async def send_message(res: Resources, kind_name: str, job_id: uuid.UUID, queue: str) -> str:
+    """Send the message that runs a job (inside the caller's transaction, under the job's lock); 503 without Redis."""
     kind = get_kind(kind_name)
     if kind is None:
         raise BadRequest(f"Job kind {kind_name!r} is no longer available.", code="unknown_kind")
@@ -148,7 +149,7 @@ async def create_job(
             # The lock is held until commit: a worker that gets the message first waits for the row.
             await session.run_sync(lock_job, job.id)
             if not paid:
-                job.message_id = await _send(res, kind.name, job.id, queue)
+                job.message_id = await send_message(res, kind.name, job.id, queue)
             events = await session.run_sync(sm.create, job, actor=f"user:{user.id}")
             if stripe_connection is not None and quote is not None:
                 # Inside the transaction: if Stripe fails, the job row is rolled back (nothing half-stored).
@@ -232,27 +233,30 @@ async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None
     """Cancel the job if it is active, then hide it (soft delete: its history stays)."""
     async with res.sessions() as session, session.begin():
         job = await get_job_row(session, user, job_id)
-        events: list[LiveEvent] = []
         was_active = job.status in ACTIVE
-        if job.status == JobStatus.PENDING_PAYMENT and job.payment_session_id:
-            # Close the payment page first: a cancelled job must not be payable any more.
-            await expire_checkout(res.stripe, job.payment_session_id)
-            await session.execute(update(Job).where(Job.id == job_id).values(payment_status="cancelled"))
-        if was_active:
-            changed = await session.run_sync(sm.cancel, job_id, actor=f"user:{user.id}", reason="cancelled by user")
-            if changed is not None:
-                events += changed.events
+        events = await cancel_row(res, session, user, job) if was_active else []
         # A deleted job frees its idempotency key: the same key may create a new job.
         await session.execute(update(Job).where(Job.id == job_id).values(deleted_at=func.now(), idempotency_key=None))
         await session.run_sync(sm.record_event, job_id, "deleted", actor=f"user:{user.id}")
         owner_id = job.owner_id
     if was_active:
-        await _set_cancel_flag(res, job_id)
+        await set_cancel_flag(res, job_id)
     events.append(LiveEvent("deleted", job_id, owner_id, {"deleted": True}))
     await publish(res, events)
 
 
-async def _set_cancel_flag(res: Resources, job_id: uuid.UUID) -> None:
+async def cancel_row(res: Resources, session: AsyncSession, user: Principal, job: Job) -> list[LiveEvent]:
+    """Cancel an active job in the caller's transaction (its payment page closed first); returns the live
+    events to publish after commit. The caller sets the cancel flag after commit (``set_cancel_flag``)."""
+    if job.status == JobStatus.PENDING_PAYMENT and job.payment_session_id:
+        # Close the payment page first: a cancelled job must not be payable any more.
+        await expire_checkout(res.stripe, job.payment_session_id)
+        await session.execute(update(Job).where(Job.id == job.id).values(payment_status="cancelled"))
+    changed = await session.run_sync(sm.cancel, job.id, actor=f"user:{user.id}", reason="cancelled by user")
+    return changed.events if changed is not None else []
+
+
+async def set_cancel_flag(res: Resources, job_id: uuid.UUID) -> None:
     # The running worker sees this within half a second; if Redis is down it still stops at its next
     # progress report, which finds the job no longer running in Postgres.
     try:
@@ -284,7 +288,7 @@ async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOu
             await res.redis.delete(cancel_flag_key(job_id))
         except redis.RedisError:
             raise dependency_down("redis", "The job queue (Redis) is unavailable; please try again shortly.") from None
-        message_id = await _send(res, job.kind, job_id, job.queue)
+        message_id = await send_message(res, job.kind, job_id, job.queue)
         changed = await session.run_sync(sm.requeue, job_id, actor=f"user:{user.id}", message_id=message_id)
         if changed is None:
             raise Conflict(f"Job {job_id} changed while retrying; reload it.", code="not_retryable")

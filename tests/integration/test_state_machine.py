@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, insert, select
@@ -163,3 +165,71 @@ def test_payment_transitions(sessions: sessionmaker[Session], owner: uuid.UUID) 
         ("created", None, "pending_payment"),
         ("status", "pending_payment", "expired"),
     ]
+
+
+def park(sessions: sessionmaker[Session], job_id: uuid.UUID, **kwargs: Any) -> sm.Changed:
+    with sessions.begin() as session:
+        claimed = sm.claim(session, job_id, worker="w", lease_seconds=30)
+        assert claimed is not None and claimed.claim_token is not None
+        parked = sm.park(session, job_id, claimed.claim_token, worker="w", **kwargs)
+    assert parked is not None
+    return parked
+
+
+def test_a_parked_job_holds_no_claim_and_only_a_signal_resumes_it(
+    sessions: sessionmaker[Session], owner: uuid.UUID
+) -> None:
+    job_id = new_job(sessions, owner)
+    # A stale claim cannot park the job
+    with sessions.begin() as session:
+        assert sm.park(session, job_id, uuid.uuid4(), waiting_for="x", deadline=None, state=None, worker="w") is None
+    parked = park(sessions, job_id, waiting_for="review", deadline=None, state={"stage": 1})
+    assert parked.events[0].data["waiting_for"] == "review"
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        assert (job.status, job.claim_token, job.lease_expires_at, job.attempts) == ("waiting", None, None, 0)
+    # A waiting job is not claimed by a stray message, nor finished, nor re-claimed as lost
+    with sessions.begin() as session:
+        assert sm.claim(session, job_id, worker="w2", lease_seconds=30) is None
+        assert sm.fail_lost(session, job_id, error="x") is None
+        assert sm.reclaim_lost(session, job_id, message_id="m") is None
+        assert sm.requeue(session, job_id, actor="user", message_id="m") is None
+    # A signal resumes it once; the next claim gets the state and the signal, on the same attempt number
+    signal = {"name": "go", "payload": {"n": 1}, "sender": "owner:x", "at": "2026-01-01T00:00:00+00:00"}
+    with sessions.begin() as session:
+        resumed = sm.resume(session, job_id, signal=signal, sender="owner:x", queue="test", priority="normal")
+        assert resumed is not None and [e.type for e in resumed.events] == ["signal", "status"]
+        assert sm.resume(session, job_id, signal=signal, sender="owner:x", queue="test", priority="normal") is None
+        claimed = sm.claim(session, job_id, worker="w", lease_seconds=30)
+    assert claimed is not None and claimed.attempts == 1
+    assert claimed.extra[2:] == ({"stage": 1}, signal)
+    assert events_of(sessions, job_id) == [
+        ("created", None, "queued"),
+        ("status", "queued", "running"),
+        ("status", "running", "waiting"),
+        ("status", "waiting", "queued"),
+        ("signal", None, None),
+        ("status", "queued", "running"),
+    ]
+
+
+def test_a_deadline_resume_does_not_overtake_and_a_waiting_job_can_be_cancelled(
+    sessions: sessionmaker[Session], owner: uuid.UUID
+) -> None:
+    timeout = {"name": "timeout", "payload": None, "sender": "scheduler", "at": "2026-01-01T00:00:00+00:00"}
+    later = datetime.now(UTC) + timedelta(hours=1)
+    job_id = new_job(sessions, owner)
+    park(sessions, job_id, waiting_for="review", deadline=later, state=None)
+    with sessions.begin() as session:
+        # Not due yet: the deadline pass changes nothing
+        assert (
+            sm.resume(session, job_id, signal=timeout, sender="s", queue="q", priority="normal", due_only=True) is None
+        )
+        cancelled = sm.cancel(session, job_id, actor="user")
+    assert cancelled is not None and (cancelled.from_status, cancelled.to_status) == ("waiting", "cancelled")
+    due = new_job(sessions, owner)
+    park(sessions, due, waiting_for="review", deadline=datetime.now(UTC) - timedelta(seconds=1), state=None)
+    with sessions.begin() as session:
+        changed = sm.resume(session, due, signal=timeout, sender="s", queue="test", priority="normal", due_only=True)
+    assert changed is not None and changed.to_status == "queued"

@@ -81,7 +81,8 @@ class IsolatedStack:
         if queues:
             args += ["--queues", *queues]
         proc = self.start(*args, name="iso-worker")
-        wait_for_log(proc, WORKER_READY)
+        # A loaded machine (two cores shared with other test runs) can take most of a minute to boot a worker.
+        wait_for_log(proc, WORKER_READY, timeout=90)
         return proc
 
     def for_one_test(self) -> Iterator[IsolatedStack]:

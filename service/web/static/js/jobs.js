@@ -1,6 +1,6 @@
 // How a job is shown: status words, the progress bar, errors in plain words. Shared by every page.
 
-export const ACTIVE = new Set(["pending_payment", "queued", "running", "retrying"]);
+export const ACTIVE = new Set(["pending_payment", "queued", "running", "retrying", "waiting"]);
 export const TERMINAL = new Set(["succeeded", "failed", "cancelled", "timed_out", "expired"]);
 export const RETRYABLE = new Set(["failed", "timed_out", "cancelled"]);
 
@@ -9,6 +9,7 @@ const STATUS_WORDS = {
   queued: "Waiting",
   running: "Running",
   retrying: "Retrying",
+  waiting: "Waiting for input",
   succeeded: "Done",
   failed: "Failed",
   cancelled: "Cancelled",
