@@ -37,7 +37,7 @@ async def test_pagination_across_pages_newest_first(
     tab = await open_page(user)
     page = tab.page
     await page.goto("/")
-    names = page.locator("tbody tr td:first-child")
+    names = page.locator("tbody tr .job-name")
 
     # Then the first page shows the 5 newest
     await expect(page.get_by_text("Page 1 of 3 (12 total)")).to_be_visible()
