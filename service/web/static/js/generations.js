@@ -184,7 +184,16 @@ function onEvent(type, data) {
       next.progress = { done: 0, total: null, percent: null, step: null };
     }
     jobs.set(id, next);
+    // The finished job carries what the row tells (its result's figures, when it ended): read it once.
+    if (!ACTIVE.has(data.status)) refreshJob(id);
   }
+  updateRow(id);
+}
+
+async function refreshJob(id) {
+  const result = await api("GET", `/api/jobs/${id}`);
+  if (!result.ok || !jobs.has(id)) return;
+  jobs.set(id, result.data);
   updateRow(id);
 }
 

@@ -57,9 +57,9 @@ export class ProgressBar {
       this.changedAt = Date.now();
     }
     // A new attempt starts from the beginning; within one the bar only moves forward.
-    if (job.status === "queued" || job.status === "retrying") this.shown = 0;
     const percent = overallPercent(job, kind);
-    if (percent != null) this.shown = Math.max(this.shown, Math.min(100, percent));
+    if (job.status === "queued" || job.status === "retrying") this.shown = 0;
+    else if (percent != null) this.shown = Math.max(this.shown, Math.min(100, percent));
     this.draw();
   }
 
