@@ -80,6 +80,30 @@ async def test_one_bar_moves_only_forward_across_the_steps(
     assert "Fetching pages" in texts and "Describing pages" in texts, texts
 
 
+async def test_a_quiet_step_shows_how_long_it_has_been_at_it(open_page: OpenPage, make_user: MakeUser) -> None:
+    # Given a running job whose first step reports nothing for 12 seconds
+    user = await make_user()
+    response = await user.client.post(
+        "/api/jobs", json={"kind": "test_sleep", "params": {"label": "quiet job", "steps": 2, "delay": 12}}
+    )
+    assert response.status_code == 202, response.text
+    tab = await open_page(user)
+    page = tab.page
+    await page.goto("/")
+    text = page.locator("tbody tr", has_text="quiet job").locator(".progress-text")
+
+    # Then the row does not sit silent: it names the step and counts the seconds it has been at it
+    quiet = re.compile(r"^Working… · (\d+) s$")
+    await expect(text).to_have_text(quiet)
+    first = await text.inner_text()
+    await expect(text).not_to_have_text(first)
+    second = await text.inner_text()
+    seconds = [int(m.group(1)) for m in map(quiet.match, (first, second)) if m]
+    assert len(seconds) == 2 and 3 <= seconds[0] < seconds[1], (first, second)
+    # and once the step reports, its figures replace the count
+    await expect(text).to_have_text(re.compile(r"^Working: 1 / 2 · 50%"))
+
+
 async def test_a_300_character_input_keeps_the_page_within_the_screen(
     open_page: OpenPage, make_user: MakeUser, db_engine: Engine
 ) -> None:

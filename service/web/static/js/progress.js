@@ -53,8 +53,10 @@ export class ProgressBar {
     const p = job.progress || {};
     const mark = `${job.status}|${p.step}|${p.done}`;
     if (mark !== this.mark) {
+      // Nothing reported yet: it has been quiet since the job started (or was created), not since this page opened.
+      const since = this.mark === null && !p.done && !p.step ? Date.parse(job.started_at || job.created_at || "") : NaN;
       this.mark = mark;
-      this.changedAt = Date.now();
+      this.changedAt = Number.isNaN(since) ? Date.now() : Math.min(Date.now(), since);
     }
     // A new attempt starts from the beginning; within one the bar only moves forward.
     const percent = overallPercent(job, kind);
