@@ -11,12 +11,13 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 from litestar import get
 from litestar.exceptions import NotFoundException
+from litestar.params import PathParameter
 from litestar.response import File
 
 from actors.registry import JobKind, all_kinds, get_kind
@@ -51,7 +52,9 @@ class KindTemplateLoader(BaseLoader):
 
 
 @get("/static/kinds/{kind_name:str}/{file_path:path}", include_in_schema=False, exclude_from_auth=True)
-async def kind_static_file(kind_name: str, file_path: str) -> File:
+async def kind_static_file(
+    kind_name: Annotated[str, PathParameter()], file_path: Annotated[str, PathParameter()]
+) -> File:
     """A file of the kind's ``static/`` folder (its scripts, styles, images)."""
     folder = _kind_folder(kind_name, "static")
     path = _inside(folder, file_path.lstrip("/")) if folder is not None else None
