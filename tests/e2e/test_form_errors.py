@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from service.quota.service import next_reset
 from tests.conftest import ApiUser
-from tests.e2e.conftest import OpenPage
+from tests.e2e.conftest import OpenPage, assert_accessible
 from tests.support.llms_jobs import wait_for_row, wait_until_terminal
 from tests.support.testsite.serving import RunningSite
 
@@ -125,6 +125,7 @@ async def test_options_this_server_cannot_serve_are_not_offered_and_a_fallback_i
     )
     await expect(page.get_by_label("Basic")).to_be_enabled()
     await expect(page.get_by_label("Basic")).to_be_checked()
+    await assert_accessible(page)
 
     # Given a generation started with Ollama anyway (through the API), whose pages the basic summary described
     response = await user.client.post(

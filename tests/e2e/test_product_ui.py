@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 from sqlalchemy import Engine
 
 from tests.conftest import ApiUser
-from tests.e2e.conftest import PHONE, OpenPage, screenshot
+from tests.e2e.conftest import PHONE, OpenPage, assert_accessible, screenshot
 from tests.support.llms_jobs import wait_until_terminal
 from tests.support.testsite.serving import RunningSite
 
@@ -139,6 +139,7 @@ async def test_a_300_character_input_keeps_the_page_within_the_screen(
         width, screen = await page_width(page)
         assert width <= screen, (name, width, screen)
         await screenshot(page, f"form-errors-{name}")
+        await assert_accessible(page)
 
         # and on the job's own page
         await page.locator("tbody tr .job-name").click()
@@ -179,6 +180,7 @@ async def test_phone_rows_are_compact_and_a_new_job_is_shown_at_the_top_in_view(
     width, screen = await page_width(page)
     assert width <= screen, (width, screen)
     await screenshot(page, "list-running-phone")
+    await assert_accessible(page)
 
     # When they start a generation from the form
     address = linked_site.base_url.rstrip("/")
@@ -215,6 +217,7 @@ async def test_a_jobs_page_shows_its_result_first_with_a_link_to_the_site(
             await expect(done.locator(".job-facts")).to_have_text(re.compile(r"^llms\.txt · Basic · \d+ pages$"))
             await expect(done.locator(".took-cell")).to_have_text(re.compile(r"^\d+ (s|min \d+ s)$"))
             await screenshot(page, "list-running-desktop")
+            await assert_accessible(page)
 
         # When they open it
         await page.goto(f"/generations/{job_id}")
@@ -233,6 +236,7 @@ async def test_a_jobs_page_shows_its_result_first_with_a_link_to_the_site(
         width, screen = await page_width(page)
         assert width <= screen, (name, width, screen)
         await screenshot(page, f"detail-done-{name}")
+        await assert_accessible(page)
 
 
 async def test_a_kind_without_pages_of_its_own_gets_the_generic_job_page(
@@ -260,6 +264,7 @@ async def test_a_kind_without_pages_of_its_own_gets_the_generic_job_page(
     await expect(page.locator("#job-status")).to_have_text("Done")
     await expect(page.locator("#job-facts")).to_have_text(re.compile(r"^Word count · took \d+ s$"))
     await expect(page.locator("#generic-result-json")).to_contain_text('"words": 8')
+    await assert_accessible(page)
     async with page.expect_download() as info:
         await page.get_by_role("link", name="Download counts.json").click()
     saved = tmp_path / "counts.json"

@@ -176,11 +176,13 @@ function follow() {
 }
 
 async function main() {
-  await loadKindModules();
-  kindScript = await kindModule(job.kind);
+  // Shown and followed at once; the kind's script (its panel, its words) joins in as soon as it is loaded.
   render();
   follow();
   watchRefund();
+  kindScript = await kindModule(job.kind);
+  await loadKindModules([job.kind]);
+  render();
   setInterval(() => {
     bar.tick();
     if (ACTIVE.has(job.status)) renderFacts();

@@ -184,8 +184,9 @@ function onEvent(type, data) {
       next.progress = { done: 0, total: null, percent: null, step: null };
     }
     jobs.set(id, next);
-    // The finished job carries what the row tells (its result's figures, when it ended): read it once.
-    if (!ACTIVE.has(data.status)) refreshJob(id);
+    // The finished job carries what the row tells (its result's figures, when it ended): read it once. A
+    // cancelled one may be on its way out (deleted): nothing more to tell.
+    if (!ACTIVE.has(data.status) && data.status !== "cancelled") refreshJob(id);
   }
   updateRow(id);
 }
@@ -224,9 +225,11 @@ function tick() {
   tickTimes(tbody);
 }
 
-loadKindModules()
-  .then(load)
-  .then(() => {
-    new LiveEvents("/api/events", onEvent);
-    setInterval(tick, 1000);
-  });
+// The list shows at once; the kinds' scripts (their facts and words) join in as soon as they are loaded.
+load().then(() => {
+  new LiveEvents("/api/events", onEvent);
+  setInterval(tick, 1000);
+});
+loadKindModules().then(() => {
+  for (const id of rows.keys()) updateRow(id);
+});

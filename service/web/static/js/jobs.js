@@ -42,8 +42,8 @@ export function kindModule(name) {
 
 /** Every kind's module, loaded once: afterwards ``kindModuleNow`` answers at once. */
 const loaded = new Map();
-export async function loadKindModules() {
-  await Promise.all(Object.keys(KINDS).map(async (name) => loaded.set(name, await kindModule(name))));
+export async function loadKindModules(names = Object.keys(KINDS)) {
+  await Promise.all(names.map(async (name) => loaded.set(name, await kindModule(name))));
 }
 
 export function kindModuleNow(name) {
