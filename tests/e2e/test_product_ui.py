@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from tests.conftest import ApiUser
 from tests.e2e.conftest import PHONE, OpenPage, assert_accessible, screenshot
 from tests.support.llms_jobs import wait_until_terminal
-from tests.support.testsite.serving import RunningSite
+from tests.support.testsite.builder import build_site
+from tests.support.testsite.serving import RunningSite, ServeSite
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
 DESKTOP = {"width": 1280, "height": 800}
@@ -50,18 +51,20 @@ async def page_width(page: Page) -> tuple[int, int]:
 
 
 async def test_one_bar_moves_only_forward_across_the_steps(
-    open_page: OpenPage, make_user: MakeUser, acme_site: RunningSite
+    open_page: OpenPage, make_user: MakeUser, serve_site: ServeSite
 ) -> None:
-    # Given a user watching a new llms.txt generation on its page from the start
+    # Given a user watching a new llms.txt generation of a big site on its page (fetching 3,000 pages takes
+    # seconds, so the page sees every step)
+    big_site = serve_site(build_site, pages=3000)
     user = await make_user()
     tab = await open_page(user)
     page = tab.page
     await page.add_init_script(RECORD_BARS)
-    job_id = await start_llms(user, acme_site)
+    job_id = await start_llms(user, big_site, max_urls=5000)
     await page.goto(f"/generations/{job_id}")
 
     # When it runs to the end
-    await expect(page.locator("#job-status")).to_have_text("Done", timeout=120_000)
+    await expect(page.locator("#job-status")).to_have_text("Done", timeout=100_000)
 
     # Then its steps each restarted their own count on the wire (the raw figures went back to 0 or less)
     events: list[dict[str, Any]] = await page.evaluate("window.__events")
