@@ -45,7 +45,7 @@ function render() {
   $("retry").hidden = !RETRYABLE.has(job.status) || Boolean(job.payment);
 }
 
-// "llms.txt · Basic · 42 pages · took 12 s"
+// The kind, the facts its script tells, and how long it took: "<kind> · <facts> · took 12 s".
 function renderFacts() {
   const took = jobDuration(job);
   const parts = [kind.label, jobSummary(job), took && (TERMINAL.has(job.status) ? `took ${took}` : `running for ${took}`)];

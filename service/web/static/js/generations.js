@@ -29,7 +29,7 @@ function pageUrl(p, n = perPage) {
   return `/?page=${p}&per_page=${n}`;
 }
 
-// A row people can tell apart: the job's name, its kind and facts ("llms.txt · Basic · 42 pages"), a status
+// A row people can tell apart: the job's name, its kind and the facts its kind tells (e.g. "Basic · 42 pages"), a status
 // badge, one progress bar, when it was created (relative, exact on hover) and how long it took.
 function renderRow(job) {
   const name = jobName(job);

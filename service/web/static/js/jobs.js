@@ -105,9 +105,6 @@ export function plainError(job) {
   if (job.status === "timed_out") return "This generation took too long and was stopped. You can retry it.";
   if (job.status !== "failed") return null;
   const error = job.error || "";
-  if (/could not be reached|unreachable|connection|timed? ?out/i.test(error)) {
-    return "The website could not be reached. Check that it is online, then retry.";
-  }
   return error ? `This generation failed: ${shorten(error, 300)}` : "This generation failed.";
 }
 

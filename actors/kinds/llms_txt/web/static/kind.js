@@ -31,6 +31,9 @@ export function explainError(job) {
   if (job.status === "failed" && provider) {
     return `${providerName(provider[1])} is not available right now, so the descriptions could not be written. Retry later or choose another option.`;
   }
+  if (job.status === "failed" && /could not be reached|unreachable|connection|timed? ?out/i.test(job.error || "")) {
+    return "The website could not be reached. Check that it is online, then retry.";
+  }
   return null;
 }
 
