@@ -48,6 +48,12 @@ install: ## Create or update .venv from uv.lock (installs uv with pip if missing
 			|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv; \
 	fi
 	$(UV) sync
+	@# The e2e tests inject axe-core (npm) into pages; Node is needed for that only.
+	@# Only when the lock changed since the last install (lint and test run this target every time).
+	@if [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then \
+		if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/e2e --ignore-scripts --no-audit --no-fund --silent; \
+		else echo "npm not found: the e2e accessibility checks need it (apt-get install npm)"; fi; \
+	fi
 
 run-packages:
 	@scripts/system-packages $(RUN_PACKAGES)

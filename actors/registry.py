@@ -74,6 +74,30 @@ class ToolSpec(msgspec.Struct, frozen=True):
     field_names: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
+class WebSpec(msgspec.Struct, frozen=True):
+    """The kind's own part of the web UI, kept in its package; generic pages show everything else.
+
+    ``directory``: the kind's web folder, holding ``templates/`` (Jinja partials, named ``kinds/<kind>/<file>``
+    by the pages) and ``static/`` (served at ``/static/kinds/<kind>/``).
+    ``label``: the kind as people call it ("llms.txt", "Website"), in lists and headings.
+    ``form``: a template in ``templates/`` with the "new job" form (it loads its own script); None: the kind
+    is not started from the web UI.
+    ``detail``: a template in ``templates/`` with the result panel shown first on the job's page.
+    ``script``: a JavaScript module in ``static/`` whose optional exports the generic pages call:
+    ``summary(job)`` (a short line of facts for rows), ``warnings(job)`` (a list: "Done with warnings"),
+    ``explainError(job)`` (the failure in the user's words), ``render(root, job)`` (fills the detail panel).
+    ``phases``: ``(step, label, weight)`` for each progress step the handler reports, in order: the pages draw
+    one bar across all steps, each step filling its share (weights are relative).
+    """
+
+    directory: str
+    label: str = ""
+    form: str | None = None
+    detail: str | None = None
+    script: str | None = None
+    phases: tuple[tuple[str, str, float], ...] = ()
+
+
 def without_nulls(args: dict[str, Any]) -> dict[str, Any]:
     """Tool arguments as params: null means "use the default", so the param is left out."""
     return {k: v for k, v in args.items() if v is not None}
@@ -135,6 +159,8 @@ class JobKind(msgspec.Struct, frozen=True):
     # Fair scheduling: at most this many running jobs of this kind per owner (None: the deployment's default,
     # MAX_RUNNING_PER_OWNER; 0: unlimited). See ``db.fairness``.
     max_running_per_owner: int | None = None
+    # The kind's templates and scripts for the web UI; None: the generic job page shows it.
+    web: WebSpec | None = None
 
     @property
     def base_queue(self) -> str:

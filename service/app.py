@@ -37,6 +37,7 @@ from service.system.queues import QueuesController
 from service.tools.controller import ToolsController
 from service.web.assets import static_files_router, template_config
 from service.web.error_pages import html_or_json_http_error
+from service.web.kind_web import kind_static_file
 from service.web.pages import PagesController
 
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotificationsController,
             PagesController,
             static_files_router(),
+            kind_static_file,
             *kind_routes,
         ],
         template_config=template_config(),

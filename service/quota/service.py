@@ -71,7 +71,8 @@ async def quota_status(session: AsyncSession, settings: Settings, user: Principa
     can_generate = used + in_progress < limit
     reset_day = f"{resets_at:%B} {resets_at.day}, {resets_at.year}"
     if can_generate:
-        message = f"You can start {limit - used - in_progress} more generation(s) this month."
+        left = limit - used - in_progress
+        message = f"You can start {left} more {'generation' if left == 1 else 'generations'} this month."
     else:
         busy = f" and {in_progress} in progress" if in_progress else ""
         message = (

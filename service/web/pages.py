@@ -8,24 +8,21 @@ instead of getting the API's JSON 401. Another user's job is a 404 page, as it i
 from __future__ import annotations
 
 import uuid
-from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import quote, urljoin, urlsplit
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
-from actors.registry import get_kind
 from service.auth.principal import Principal
 from service.errors import NotFound
 from service.jobs import service
 from service.jobs.schemas import JobOut
-from service.payments.pricing import load_pricing, rule_for
 from service.resources import get_resources
 from service.web.error_pages import bad_link_page, job_not_found_page
+from service.web.kind_web import detail_template, embeddable_json, kind_forms, kinds_json
 
 # Choices of the generations list; the API allows up to 100 per page.
 PER_PAGE_CHOICES = (5, 10, 20, 50)
@@ -57,17 +54,8 @@ def _login_redirect(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return Redirect(path=f"/login?next={quote(here, safe='')}")
 
 
-def gemini_is_paid(pricing: str) -> bool:
-    """Whether the form's "Fast (Gemini)" option has a price to show (the form asks ``/api/quote`` only then:
-    a free option's quote is a 404, which the browser would log as an error)."""
-    kind = get_kind("llms_txt")
-    return kind is not None and rule_for(load_pricing(pricing), kind, SimpleNamespace(provider="gemini")) is not None
-
-
 def embeddable_job_json(job: JobOut) -> str:
-    # Embedded in a <script type="application/json"> block: "<" escaped so no value can close the block.
-    text = msgspec.json.encode(job).decode()
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return embeddable_json(job)
 
 
 class PagesController(Controller):
@@ -89,23 +77,31 @@ class PagesController(Controller):
 
     @get("/", media_type=MediaType.HTML)
     async def generations(self, request: Request[Principal, Any, Any]) -> Template:
-        """The generations list and the new-generation form."""
+        """The generations list and the "new job" forms of the kinds that have one."""
         return Template(
             template_name="generations.html",
             context={
                 "user": request.user,
                 "per_page_choices": PER_PAGE_CHOICES,
                 "default_per_page": DEFAULT_PER_PAGE,
-                "gemini_paid": gemini_is_paid(get_resources(request.app).settings.stripe.pricing),
+                "forms": kind_forms(),
+                "kinds_json": kinds_json(),
             },
         )
 
     @get("/generations/{job_id:uuid}", media_type=MediaType.HTML)
     async def generation(self, request: Request[Principal, Any, Any], job_id: uuid.UUID) -> Template:
-        """One generation: status, live progress, result, downloads, delete and retry."""
+        """One generation: the result first (the kind's panel, or the generic one), live progress, downloads,
+        timings, cancel, delete and retry."""
         job = await service.get_job(get_resources(request.app), request.user, job_id)
         return Template(
-            template_name="generation.html", context={"user": request.user, "job_json": embeddable_job_json(job)}
+            template_name="generation.html",
+            context={
+                "user": request.user,
+                "job_json": embeddable_job_json(job),
+                "kinds_json": kinds_json(),
+                "detail_template": detail_template(job.kind),
+            },
         )
 
     @get("/settings", media_type=MediaType.HTML)

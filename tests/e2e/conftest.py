@@ -25,6 +25,8 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
+# axe-core (npm, pinned in tests/e2e/package.json; `make install` runs `npm ci` there), injected into pages.
+AXE = ROOT / "tests" / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
 # The machine running the tests may be busy: waits are generous, and always on a condition.
 TIMEOUT_MS = 30_000
 
@@ -115,3 +117,16 @@ async def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def assert_accessible(page: Page) -> None:
+    """Run axe-core (WCAG 2 A and AA rules) on the page as it is now; fail listing every violation."""
+    if not AXE.exists():
+        raise RuntimeError(f"axe-core not found at {AXE}: run `make install` (npm ci --prefix tests/e2e)")
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.add_script_tag(path=str(AXE))
+    violations = await page.evaluate(
+        """async () => (await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }))
+            .violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)"""
+    )
+    assert not violations, f"axe-core found violations on {page.url}:\n" + "\n".join(violations)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from service.quota.service import next_reset
 from tests.conftest import ApiUser
-from tests.e2e.conftest import OpenPage
+from tests.e2e.conftest import OpenPage, assert_accessible
 from tests.support.llms_jobs import wait_for_row, wait_until_terminal
 from tests.support.testsite.serving import RunningSite
 
@@ -97,7 +97,7 @@ async def test_an_exhausted_quota_says_when_it_resets(
     await expect(page.get_by_text("Page 1 of 1 (1 total)")).to_be_visible()
 
 
-async def test_a_provider_that_is_down_is_explained(
+async def test_options_this_server_cannot_serve_are_not_offered_and_a_fallback_is_a_warning(
     open_page: OpenPage, make_user: MakeUser, db_engine: Engine, linked_site: RunningSite
 ) -> None:
     # The test API has no Gemini key, and nothing listens where Ollama would be (127.0.0.1:11434).
@@ -107,39 +107,49 @@ async def test_a_provider_that_is_down_is_explained(
     await page.goto("/")
     address = linked_site.base_url.rstrip("/")
     host = address.removeprefix("http://")
+
+    # When they analyze a site
     await analyze(page, address)
     await expect(page.locator("#analysis")).to_contain_text("found by following links")
-    # The Gemini option is paid: its price for this site is shown beside it
-    await expect(page.locator("#gemini-price")).to_have_text(re.compile(r"^— \$\d+\.\d{2}$"))
 
-    # When they start with Gemini, which has no API key here, nothing starts, nothing is charged, and they
-    # read why in plain words
-    tab.guard.allow(r"status of 503 .*@ .*/api/jobs")
-    await page.get_by_label("Fast (Gemini)").check()
-    await page.get_by_role("button", name="Start").click()
-    await expect(page.locator("#start-error")).to_have_text(
-        "Fast (Gemini) is not available right now, so nothing was started and nothing was charged. "
-        "Choose Basic or Free (Ollama)."
+    # Then Gemini and Ollama are shown but cannot be chosen, each saying why; Gemini shows no price; the option
+    # that works (Basic) is chosen for them
+    gemini = page.get_by_label("Fast (Gemini)")
+    ollama = page.get_by_label("Free (Ollama)")
+    await expect(gemini).to_be_disabled()
+    await expect(page.locator("#provider-gemini-note")).to_have_text("Unavailable: Not set up on this server.")
+    await expect(page.locator("#provider-gemini-price")).to_be_hidden()
+    await expect(ollama).to_be_disabled()
+    await expect(page.locator("#provider-ollama-note")).to_have_text(
+        "Unavailable: The local model server is not answering right now."
     )
-    await expect(page).to_have_url(re.compile(r"/$"))
-    await expect(page.get_by_text("Page 1 of 1 (0 total)")).to_be_visible()
-    with db_engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM jobs")).scalar_one() == 0
+    await expect(page.get_by_label("Basic")).to_be_enabled()
+    await expect(page.get_by_label("Basic")).to_be_checked()
+    await assert_accessible(page)
 
-    # When they choose Free (Ollama), which cannot be reached, the basic summary stands in, and they are told
-    await page.goto("/")
-    await analyze(page, address)
-    await page.get_by_label("Free (Ollama)").check()
-    await page.get_by_role("button", name="Start").click()
-    first = page.locator("tbody tr").first
-    await expect(first.locator(".status")).to_have_text("Done", timeout=90_000)
-    await first.get_by_role("link", name=host).click()
+    # Given a generation started with Ollama anyway (through the API), whose pages the basic summary described
+    response = await user.client.post(
+        "/api/jobs", json={"kind": "llms_txt", "params": {"url": address, "provider": "ollama", "max_urls": 5}}
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    assert (await wait_until_terminal(db_engine, job_id, 90))["status"] == "succeeded"
+
+    # When they open it, it is done with warnings (not plain green), and they are told what stood in
+    await page.goto(f"/generations/{job_id}")
+    status = page.locator("#job-status")
+    await expect(status).to_have_text("Done with warnings")
+    await expect(status).to_have_class(re.compile(r"\btone-warn\b"))
     await expect(page.locator("#job-note")).to_have_text(
         re.compile(
-            r"Free \(Ollama\) could not be reached for \d+ page\(s\); their descriptions "
-            r"were written by the Basic"
+            r"^Free \(Ollama\) could not be reached for [1-5] pages?; their descriptions were written by the Basic "
+            r"summary instead\.$"
         )
     )
+    # and the list says the same
+    await page.goto("/")
+    row = page.locator("tbody tr", has_text=host)
+    await expect(row.locator(".status")).to_have_text("Done with warnings")
 
 
 async def test_a_failed_generation_says_why_and_can_be_retried(

@@ -71,7 +71,7 @@ async def test_reload_mid_run_shows_processing_then_resumes_to_100(open_page: Op
 
     # When the stream connects, the bar shows the percentage again, at least where it was, and reaches 100
     released.set()
-    await expect(row.locator(".progress-text")).to_have_text(re.compile(r"Working: \d+ / 60 · \d+%|Done · 100%"))
+    await expect(row.locator(".progress-text")).to_have_text(re.compile(r"Working: \d+ / 60 · \d+%|Complete"))
     assert await valuenow(bar) >= before
     await expect(bar).to_have_attribute("aria-valuenow", "100")
     await expect(row.locator(".status")).to_have_text("Done")

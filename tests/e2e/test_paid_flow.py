@@ -104,7 +104,7 @@ async def test_pay_for_a_fast_generation_then_watch_it_run(
         "/api/quote", params={"kind": "llms_txt", "hostname": address, "provider": "gemini", "max_urls": count}
     )
     assert quote.status_code == 200, quote.text
-    await expect(page.locator("#gemini-price")).to_have_text(f"— {quote.json()['display']}")
+    await expect(page.locator("#provider-gemini-price")).to_have_text(f"— {quote.json()['display']}")
 
     # When they choose Fast (Gemini) and start
     await page.get_by_label("Fast (Gemini)").check()

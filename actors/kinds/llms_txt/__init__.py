@@ -6,6 +6,7 @@ crawler in ``job``, the extraction pool) and API-only code (``api``: site analys
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -13,7 +14,7 @@ import msgspec
 from actors.kinds.llms_txt.params import PROVIDERS, LlmsTxtParams, check_params
 from actors.kinds.llms_txt.settings import load_settings
 from actors.notify.target import NotifyTarget
-from actors.registry import Artifact, JobKind, ToolSpec, register_kind, without_nulls
+from actors.registry import Artifact, JobKind, ToolSpec, WebSpec, register_kind, without_nulls
 
 
 class ToolArguments(msgspec.Struct, forbid_unknown_fields=True):
@@ -109,5 +110,19 @@ LLMS_TXT = register_kind(
         routes="actors.kinds.llms_txt.api:routes",
         tool=TOOL,
         cli="actors.kinds.llms_txt.cli:add_command",
+        web=WebSpec(
+            directory=str(Path(__file__).parent / "web"),
+            label="llms.txt",
+            form="form.html",
+            detail="detail.html",
+            script="kind.js",
+            # One bar across the crawl: shares measured on typical runs (fetching dominates).
+            phases=(
+                ("discover", "Finding pages", 5.0),
+                ("fetch", "Fetching pages", 70.0),
+                ("describe", "Describing pages", 20.0),
+                ("assemble", "Writing files", 5.0),
+            ),
+        ),
     )
 )

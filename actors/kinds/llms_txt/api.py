@@ -137,4 +137,6 @@ class SitesController(Controller):
 
 
 def routes() -> list[type[Controller]]:
-    return [SitesController]
+    from actors.kinds.llms_txt.options import ProvidersController
+
+    return [SitesController, ProvidersController]

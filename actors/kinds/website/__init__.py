@@ -6,12 +6,14 @@ worker-only (``job``), named as a string.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 
 from actors.kinds.website.params import WebsiteParams
 from actors.kinds.website.settings import check_params, load_settings, rate_limit
 from actors.notify.target import NotifyTarget
-from actors.registry import JobKind, ToolSpec, register_kind, without_nulls
+from actors.registry import JobKind, ToolSpec, WebSpec, register_kind, without_nulls
 
 
 class ToolArguments(msgspec.Struct, forbid_unknown_fields=True):
@@ -59,5 +61,12 @@ WEBSITE = register_kind(
         description="Generates a whole website from a prompt through the external generator.",
         tracked=True,
         tool=TOOL,
+        web=WebSpec(
+            directory=str(Path(__file__).parent / "web"),
+            label="Website",
+            detail="detail.html",
+            script="kind.js",
+            phases=(("generating", "Building your website", 1.0),),
+        ),
     )
 )

@@ -1,4 +1,5 @@
 // Calls to the JSON API with the session cookie, and the words shown to users when one fails.
+import { shorten } from "./format.js";
 
 /**
  * Call the API. Never throws: a network failure comes back as status 0.
@@ -53,8 +54,8 @@ export function describeFailure(result, subject) {
     const reset = details && details.resets_at ? ` Your quota resets on ${longDate(details.resets_at)}.` : "";
     return `You have used ${limit} for this month.${reset}`;
   }
-  if (code === "option_unavailable" && details && details.value === "gemini") {
-    return "Fast (Gemini) is not available right now, so nothing was started and nothing was charged. Choose Basic or Free (Ollama).";
+  if (code === "option_unavailable") {
+    return "The option you chose is not available right now, so nothing was started and nothing was charged. Choose another one.";
   }
   if (result.status === 503) {
     return `The service is temporarily unavailable, so nothing was started. Please try again in a minute.`;
@@ -62,5 +63,6 @@ export function describeFailure(result, subject) {
   if (result.status >= 500) {
     return `Something went wrong on our side while ${subject}. Please try again.`;
   }
-  return message || `That did not work (error ${result.status}).`;
+  // The server may quote what was sent: a long input must not flood the page.
+  return message ? shorten(message, 300) : `That did not work (error ${result.status}).`;
 }

@@ -1,48 +1,55 @@
-// One generation: live status and progress (SSE on /api/jobs/{id}/events), timings, errors in plain words,
-// the llms.txt / llms-full.txt content in tabs, copy, downloads, delete and retry.
+// One job's page, for every kind: status badge, key figures, the result first (the kind's own panel from its
+// script's render(), or the generic one: downloads of its declared files and its result), then live progress
+// (SSE on /api/jobs/{id}/events), timings, errors in plain words, delete and retry.
 import { api, describeFailure } from "./api.js";
+import { el, formatDateTime, plural, tickTimes, timeElement } from "./format.js";
 import {
-  ACTIVE, RETRYABLE, TERMINAL, confirmDelete, el, fallbackNote, formatDateTime, formatDuration, jobName, paymentNote,
-  plainError, progressBar, providerName, refundExpected, statusWords, updateProgressBar,
+  ACTIVE, RETRYABLE, TERMINAL, confirmDelete, jobDuration, jobName, jobSummary, jobWarnings, kindModule, kindOf,
+  loadKindModules, paymentNote, plainError, refundExpected, setBadge,
 } from "./jobs.js";
 import { LiveEvents } from "./live.js";
+import { ProgressBar } from "./progress.js";
 
 let job = JSON.parse(document.getElementById("job-data").textContent);
 let seen = false;
 let live = null;
-const bar = progressBar("Progress");
-document.getElementById("job-progress").append(bar.root);
+const kind = kindOf(job);
+const bar = new ProgressBar("Progress");
 const $ = (id) => document.getElementById(id);
+$("job-progress").append(bar.root);
+let kindScript = {};
 
 function artifactUrl(name) {
-  return `/api/jobs/${job.id}/artifacts/${name}`;
-}
-
-function artifactNames() {
-  return new Set(((job.result && job.result.artifacts) || []).map((a) => a.name));
+  return `/api/jobs/${job.id}/artifacts/${encodeURIComponent(name)}`;
 }
 
 function render() {
   const name = jobName(job);
   document.title = `${name} · genjobs`;
   $("job-title").textContent = name;
-  $("job-status").textContent = statusWords(job.status);
-  $("job-status").className = `status status-${job.status}`;
-  $("job-kind").textContent = job.params && job.params.provider ? `${job.kind} · ${providerName(job.params.provider)}` : job.kind;
+  setBadge($("job-status"), job);
+  renderFacts();
   bar.bar.setAttribute("aria-label", `Progress of ${name}`);
-  updateProgressBar(bar, job, seen);
-  bar.root.hidden = !(ACTIVE.has(job.status) || job.status === "succeeded");
+  bar.update(job, kind, seen);
+  bar.root.hidden = !ACTIVE.has(job.status);
   const error = plainError(job);
   $("job-error").textContent = error || "";
   $("job-error").hidden = !error;
-  const note = fallbackNote(job);
-  $("job-note").textContent = note || "";
-  $("job-note").hidden = !note;
+  const warnings = jobWarnings(job);
+  $("job-note").replaceChildren(...warnings.map((w) => el("p", {}, w)));
+  $("job-note").hidden = !warnings.length;
   renderPayment();
   renderTimings();
-  renderSite();
+  renderResult();
   // A paid run is not repeated for free (the API refuses it): a failed one is refunded instead.
   $("retry").hidden = !RETRYABLE.has(job.status) || Boolean(job.payment);
+}
+
+// The kind, the facts its script tells, and how long it took: "<kind> · <facts> · took 12 s".
+function renderFacts() {
+  const took = jobDuration(job);
+  const parts = [kind.label, jobSummary(job), took && (TERMINAL.has(job.status) ? `took ${took}` : `running for ${took}`)];
+  $("job-facts").replaceChildren(parts.filter(Boolean).join(" · "));
 }
 
 function renderPayment() {
@@ -57,90 +64,32 @@ function renderPayment() {
   box.hidden = !box.childNodes.length;
 }
 
-// A website job: the generator builds the site (5 to 20 minutes); its link once done, the generator's
-// own progress page meanwhile.
-function renderSite() {
-  if (job.kind !== "website") return;
-  const result = job.result || {};
-  const link = $("site-link");
-  const generator = $("site-generator");
-  link.hidden = !(job.status === "succeeded" && result.url);
-  if (result.url) link.href = result.url;
-  generator.hidden = !(ACTIVE.has(job.status) && result.generator_tracking_url);
-  if (result.generator_tracking_url) generator.href = result.generator_tracking_url;
-  let text = "";
-  if (job.status === "succeeded") text = result.url ? "Your website is ready." : "Your website is ready; the generator gave no address for it.";
-  else if (ACTIVE.has(job.status) && job.status !== "pending_payment") {
-    text = "The generator is building your website. This usually takes 5 to 20 minutes: this page updates by itself, and you are notified when it is ready.";
-  }
-  $("site-text").textContent = text;
-  $("site").hidden = !text;
-}
-
 function renderTimings() {
-  const rows = [["Created", formatDateTime(job.created_at)]];
+  const rows = [["Created", timeElement(job.created_at)]];
   if (job.started_at) rows.push(["Started", formatDateTime(job.started_at)]);
   if (job.finished_at) rows.push(["Finished", formatDateTime(job.finished_at)]);
-  if (job.started_at && job.finished_at) {
-    rows.push(["Took", formatDuration((new Date(job.finished_at) - new Date(job.started_at)) / 1000)]);
-  }
-  if (job.attempts > 1) rows.push(["Attempts", String(job.attempts)]);
+  if (job.started_at && job.finished_at) rows.push(["Took", jobDuration(job)]);
+  if (job.attempts > 1) rows.push(["Attempts", plural(job.attempts, "attempt")]);
   $("job-timings").replaceChildren(...rows.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
 }
 
-async function loadResult() {
-  const names = artifactNames();
-  if (job.status !== "succeeded" || !names.has("llms.txt")) {
-    $("result").hidden = true;
+function renderResult() {
+  if (kindScript.render) {
+    kindScript.render($("kind-detail"), job, { artifactUrl });
     return;
   }
-  const result = job.result;
-  $("result-summary").textContent =
-    `${result.pages} pages in ${(result.sections || []).length} sections, described by ${providerName(result.provider)}.`;
-  $("download").href = artifactUrl("llms.txt");
-  for (const [id, file] of [["download-full", "llms-full.txt"], ["download-zip", "bundle.zip"]]) {
-    $(id).hidden = !names.has(file);
-    $(id).href = artifactUrl(file);
-  }
-  $("tab-full").hidden = !names.has("llms-full.txt");
-  await Promise.all([loadText("llms.txt", "panel-llms"), names.has("llms-full.txt") ? loadText("llms-full.txt", "panel-full") : null]);
-  $("result").hidden = false;
+  const box = $("generic-result");
+  if (!box) return;
+  box.hidden = job.status !== "succeeded";
+  if (box.hidden) return;
+  // The files the job lists in its result, else every file its kind declares.
+  const listed = ((job.result && job.result.artifacts) || []).map((a) => a.name);
+  const names = listed.length ? listed : kind.artifacts;
+  $("generic-downloads").replaceChildren(
+    ...names.map((n) => el("a", { class: "button", href: artifactUrl(n), download: true }, `Download ${n}`)),
+  );
+  $("generic-result-json").textContent = JSON.stringify(job.result, null, 2);
 }
-
-async function loadText(name, panelId) {
-  const response = await fetch(artifactUrl(name), { credentials: "same-origin" });
-  $(panelId).textContent = response.ok ? await response.text() : "This file is no longer available (files expire after a while).";
-}
-
-function selectTab(tab) {
-  for (const other of document.querySelectorAll("[role=tab]")) {
-    const selected = other === tab;
-    other.setAttribute("aria-selected", String(selected));
-    other.tabIndex = selected ? 0 : -1;
-    $(other.getAttribute("aria-controls")).hidden = !selected;
-  }
-  tab.focus();
-}
-
-for (const tab of document.querySelectorAll("[role=tab]")) {
-  tab.addEventListener("click", () => selectTab(tab));
-  tab.addEventListener("keydown", (event) => {
-    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-    const tabs = [...document.querySelectorAll("[role=tab]")].filter((t) => !t.hidden);
-    const index = (tabs.indexOf(tab) + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length;
-    selectTab(tabs[index]);
-  });
-}
-
-$("copy").addEventListener("click", async () => {
-  const panel = document.querySelector("[role=tabpanel]:not([hidden])");
-  try {
-    await navigator.clipboard.writeText(panel.textContent);
-    $("copy-status").textContent = "Copied.";
-  } catch {
-    $("copy-status").textContent = "Copying is not allowed here: select the text and copy it yourself.";
-  }
-});
 
 function showActionError(result, subject) {
   $("action-error").textContent = describeFailure(result, subject);
@@ -172,7 +121,6 @@ $("retry").addEventListener("click", async () => {
   job = result.data;
   seen = true;
   render();
-  loadResult();
   follow();
 });
 
@@ -180,7 +128,6 @@ async function refresh() {
   const result = await api("GET", `/api/jobs/${job.id}`);
   if (result.ok) job = result.data;
   render();
-  await loadResult();
 }
 
 // The refund of a paid job that failed is made by a worker just after the job's stream ended: look again
@@ -205,10 +152,12 @@ function onEvent(type, data) {
   if (type === "snapshot") job = { ...job, ...data, id: job.id };
   else if (type === "progress") {
     job = { ...job, progress: { done: data.done, total: data.total, percent: data.percent, step: data.step } };
-    // A website job's progress events carry its partial result (the generator's tracking page).
+    // A kind may send its partial result with progress (e.g. a page to follow the work at).
     if (data.result) job.result = data.result;
+  } else if (type === "status") {
+    job = { ...job, status: data.status, error: data.error !== undefined ? data.error : job.error };
+    if (data.status === "running" && !job.started_at) job.started_at = data.at;
   }
-  else if (type === "status") job = { ...job, status: data.status, error: data.error !== undefined ? data.error : job.error };
   if (TERMINAL.has(job.status)) {
     // The stream ends after the final status. The job itself has the rest: a success's result, the start
     // time, the payment as it is now (the page may have loaded before it was paid).
@@ -226,7 +175,19 @@ function follow() {
   if (ACTIVE.has(job.status)) live = new LiveEvents(`/api/jobs/${job.id}/events`, onEvent);
 }
 
-render();
-loadResult();
-follow();
-watchRefund();
+async function main() {
+  // Shown and followed at once; the kind's script (its panel, its words) joins in as soon as it is loaded.
+  render();
+  follow();
+  watchRefund();
+  kindScript = await kindModule(job.kind);
+  await loadKindModules([job.kind]);
+  render();
+  setInterval(() => {
+    bar.tick();
+    if (ACTIVE.has(job.status)) renderFacts();
+    tickTimes();
+  }, 1000);
+}
+
+main();

@@ -1,8 +1,12 @@
 // The generations list: one page of the user's jobs from the API, kept live by one EventSource on
 // /api/events (all active jobs and new ones), with pagination in the address bar (?page=&per_page=).
 import { api, describeFailure } from "./api.js";
-import { ACTIVE, confirmDelete, el, formatDateTime, jobName, paymentNote, plainError, progressBar, statusWords, updateProgressBar } from "./jobs.js";
+import { el, tickTimes, timeElement } from "./format.js";
+import {
+  ACTIVE, confirmDelete, jobDuration, jobName, jobSummary, kindOf, loadKindModules, paymentNote, plainError, setBadge,
+} from "./jobs.js";
 import { LiveEvents } from "./live.js";
+import { ProgressBar } from "./progress.js";
 
 const table = document.getElementById("jobs-table");
 const tbody = document.getElementById("jobs");
@@ -17,7 +21,7 @@ let page = Math.max(1, Math.floor(Number(query.get("page"))) || 1);
 perPageSelect.value = String(perPage);
 
 const jobs = new Map(); // id -> latest job state on this page
-const rows = new Map(); // id -> {row, status, bar, error, remove}
+const rows = new Map(); // id -> {row, status, bar, error, remove, facts, took}
 const seen = new Set(); // ids with an event (or snapshot) received on this page
 let reloadTimer = null;
 
@@ -25,24 +29,28 @@ function pageUrl(p, n = perPage) {
   return `/?page=${p}&per_page=${n}`;
 }
 
+// A row people can tell apart: the job's name, its kind and the facts its kind tells (e.g. "Basic · 42 pages"), a status
+// badge, one progress bar, when it was created (relative, exact on hover) and how long it took.
 function renderRow(job) {
   const name = jobName(job);
-  const status = el("span", { class: "status" });
+  const status = el("span", { class: "status badge" });
   const error = el("p", { class: "row-error" });
-  const bar = progressBar(`Progress of ${name}`);
+  const facts = el("span", { class: "job-facts" });
+  const took = el("span", { class: "took" });
+  const bar = new ProgressBar(`Progress of ${name}`);
   const remove = el("button", { type: "button", class: "danger small", "aria-label": `Delete ${name}` }, "Delete");
   remove.addEventListener("click", () => deleteJob(job.id, remove));
   const row = el(
     "tr",
     { "data-job-id": job.id },
-    el("td", { "data-label": "Website" }, el("a", { href: `/generations/${job.id}` }, name)),
-    el("td", { "data-label": "Kind" }, job.kind),
-    el("td", { "data-label": "Status" }, status, error),
-    el("td", { "data-label": "Progress" }, bar.root),
-    el("td", { "data-label": "Created" }, el("time", { datetime: job.created_at }, formatDateTime(job.created_at))),
+    el("td", { class: "job-cell" }, el("a", { href: `/generations/${job.id}`, class: "job-name", title: name }, name), facts, error),
+    el("td", { class: "status-cell" }, status),
+    el("td", { class: "progress-cell" }, bar.root),
+    el("td", { class: "created-cell" }, timeElement(job.created_at)),
+    el("td", { class: "took-cell" }, took),
     el("td", { class: "actions" }, remove),
   );
-  const parts = { row, status, bar, error, remove };
+  const parts = { row, status, bar, error, remove, facts, took };
   rows.set(job.id, parts);
   updateRow(job.id);
   return row;
@@ -52,9 +60,11 @@ function updateRow(id) {
   const parts = rows.get(id);
   const job = jobs.get(id);
   if (!parts || !job) return;
-  parts.status.textContent = statusWords(job.status);
-  parts.status.className = `status status-${job.status}`;
-  updateProgressBar(parts.bar, job, seen.has(id));
+  setBadge(parts.status, job);
+  parts.facts.textContent = [kindOf(job).label, jobSummary(job)].filter(Boolean).join(" · ");
+  parts.took.textContent = jobDuration(job);
+  parts.bar.update(job, kindOf(job), seen.has(id));
+  parts.row.classList.toggle("finished", !ACTIVE.has(job.status));
   parts.error.replaceChildren();
   const error = job.status !== "cancelled" ? plainError(job) : null;
   const money = paymentNote(job);
@@ -168,11 +178,23 @@ function onEvent(type, data) {
   } else if (type === "status") {
     const next = { ...job, status: data.status };
     if (data.error !== undefined) next.error = data.error;
+    if (data.status === "running" && !next.started_at) next.started_at = data.at;
+    if (!ACTIVE.has(data.status) && data.at) next.finished_at = data.at;
     if (data.status === "queued" && data.from_status !== "pending_payment") {
       next.progress = { done: 0, total: null, percent: null, step: null };
     }
     jobs.set(id, next);
+    // The finished job carries what the row tells (its result's figures, when it ended): read it once. A
+    // cancelled one may be on its way out (deleted): nothing more to tell.
+    if (!ACTIVE.has(data.status) && data.status !== "cancelled") refreshJob(id);
   }
+  updateRow(id);
+}
+
+async function refreshJob(id) {
+  const result = await api("GET", `/api/jobs/${id}`);
+  if (!result.ok || !jobs.has(id)) return;
+  jobs.set(id, result.data);
   updateRow(id);
 }
 
@@ -180,13 +202,34 @@ perPageSelect.addEventListener("change", () => {
   window.location.assign(pageUrl(1, Number(perPageSelect.value)));
 });
 
-// The new-generation form announces a job it started: show the first page, where it now is.
-document.addEventListener("genjobs:created", () => {
+// A "new job" form announces a job it started: show the first page, where it now is, with the new row in view.
+document.addEventListener("genjobs:created", async (event) => {
   if (page !== 1) {
     page = 1;
     history.replaceState(null, "", pageUrl(1));
   }
-  load();
+  await load();
+  const parts = rows.get(event.detail && event.detail.id);
+  if (parts) {
+    parts.row.classList.add("just-started");
+    parts.row.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
 });
 
-load().then(() => new LiveEvents("/api/events", onEvent));
+function tick() {
+  for (const [id, parts] of rows) {
+    parts.bar.tick();
+    const job = jobs.get(id);
+    if (job && ACTIVE.has(job.status)) parts.took.textContent = jobDuration(job);
+  }
+  tickTimes(tbody);
+}
+
+// The list shows at once; the kinds' scripts (their facts and words) join in as soon as they are loaded.
+load().then(() => {
+  new LiveEvents("/api/events", onEvent);
+  setInterval(tick, 1000);
+});
+loadKindModules().then(() => {
+  for (const id of rows.keys()) updateRow(id);
+});

@@ -1,118 +1,101 @@
-// How a job is shown: status words, the progress bar, errors in plain words. Shared by every page.
+// How a job is shown on every page, whatever its kind: status badge, name, kind label, errors in plain
+// words, money notes. What only a kind knows comes from its own script (``JobKind.web.script``), whose
+// optional exports are called here: summary(job), warnings(job), explainError(job).
+import { formatDuration, formatMoney, shorten } from "./format.js";
+
+export { el, formatDateTime, formatDuration } from "./format.js";
 
 export const ACTIVE = new Set(["pending_payment", "queued", "running", "retrying", "waiting"]);
 export const TERMINAL = new Set(["succeeded", "failed", "cancelled", "timed_out", "expired"]);
 export const RETRYABLE = new Set(["failed", "timed_out", "cancelled"]);
 
-const STATUS_WORDS = {
-  pending_payment: "Awaiting payment",
-  queued: "Waiting",
-  running: "Running",
-  retrying: "Retrying",
-  waiting: "Waiting for input",
-  succeeded: "Done",
-  failed: "Failed",
-  cancelled: "Cancelled",
-  timed_out: "Timed out",
-  expired: "Payment expired",
+// Words and tone (the badge's colour and icon) of each status.
+const STATUS = {
+  pending_payment: ["Awaiting payment", "wait"],
+  queued: ["Waiting", "wait"],
+  running: ["Running", "busy"],
+  retrying: ["Retrying", "wait"],
+  waiting: ["Waiting for input", "wait"],
+  succeeded: ["Done", "ok"],
+  failed: ["Failed", "bad"],
+  cancelled: ["Cancelled", "off"],
+  timed_out: ["Timed out", "bad"],
+  expired: ["Payment expired", "off"],
 };
 
-const STEP_WORDS = {
-  discover: "Finding pages",
-  fetch: "Fetching pages",
-  describe: "Describing pages",
-  assemble: "Writing files",
-  working: "Working",
-};
+const KINDS = JSON.parse((document.getElementById("kinds-data") || {}).textContent || "{}");
+const modules = new Map();
 
-const PROVIDER_NAMES = { extractive: "Basic", ollama: "Free (Ollama)", gemini: "Fast (Gemini)" };
+/** What the page knows of the job's kind: label, progress steps, artifacts, script. */
+export function kindOf(job) {
+  const name = job.kind || "";
+  return KINDS[name] || { name, label: name.replaceAll("_", " "), phases: [], artifacts: [], script: null, detail: false };
+}
+
+/** The kind's script module (``{}`` when it has none or it failed to load). */
+export function kindModule(name) {
+  if (!modules.has(name)) {
+    const script = (KINDS[name] || {}).script;
+    modules.set(name, script ? import(script).catch(() => ({})) : Promise.resolve({}));
+  }
+  return modules.get(name);
+}
+
+/** Every kind's module, loaded once: afterwards ``kindModuleNow`` answers at once. */
+const loaded = new Map();
+export async function loadKindModules(names = Object.keys(KINDS)) {
+  await Promise.all(names.map(async (name) => loaded.set(name, await kindModule(name))));
+}
+
+export function kindModuleNow(name) {
+  return loaded.get(name) || {};
+}
 
 export function statusWords(status) {
-  return STATUS_WORDS[status] || status;
+  return (STATUS[status] || [status])[0];
+}
+
+/** Warnings of a finished job (e.g. a fallback stood in): shown, and the status is not plain green. */
+export function jobWarnings(job) {
+  const mod = kindModuleNow(job.kind);
+  return job.status === "succeeded" && mod.warnings ? mod.warnings(job) || [] : [];
+}
+
+/** Fill a status badge: words, tone, icon (the icon is CSS: the words alone are read out). */
+export function setBadge(node, job) {
+  const warned = jobWarnings(job).length > 0;
+  const [words, tone] = warned ? ["Done with warnings", "warn"] : STATUS[job.status] || [job.status, "off"];
+  node.textContent = words;
+  node.className = `status badge tone-${tone} status-${job.status}`;
 }
 
 export function jobName(job) {
-  return job.title || (job.params && (job.params.hostname || job.params.url)) || job.kind;
+  return job.title || (job.params && (job.params.hostname || job.params.url)) || kindOf(job).label;
 }
 
-export function providerName(provider) {
-  return PROVIDER_NAMES[provider] || provider;
+/** The kind's short line of facts for this job ("Basic · 42 pages"), or "". */
+export function jobSummary(job) {
+  const mod = kindModuleNow(job.kind);
+  return (mod.summary && mod.summary(job)) || "";
 }
 
-/** A new element: ``el("span", {class: "x"}, "text", child)``. */
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
+/** How long the job ran (or has been running), or null before it started. */
+export function jobSeconds(job, now = Date.now()) {
+  if (!job.started_at) return null;
+  const end = job.finished_at ? Date.parse(job.finished_at) : ACTIVE.has(job.status) ? now : null;
+  return end === null ? null : (end - Date.parse(job.started_at)) / 1000;
 }
 
-export function formatDateTime(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-export function formatDuration(seconds) {
-  if (seconds < 60) return `${Math.max(0, Math.round(seconds))} s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
-}
-
-/**
- * The live view of a job's progress. ``seen`` is false until an event (or the snapshot) arrived on this
- * page: until then an active job shows "Processing…" rather than figures that may be stale.
- */
-export function progressView(job, seen) {
-  const progress = job.progress || { done: 0, total: null, percent: null, step: null };
-  if (job.status === "succeeded") {
-    const pages = job.result && job.result.pages;
-    return { percent: 100, text: pages != null ? `Done: ${pages} pages · 100%` : "Done · 100%" };
-  }
-  if (ACTIVE.has(job.status) && !seen) return { percent: null, text: "Processing…" };
-  if (job.status === "pending_payment") return { percent: null, text: "Not started" };
-  if (job.status === "queued" && !progress.done) return { percent: 0, text: "Waiting to start" };
-  const percent = progress.percent != null ? progress.percent : null;
-  const step = STEP_WORDS[progress.step] || progress.step;
-  const counts = progress.total ? `${progress.done} / ${progress.total}` : `${progress.done}`;
-  const figures = percent != null ? `${counts} · ${Math.round(percent)}%` : counts;
-  const stopped = TERMINAL.has(job.status) ? "Stopped at " : "";
-  return { percent, text: step && !stopped ? `${step}: ${figures}` : `${stopped}${figures}` };
-}
-
-/** A progress bar element for ``job``; ``label`` names it for screen readers. */
-export function progressBar(label) {
-  const fill = el("div", { class: "progress-fill" });
-  const bar = el("div", { class: "progress", role: "progressbar", "aria-label": label, "aria-valuemin": 0, "aria-valuemax": 100 }, fill);
-  const text = el("span", { class: "progress-text" });
-  return { root: el("div", { class: "progress-wrap" }, bar, text), bar, fill, text };
-}
-
-export function updateProgressBar(parts, job, seen) {
-  const view = progressView(job, seen);
-  if (view.percent === null) {
-    parts.bar.removeAttribute("aria-valuenow");
-    parts.bar.classList.add("indeterminate");
-    parts.fill.style.width = "0%";
-  } else {
-    const rounded = Math.round(view.percent);
-    parts.bar.setAttribute("aria-valuenow", String(rounded));
-    parts.bar.classList.remove("indeterminate");
-    parts.fill.style.width = `${rounded}%`;
-  }
-  parts.bar.setAttribute("aria-valuetext", view.text);
-  parts.text.textContent = view.text;
+export function jobDuration(job) {
+  const seconds = jobSeconds(job);
+  return seconds === null ? "" : formatDuration(seconds);
 }
 
 /** Why a job did not succeed, in words a user understands (null when there is nothing to say). */
 export function plainError(job) {
+  const mod = kindModuleNow(job.kind);
+  const own = mod.explainError && mod.explainError(job);
+  if (own) return own;
   if (job.status === "expired") {
     if (/did not match/.test(job.error || "")) {
       return "The payment did not match this generation, so it did not start and the payment was refunded.";
@@ -123,35 +106,16 @@ export function plainError(job) {
   if (job.status === "timed_out") return "This generation took too long and was stopped. You can retry it.";
   if (job.status !== "failed") return null;
   const error = job.error || "";
-  const provider = /The (\w+) provider is not available/.exec(error);
-  if (provider) {
-    return `${providerName(provider[1])} is not available right now, so the descriptions could not be written. Retry later or choose another option.`;
-  }
-  if (/could not be reached|unreachable|connection|timed? ?out/i.test(error)) {
-    return "The website could not be reached. Check that it is online, then retry.";
-  }
-  return error ? `This generation failed: ${error}` : "This generation failed.";
-}
-
-/** A note when a model provider was down for some pages and the basic summary stood in. */
-export function fallbackNote(job) {
-  const result = job.result || {};
-  if (!result.provider_fallbacks || result.provider === "extractive") return null;
-  return `${providerName(result.provider)} could not be reached for ${result.provider_fallbacks} page(s); their descriptions were written by the Basic summary instead.`;
+  return error ? `This generation failed: ${shorten(error, 300)}` : "This generation failed.";
 }
 
 /** Ask before deleting: a running job is stopped, and a finished one's files go with it. */
 export function confirmDelete(job) {
-  const name = jobName(job);
+  const name = shorten(jobName(job), 80);
   const question = ACTIVE.has(job.status)
     ? `Stop and delete “${name}”? Its work so far is lost.`
     : `Delete “${name}” and its files?`;
   return window.confirm(question);
-}
-
-/** An amount of money as the user reads it: "5.00 USD". */
-export function formatMoney(cents, currency) {
-  return `${(cents / 100).toFixed(2)} ${String(currency || "").toUpperCase()}`.trim();
 }
 
 /** A paid job that did not deliver, whose refund has not been recorded yet (the refund actor is on it). */

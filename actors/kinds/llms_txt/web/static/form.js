@@ -1,5 +1,7 @@
-// The new-generation form: hostname checked as typed -> Analyze (page count) -> provider -> Start.
-import { api, apiError, describeFailure } from "./api.js";
+// The llms.txt form: hostname checked as typed -> Analyze (page count, and which providers work here) ->
+// provider (only those that work can be chosen; the others say why) -> Start, which resets the form.
+import { api, apiError, describeFailure } from "/static/js/api.js";
+import { el, plural, shorten } from "/static/js/format.js";
 
 const form = document.getElementById("new-form");
 const hostname = document.getElementById("hostname");
@@ -7,15 +9,14 @@ const hostnameError = document.getElementById("hostname-error");
 const analyzeButton = document.getElementById("analyze");
 const analysis = document.getElementById("analysis");
 const providers = document.getElementById("provider-choice");
-const geminiPrice = document.getElementById("gemini-price");
+const providerOptions = document.getElementById("provider-options");
 const startButton = document.getElementById("start");
 const startError = document.getElementById("start-error");
 const startDone = document.getElementById("start-done");
-const quota = document.getElementById("quota");
 
 // host[:port] with dotted labels (or localhost), or an http(s) URL; the server does the full check.
 const HOST = /^(?:https?:\/\/)?(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\]|(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}-]{2,63})(?::\d{1,5})?(?:[/?#]\S*)?$/iu;
-let analyzed = null; // {typed, result, maxUrls}
+let analyzed = null; // {typed, result, maxUrls, options}
 
 // Busy buttons are aria-disabled, not disabled: a disabled button loses the keyboard focus to the page.
 function setBusy(button, busy) {
@@ -44,7 +45,7 @@ function hostnameProblem(value) {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^https?:\/\//i.test(value)) {
     return "Only http:// and https:// addresses can be used.";
   }
-  if (!HOST.test(value)) return `“${value}” is not a website address. Try something like example.com.`;
+  if (!HOST.test(value)) return `“${shorten(value)}” is not a website address. Try something like example.com.`;
   return null;
 }
 
@@ -53,7 +54,6 @@ function resetAnalysis() {
   analysis.hidden = true;
   providers.hidden = true;
   startButton.hidden = true;
-  geminiPrice.hidden = true;
   startError.hidden = true;
 }
 
@@ -66,14 +66,16 @@ hostname.addEventListener("input", () => {
 });
 
 function analysisWords(result, maxUrls) {
-  const count = result.urls_count.toLocaleString();
-  const pages = result.urls_count === 1 ? "page" : "pages";
+  const pages = plural(result.urls_count, "page");
   const where = result.sitemaps.length ? "in its sitemap" : "by following links";
   let words = result.is_complete
-    ? `${result.hostname}: ${count} ${pages} found ${where} (complete count).`
-    : `${result.hostname}: at least ${count} ${pages} found ${where}; counting stopped before the end.`;
-  if (result.urls_count > maxUrls) words += ` The first ${maxUrls.toLocaleString()} will be processed.`;
-  if (result.disallowed_count) words += ` ${result.disallowed_count} are closed to crawlers by robots.txt.`;
+    ? `${result.hostname}: ${pages} found ${where} (complete count).`
+    : `${result.hostname}: at least ${pages} found ${where}; counting stopped before the end.`;
+  if (result.urls_count > maxUrls) words += ` The first ${maxUrls.toLocaleString("en")} will be processed.`;
+  if (result.disallowed_count) {
+    const closed = result.disallowed_count === 1 ? "is" : "are";
+    words += ` ${plural(result.disallowed_count, "page")} ${closed} closed to crawlers by robots.txt.`;
+  }
   return words;
 }
 
@@ -86,8 +88,11 @@ async function analyze() {
   setBusy(analyzeButton, true);
   analyzeButton.textContent = "Analyzing…";
   analysis.hidden = false;
-  analysis.textContent = `Looking at ${value}…`;
-  const result = await api("GET", `/api/sites/analyze?hostname=${encodeURIComponent(value)}`);
+  analysis.textContent = `Looking at ${shorten(value)}…`;
+  const [result, options] = await Promise.all([
+    api("GET", `/api/sites/analyze?hostname=${encodeURIComponent(value)}`),
+    api("GET", "/api/sites/providers"),
+  ]);
   setBusy(analyzeButton, false);
   analyzeButton.textContent = "Analyze";
   if (value !== typed()) return; // typed on while waiting: that answer is for another address
@@ -98,30 +103,50 @@ async function analyze() {
   const maxUrls = Math.max(1, Math.min(result.data.urls_count, result.data.max_urls || 5000));
   analyzed = { typed: value, result: result.data, maxUrls };
   analysis.textContent = analysisWords(result.data, maxUrls);
+  renderProviders(options.ok ? options.data : { options: [], default: "extractive" });
   providers.hidden = false;
   startButton.hidden = false;
-  showPrice(value, maxUrls);
+}
+
+const BASIC = { value: "extractive", label: "Basic", description: "Each page's own summary, no AI; instant.", available: true };
+
+// Each provider as a radio button: the ones this server cannot serve now are disabled, with the reason.
+function renderProviders(data) {
+  const options = data.options.length ? data.options : [BASIC];
+  providerOptions.replaceChildren(
+    ...options.map((option) => {
+      const id = `provider-${option.value}`;
+      const input = el("input", {
+        type: "radio", name: "provider", id, value: option.value, disabled: !option.available,
+        checked: option.value === data.default, "aria-describedby": `${id}-note`,
+      });
+      const note = el("span", { class: "choice-note", id: `${id}-note` }, option.available ? option.description : `Unavailable: ${option.reason}`);
+      const price = el("span", { class: "price", id: `${id}-price`, hidden: true });
+      const label = el("label", { class: option.available ? "choice" : "choice unavailable", for: id }, input, " ", el("span", { class: "choice-name" }, option.label), price, note);
+      if (option.available && option.paid) showPrice(option.value, price);
+      return label;
+    }),
+  );
 }
 
 function analyzeFailure(result, value) {
   const { code, message } = apiError(result);
-  if (code === "invalid_hostname") return `“${value}” is not a website address we can use: ${message}`;
-  if (code === "site_unreachable") return `${value} could not be reached. Check the address and that the site is online.`;
-  if (code === "address_not_allowed") return `${value} is not a public website, so it cannot be crawled.`;
+  const shown = shorten(value);
+  if (code === "invalid_hostname") return `“${shown}” is not a website address we can use: ${shorten(message, 200)}`;
+  if (code === "site_unreachable") return `${shown} could not be reached. Check the address and that the site is online.`;
+  if (code === "address_not_allowed") return `${shown} is not a public website, so it cannot be crawled.`;
   return describeFailure(result, "analyzing the site");
 }
 
-async function showPrice(value, maxUrls) {
-  // A priced option shows its price; a free one asks nothing (its quote would be a 404).
-  if (form.dataset.geminiPaid !== "true") return;
-  const params = new URLSearchParams({ kind: "llms_txt", hostname: value, provider: "gemini", max_urls: String(maxUrls) });
+async function showPrice(provider, node) {
+  // A priced option shows its price for this site (a free one asks nothing: its quote would be a 404).
+  const { typed: value, maxUrls } = analyzed;
+  const params = new URLSearchParams({ kind: "llms_txt", hostname: value, provider, max_urls: String(maxUrls) });
   const result = await api("GET", `/api/quote?${params}`);
   if (!analyzed || analyzed.typed !== value) return;
   if (result.ok && result.data && result.data.display) {
-    geminiPrice.textContent = `— ${result.data.display}`;
-    geminiPrice.hidden = false;
-  } else {
-    geminiPrice.hidden = true;
+    node.textContent = `— ${result.data.display}`;
+    node.hidden = false;
   }
 }
 
@@ -147,10 +172,15 @@ async function start() {
     window.location.assign(result.data.payment_url);
     return;
   }
-  startDone.textContent = `Started the generation for ${analyzed.result.hostname}.`;
+  // The form is ready for the next site: pressing Start again cannot quietly start the same job twice.
+  const host = analyzed.result.hostname;
+  form.reset();
+  resetAnalysis();
+  showHostnameError(null);
+  hostname.focus();
+  startDone.textContent = `Started the generation for ${host}. It is at the top of your list.`;
   startDone.hidden = false;
   document.dispatchEvent(new CustomEvent("genjobs:created", { detail: result.data }));
-  loadQuota();
 }
 
 form.addEventListener("submit", (event) => {
@@ -158,12 +188,3 @@ form.addEventListener("submit", (event) => {
   analyze();
 });
 startButton.addEventListener("click", start);
-
-async function loadQuota() {
-  const result = await api("GET", "/api/quota");
-  if (!result.ok) return;
-  quota.textContent = result.data.message;
-  quota.classList.toggle("error", !result.data.can_generate);
-}
-
-loadQuota();
