@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from actors.errors import JobCancelled
+from actors.registry import get_kind
 from actors.retry import is_transient, ride_out
 from actors.runtime import WorkerRuntime
 from actors.signals import ReceivedSignal, WaitFor
 from db.live import LiveEvent, cancel_flag_key
-from db.progress import record_progress, renew_leases
+from db.progress import overall_percent, record_progress, renew_leases
 
 if TYPE_CHECKING:
     from actors.process import ProcessLimits, ProcessResult
@@ -65,6 +66,7 @@ class JobContext:
         self._step: str | None = None
         self._pending: tuple[int, int | None, str | None] | None = None
         self.result: dict[str, Any] | None = None
+        self._percent = 0.0
         self._output: JobOutput | None = None
         # What the kind stored when the job last waited (empty on a first run), and the signal that resumed it.
         self.state: dict[str, Any] = dict(state or {})
@@ -137,8 +139,12 @@ class JobContext:
         self._step = step
         self._last_emit = now
         self._last_renewal = now
-        percent = round(100.0 * done / total, 1) if total else None
-        data = {"done": done, "total": total, "percent": percent, "step": step}
+        # The whole job's percent across its steps, on the wire for every client: always present, and never
+        # lower than the last one sent in this run (a step restarting its own count does not move it back).
+        kind = get_kind(self.kind)
+        measured = overall_percent(kind.phases if kind is not None else (), step, done, total)
+        self._percent = max(self._percent, measured if measured is not None else 0.0)
+        data = {"done": done, "total": total, "percent": self._percent, "step": step}
         event = LiveEvent("progress", self.job_id, owner, data)
         try:
             rt.publisher.publish([event])

@@ -195,6 +195,11 @@ class JobKind(msgspec.Struct, frozen=True):
         """The kind's settings section, or None when it declares none."""
         return self.settings(env) if self.settings is not None else None
 
+    @property
+    def phases(self) -> tuple[tuple[str, str, float], ...]:
+        """The steps the handler reports, in order, with their weights (declared with the kind's web spec)."""
+        return self.web.phases if self.web is not None else ()
+
     def artifact(self, name: str) -> Artifact | None:
         return next((a for a in self.artifacts if a.name == name), None)
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from db.live import LiveEvent
 from db.models import Job, JobEvent, JobPoll
+from db.progress import overall_percent
 from db.state_machine import Changed
 from db.statuses import JobStatus
 
@@ -192,5 +193,11 @@ def set_partial_result(
     if row is None:
         return []
     owner_id, done, total = row
-    data = {"done": done, "total": total, "percent": None, "step": step, "result": result}
+    data = {
+        "done": done,
+        "total": total,
+        "percent": overall_percent((), step, done, total) or 0.0,
+        "step": step,
+        "result": result,
+    }
     return [LiveEvent("progress", job_id, owner_id, data)]

@@ -12,6 +12,24 @@ from sqlalchemy.orm import Session
 from db.models import Job, JobEvent
 from db.statuses import JobStatus
 
+Phases = Sequence[tuple[str, str, float]]
+
+
+def overall_percent(phases: Phases, step: str | None, done: int, total: int | None) -> float | None:
+    """The whole job's percent (0-100) from its current step's count, or None when nothing can be said.
+
+    ``phases`` are the kind's steps in order, ``(step, label, weight)`` (``JobKind.phases``): the steps before
+    the current one fill their share, the current one its fraction. A kind without phases, or a step that is
+    not one of them, is measured by its own count.
+    """
+    fraction = min(1.0, done / total) if total else None
+    index = next((i for i, phase in enumerate(phases) if phase[0] == step), None)
+    if index is None:
+        return None if fraction is None else round(100.0 * fraction, 1)
+    weights = [phase[2] for phase in phases]
+    whole = sum(weights) or 1.0
+    return round(100.0 * (sum(weights[:index]) + weights[index] * (fraction or 0.0)) / whole, 1)
+
 
 def record_progress(
     session: Session,

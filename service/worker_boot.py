@@ -17,7 +17,7 @@ from actors.middleware.lifecycle import JobLifecycle
 from actors.middleware.processes import ProcessReaper
 from actors.notify.delivery import declare_notify_actor
 from actors.payments.refund import declare_refund_actor
-from actors.registry import load_kind_modules
+from actors.registry import all_kinds, load_kind_modules
 from actors.runtime import WorkerConfig
 from service.payments.client import stripe_config
 from service.settings import Settings, get_settings
@@ -35,6 +35,8 @@ def worker_config(settings: Settings) -> WorkerConfig:
         stream_maxlen=settings.redis.stream_maxlen,
         stream_ttl_seconds=settings.redis.stream_ttl_seconds,
         pool_size=max(2, w.threads + 2),
+        artifacts_dir=settings.artifacts_dir,
+        kind_settings={name: kind.load_settings(settings.kind_env()) for name, kind in all_kinds().items()},
         max_running_per_owner=w.max_running_per_owner,
     )
 

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from actors.registry import get_kind
 from db.models import Job
+from db.progress import overall_percent
 from db.statuses import JobStatus
 
 Priority = Literal["low", "normal", "high"]
@@ -52,7 +54,8 @@ class PaymentOut(msgspec.Struct):
 class Progress(msgspec.Struct):
     done: int
     total: int | None
-    percent: float | None
+    # The whole job's percent across its steps: always present, never lower than before within a run.
+    percent: float
     step: str | None
 
 
@@ -101,12 +104,15 @@ def links_for(job_id: uuid.UUID) -> JobLinks:
     return JobLinks(self=base, events=f"{base}/events", history=f"{base}/history")
 
 
-def percent(done: int, total: int | None, status: str) -> float | None:
-    if status == JobStatus.SUCCEEDED:
+def percent(job: Job) -> float:
+    """The whole job's percent across its kind's steps (as the worker sends it live): 100 once succeeded."""
+    if job.status == JobStatus.SUCCEEDED:
         return 100.0
-    if not total:
-        return None
-    return round(min(100.0, 100.0 * done / total), 1)
+    kind = get_kind(job.kind)
+    measured = overall_percent(
+        kind.phases if kind is not None else (), job.progress_step, job.progress_done, job.progress_total
+    )
+    return measured if measured is not None else 0.0
 
 
 def job_out(job: Job) -> JobOut:
@@ -120,7 +126,7 @@ def job_out(job: Job) -> JobOut:
         progress=Progress(
             job.progress_done,
             job.progress_total,
-            percent(job.progress_done, job.progress_total, job.status),
+            percent(job),
             job.progress_step,
         ),
         result=job.result,
