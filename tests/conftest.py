@@ -46,6 +46,8 @@ pytest_plugins = ("tests.support.testsite.fixtures", "tests.support.notify_fixtu
 METRICS_TOKEN = "test-metrics-token"
 SCRAPER_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
+# Seals webhook secrets at rest in every process under test (tests open them with it to compare).
+TEST_SECRET_KEY = "test-secret-key"
 # Fast timings so recovery paths run in seconds; production defaults are in service/settings.py.
 FAST_TIMINGS = {
     "SWEEP_INTERVAL_SECONDS": "1",
@@ -100,7 +102,7 @@ def service_env(
         # Tests crawl sites served on 127.0.0.1.
         "CRAWL_ALLOW_PRIVATE": "1",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": TEST_SECRET_KEY,
         "METRICS_TOKEN": METRICS_TOKEN,
         "LOG_LEVEL": "INFO",
         "STRIPE_API_KEY": STRIPE_TEST_KEY,

@@ -11,18 +11,23 @@ import httpx
 from playwright.async_api import Dialog, expect
 from sqlalchemy import Engine, text
 
-from tests.conftest import ApiUser
+from actors.notify.sealing import SecretSeal
+from tests.conftest import TEST_SECRET_KEY, ApiUser
 from tests.e2e.conftest import OpenPage
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
 
 
 def stored_secret(engine: Engine, user_id: uuid.UUID) -> str | None:
+    """The webhook secret as stored, opened with the test deployment's SECRET_KEY (it is sealed at rest)."""
     with engine.connect() as conn:
         value = conn.execute(
             text("SELECT webhook_secret FROM notification_preferences WHERE user_id = :id"), {"id": user_id}
         ).scalar_one_or_none()
-    return str(value) if value is not None else None
+    if value is None:
+        return None
+    assert not str(value).startswith("whsec_"), "the secret must not be stored in clear"
+    return SecretSeal(TEST_SECRET_KEY).open(str(value))
 
 
 async def test_choose_a_notification_channel_and_renew_the_webhook_secret(

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import ApiUser
+from tests.conftest import TEST_SECRET_KEY, ApiUser
 from tests.integration.test_lifecycle import create_job, job_row, status_in, transitions, wait_for
 from tests.support.services import ServiceProcess
 from tests.support.sse import Event, read_events
@@ -27,7 +27,7 @@ from tests.support.sse import Event, read_events
 MakeUser = Callable[..., Awaitable[ApiUser]]
 # Several waits of up to 60 s each: a loaded machine may need more than the default 120 s per test.
 pytestmark = pytest.mark.timeout(300)
-SECRET_KEY = "test-secret-key"  # tests/conftest.py service_env
+SECRET_KEY = TEST_SECRET_KEY
 
 
 def waiting_for(name: str) -> Callable[[dict[str, Any]], bool]:
