@@ -203,6 +203,10 @@ def test_kill_all_groups_stops_every_running_program(tmp_path: Path) -> None:
     for t in threads:
         t.start()
     pids = [p for f in pid_files for p in read_pids(f, 2)]
+    # (a program may write its pid before its runner thread has registered its group: wait for both)
+    deadline = time.monotonic() + 10
+    while len(live_groups()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(live_groups()) == 2
     # When the worker shuts down
     assert kill_all_groups(grace_seconds=1) == 2
