@@ -25,7 +25,7 @@ from actors.links import tracking_result
 from actors.registry import JobKind, all_kinds, get_kind
 from db import state_machine as sm
 from db.base import utcnow
-from db.live import LiveEvent, cancel_flag_key
+from db.live import Deleted, LiveEvent, cancel_flag_key
 from db.locks import lock_job
 from db.models import Job, JobEvent
 from db.statuses import ACTIVE, RETRYABLE_BY_USER, JobStatus
@@ -241,7 +241,7 @@ async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None
         owner_id = job.owner_id
     if was_active:
         await set_cancel_flag(res, job_id)
-    events.append(LiveEvent("deleted", job_id, owner_id, {"deleted": True}))
+    events.append(LiveEvent(owner_id, Deleted(job_id, deleted=True)))
     await publish(res, events)
 
 
