@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 from sqlalchemy import Engine, text
 
 from service.quota.service import next_reset
@@ -192,3 +192,38 @@ def times_queued(engine: Engine, job_id: str) -> int:
                 text("SELECT count(*) FROM job_events WHERE job_id = :id AND to_status = 'queued'"), {"id": job_id}
             ).scalar_one()
         )
+
+
+async def test_a_running_generation_can_be_cancelled_from_its_page(
+    open_page: OpenPage, make_user: MakeUser, db_engine: Engine
+) -> None:
+    # Given a long generation that is running
+    user = await make_user()
+    response = await user.client.post(
+        "/api/jobs", json={"kind": "test_sleep", "params": {"steps": 600, "delay": 0.1, "label": "long"}}
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    await wait_for_row(db_engine, job_id, lambda r: r["status"] == "running", 60, "the job to start")
+
+    # When its owner opens it, presses Cancel and confirms
+    tab = await open_page(user)
+    page = tab.page
+    questions: list[str] = []
+
+    async def confirm(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", confirm)
+    await page.goto(f"/generations/{job_id}")
+    await expect(page.locator("#job-status")).to_have_text(re.compile("Running|Working"))
+    await page.get_by_role("button", name="Cancel").click()
+
+    # Then the job is cancelled (the worker stops it), the page says so live, and Retry replaces Cancel
+    row = await wait_until_terminal(db_engine, job_id, 60)
+    assert row["status"] == "cancelled"
+    assert questions and "Stop" in questions[0]
+    await expect(page.locator("#job-status")).to_have_text("Cancelled")
+    await expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Retry")).to_be_visible()

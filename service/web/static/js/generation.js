@@ -1,11 +1,11 @@
 // One job's page, for every kind: status badge, key figures, the result first (the kind's own panel from its
 // script's render(), or the generic one: downloads of its declared files and its result), then live progress
-// (SSE on /api/jobs/{id}/events), timings, errors in plain words, delete and retry.
+// (SSE on /api/jobs/{id}/events), timings, errors in plain words, cancel, delete and retry.
 import { api, describeFailure } from "./api.js";
 import { el, formatDateTime, plural, tickTimes, timeElement } from "./format.js";
 import {
-  ACTIVE, RETRYABLE, TERMINAL, confirmDelete, jobDuration, jobName, jobSummary, jobWarnings, kindModule, kindOf,
-  loadKindModules, paymentNote, plainError, refundExpected, setBadge,
+  ACTIVE, RETRYABLE, TERMINAL, confirmCancel, confirmDelete, jobDuration, jobName, jobSummary, jobWarnings, kindModule,
+  kindOf, loadKindModules, paymentNote, plainError, refundExpected, setBadge,
 } from "./jobs.js";
 import { LiveEvents } from "./live.js";
 import { ProgressBar } from "./progress.js";
@@ -43,6 +43,7 @@ function render() {
   renderResult();
   // A paid run is not repeated for free (the API refuses it): a failed one is refunded instead.
   $("retry").hidden = !RETRYABLE.has(job.status) || Boolean(job.payment);
+  $("cancel").hidden = !ACTIVE.has(job.status);
 }
 
 // The kind, the facts its script tells, and how long it took: "<kind> · <facts> · took 12 s".
@@ -110,6 +111,18 @@ $("delete").addEventListener("click", async () => {
   $("delete").disabled = false;
   showActionError(result, "deleting it");
   follow();
+});
+
+$("cancel").addEventListener("click", async () => {
+  if (!confirmCancel(job)) return;
+  $("cancel").disabled = true;
+  const result = await api("POST", `/api/jobs/${job.id}/cancel`);
+  $("cancel").disabled = false;
+  // 409: it ended meanwhile; the live stream shows how.
+  if (!result.ok && result.status !== 409) return showActionError(result, "cancelling it");
+  $("action-error").hidden = true;
+  if (result.ok) job = result.data;
+  render();
 });
 
 $("retry").addEventListener("click", async () => {

@@ -118,6 +118,14 @@ export function confirmDelete(job) {
   return window.confirm(question);
 }
 
+export function confirmCancel(job) {
+  const name = shorten(jobName(job), 80);
+  const question = job.status === "pending_payment"
+    ? `Cancel “${name}”? Its payment page is closed and nothing is charged.`
+    : `Stop “${name}”? Its work so far is lost; you can run it again with Retry.`;
+  return window.confirm(question);
+}
+
 /** A paid job that did not deliver, whose refund has not been recorded yet (the refund actor is on it). */
 export function refundExpected(job) {
   const payment = job.payment;
