@@ -6,9 +6,10 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
-# Seconds a new connection may take: an unreachable Postgres host (packets dropped, not refused) fails a request
-# or a worker's step in this time instead of the OS's TCP timeout (minutes). A URL's own ``connect_timeout`` wins.
-CONNECT_TIMEOUT_SECONDS = 10
+# Seconds a new connection may take (generous: a busy machine forks backends slowly). A Postgres host that does
+# not answer (packets dropped, a hung server) fails a request or a worker's step in this time instead of hanging
+# for minutes or for ever. A URL's own ``connect_timeout`` wins.
+CONNECT_TIMEOUT_SECONDS = 30
 
 
 def _connect_args(url: str) -> dict[str, int]:
