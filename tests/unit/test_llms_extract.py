@@ -248,7 +248,7 @@ def test_tables_are_compact_and_code_keeps_its_spacing() -> None:
         "<pre><code>| id   | name  |\n| ---- | ----- |\n| 1    | alice |</code></pre></main>"
     )
     md = extract_page(URL, html).markdown
-    assert "| Option |  | Meaning of the option, at length |" in md
+    assert "| Option | | Meaning of the option, at length |" in md
     assert "| --- | --- | --- |" in md
-    assert "| a |  | short |" in md
+    assert "| a | | short |" in md
     assert "| id   | name  |\n| ---- | ----- |\n| 1    | alice |" in md

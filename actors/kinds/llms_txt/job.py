@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,6 +73,8 @@ class Generation:
         self.done = 0
         self.bytes = 0
         self.resumed = 0
+        # A retry that found the discovery checkpointed: the pages already there count as resumed.
+        self.resuming = False
 
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
@@ -93,11 +96,21 @@ class Generation:
     async def _discover(self, fetcher: Fetcher) -> Discovery:
         stored = self.checkpoint.load_discovery()
         if stored is not None:
+            self.resuming = True
             self.base_url = stored.base_url
             return stored
         self.ctx.progress(0, None, "discover")
         # The home page's answer is kept: it is the first page of the crawl, not fetched a second time.
         self.base_url, self.home = await reach(fetcher, self.params.target, self.base_url)
+        pool = extraction_pool(self.config.extract_processes)
+
+        async def keep_walked(result: FetchResult) -> None:
+            # A page the link walk fetched is extracted and checkpointed now: ``_fetch`` reads it back from
+            # the checkpoint (as after a retry) instead of fetching it again. Its position is known only
+            # once discovery is over, so it is counted there.
+            self.checkpoint.append(await self._record(pool, result, outline=True))
+            self.ctx.check_cancelled()
+
         discovery = await discover(
             fetcher,
             self.base_url,
@@ -105,30 +118,41 @@ class Generation:
             include=self.params.include_paths,
             exclude=self.params.exclude_paths,
             deadline=time.monotonic() + DISCOVERY_BUDGET_SECONDS,
+            home_page=self.home,
+            on_walked=keep_walked,
         )
         self.checkpoint.save_discovery(discovery)
         return discovery
 
+    async def _record(self, pool: ProcessPoolExecutor | None, result: FetchResult, outline: bool) -> PageRecord:
+        """A fetch result as a checkpoint record, its page extracted (links are discovery's business)."""
+        record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
+        if result.ok:
+            self.bytes += len(result.body)
+            record.page = await extract(pool, result.final_url, result.body, outline, links=False)
+        return record
+
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
         total = len(discovery.urls)
         position = {url: i for i, url in enumerate(discovery.urls)}
+        sampled = set(_outline_sample(discovery.urls))
         seen: set[str] = set()
         for record in self.checkpoint.records():
-            if record.url not in seen:
+            # Only the discovered URLs: the link walk also fetches pages that the include globs leave out.
+            if record.url not in seen and record.url in position:
                 seen.add(record.url)
-                self._count(record, position.get(record.url, total))
-        self.resumed = len(seen)
+                if record.page is not None and record.url not in sampled:
+                    # The walk read every page's outline (the sample was not known yet); the structure
+                    # reads the same sample as on the sitemap path.
+                    record.page.outline = None
+                self._count(record, position[record.url])
+        self.resumed = len(seen) if self.resuming else 0
         self.ctx.progress(self.done, total, "fetch")
         delay = min(discovery.crawl_delay, MAX_CRAWL_DELAY_SECONDS) if discovery.crawl_delay else None
         pool = extraction_pool(self.config.extract_processes)
-        sampled = set(_outline_sample(discovery.urls))
 
         async def on_page(result: FetchResult) -> None:
-            record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
-            if result.ok:
-                self.bytes += len(result.body)
-                # Links are for discovery, which is over: the crawl knows its pages.
-                record.page = await extract(pool, result.final_url, result.body, result.url in sampled, links=False)
+            record = await self._record(pool, result, outline=result.url in sampled)
             self.checkpoint.append(record)
             self._count(record, position.get(result.url, total))
             self.ctx.progress(self.done, total, "fetch")
