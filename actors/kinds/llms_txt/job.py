@@ -27,6 +27,8 @@ from actors.kinds.llms_txt.discovery import Discovery, discover
 from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
 from actors.kinds.llms_txt.extract_pool import extract, extraction_pool
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
+from actors.kinds.llms_txt.full_text import discard as discard_full_text
+from actors.kinds.llms_txt.full_text import write_full_text
 from actors.kinds.llms_txt.outline import OutlineEntry
 from actors.kinds.llms_txt.output import Bundle, write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
@@ -35,7 +37,7 @@ from actors.kinds.llms_txt.providers.base import ProviderError
 from actors.kinds.llms_txt.reach import reach
 from actors.kinds.llms_txt.sections import DescribedPage
 from actors.kinds.llms_txt.siteinfo import home_summary, site_name
-from actors.kinds.llms_txt.sizes import estimate_tokens, full_text, split_notice
+from actors.kinds.llms_txt.sizes import estimate_tokens, split_notice
 from actors.kinds.llms_txt.structure import Navigation, build_structure
 from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
 from actors.kinds.llms_txt.urls import normalize
@@ -91,6 +93,7 @@ class Generation:
             return await self._describe_and_assemble(discovery, started)
         except BaseException:
             await asyncio.to_thread(self.bundle.discard)
+            await asyncio.to_thread(discard_full_text, self.folder)
             raise
 
     async def _discover(self, fetcher: Fetcher) -> Discovery:
@@ -207,14 +210,16 @@ class Generation:
         ]
         structure = build_structure(final, self.base_url, _navigation(home, pages))
         site = SiteInfo(name=name, base_url=self.base_url, summary=summary)
-        full = full_text(site, structure.sections, self.params.split_full_bytes) if self.params.full_text else None
-        if full is not None and full.split:
-            site.details = split_notice(len(full.text.encode()), full.sections)
+        full = None
+        if self.params.full_text:
+            # Streamed to disk page by page, before the notice below joins the header (llms.txt's only).
+            full = await asyncio.to_thread(
+                write_full_text, self.folder, site, structure.sections, self.params.split_full_bytes
+            )
+            if full.split:
+                site.details = split_notice(full.bytes, [part.filename for part in full.sections])
         llms_txt = render_llms_txt(site, structure.sections)
-        extra = [(part.filename, part.text) for part in full.sections] if full is not None and full.split else []
-        artifacts = await asyncio.to_thread(
-            write_outputs, self.folder, self.bundle, llms_txt, full.text if full is not None else None, extra
-        )
+        artifacts = await asyncio.to_thread(write_outputs, self.folder, self.bundle, llms_txt, full)
         self.ctx.progress(1, 1, "assemble")
         section_tokens = {part.name: part.tokens for part in full.sections} if full is not None else {}
         return {
@@ -234,7 +239,7 @@ class Generation:
             "section_pages": {section.name: len(section.pages) for section in structure.sections},
             "tokens": {
                 "llms_txt": estimate_tokens(llms_txt),
-                "llms_full_txt": estimate_tokens(full.text) if full is not None else None,
+                "llms_full_txt": full.tokens if full is not None else None,
                 "sections": section_tokens,
             },
             "llms_full_split": bool(full is not None and full.split),

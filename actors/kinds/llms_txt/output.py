@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from actors.kinds.llms_txt.full_text import FullText
+from actors.kinds.llms_txt.full_text import discard as discard_full_text
+
 LLMS_TXT = "llms.txt"
 LLMS_FULL_TXT = "llms-full.txt"
 BUNDLE_ZIP = "bundle.zip"
@@ -68,10 +71,13 @@ class Bundle:
         body = f"# {title or url}\n\nSource: {url}\n\n{markdown}\n"
         self._last = self._writer.submit(self._put, name, body)
 
-    def finish(self, files: Sequence[tuple[str, str]]) -> int:
-        """Add ``files`` (name, text), close the ZIP and move it into place; returns its size in bytes."""
-        for name, text in files:
+    def finish(self, texts: Sequence[tuple[str, str]], files: Sequence[tuple[str, str]] = ()) -> int:
+        """Add ``texts`` (name, text) and ``files`` (name, path on disk, streamed in), close the ZIP and move
+        it into place; returns its size in bytes."""
+        for name, text in texts:
             self._last = self._writer.submit(self._put, name, text)
+        for name, path in files:
+            self._last = self._writer.submit(self._put_file, name, path)
         self._writer.submit(self._close).result()
         self._writer.shutdown(wait=True)
         self._tmp.replace(self.folder / BUNDLE_ZIP)
@@ -84,11 +90,17 @@ class Bundle:
         self._tmp.unlink(missing_ok=True)
 
     def _put(self, name: str, text: str) -> None:
+        self._open().writestr(name, text)
+
+    def _put_file(self, name: str, path: str) -> None:
+        self._open().write(path, name)
+
+    def _open(self) -> zipfile.ZipFile:
         if self._zip is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             # Level 1: several times faster than the default on text, and within a few percent of its size.
             self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-        self._zip.writestr(name, text)
+        return self._zip
 
     def _close(self) -> None:
         if self._zip is not None:
@@ -96,31 +108,25 @@ class Bundle:
             self._zip = None
 
 
-def write_outputs(
-    folder: Path,
-    bundle: Bundle,
-    llms_txt: str,
-    llms_full: str | None,
-    extra: Sequence[tuple[str, str]] = (),
-) -> list[Artifact]:
-    """Write llms.txt and llms-full.txt and complete the bundle; returns what was written.
+def write_outputs(folder: Path, bundle: Bundle, llms_txt: str, full: FullText | None) -> list[Artifact]:
+    """Write llms.txt, move llms-full.txt into place and complete the bundle; returns what was written.
 
     Args:
         folder: The job's artifact folder.
         bundle: The bundle holding the page files already.
         llms_txt: The llms.txt text.
-        llms_full: The llms-full.txt text, None when full text was not asked for.
-        extra: More (name, text) files for the bundle only (the per-section llms-full files).
+        full: The llms-full.txt written by ``full_text.write_full_text``, None when full text was not asked
+            for. Its section files (when it was split) go into the bundle only and are removed here.
     """
     folder.mkdir(parents=True, exist_ok=True)
     txt = llms_txt.encode()
     _write(folder / LLMS_TXT, txt)
     written = [Artifact(LLMS_TXT, len(txt))]
-    files = [(LLMS_TXT, llms_txt)]
-    if llms_full is not None:
-        full = llms_full.encode()
-        _write(folder / LLMS_FULL_TXT, full)
-        written.append(Artifact(LLMS_FULL_TXT, len(full)))
-        files.append((LLMS_FULL_TXT, llms_full))
-    written.append(Artifact(BUNDLE_ZIP, bundle.finish([*files, *extra])))
+    files: list[tuple[str, str]] = []
+    if full is not None:
+        Path(full.path).replace(folder / LLMS_FULL_TXT)
+        written.append(Artifact(LLMS_FULL_TXT, full.bytes))
+        files = [(LLMS_FULL_TXT, str(folder / LLMS_FULL_TXT)), *full.parts]
+    written.append(Artifact(BUNDLE_ZIP, bundle.finish([(LLMS_TXT, llms_txt)], files)))
+    discard_full_text(folder)
     return written
