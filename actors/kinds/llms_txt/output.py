@@ -1,6 +1,6 @@
 """Writing a generation's files: llms.txt, llms-full.txt, and a ZIP bundle with one Markdown file per page.
 
-The bundle is written while the crawl runs: each page's file is compressed into it as the page arrives, in
+The bundle is written while the crawl runs: page files are compressed into it as pages arrive (in batches), in
 one background thread (zlib releases the GIL, so this uses the core the event loop leaves idle), and only
 llms.txt, llms-full.txt and the per-section files are added at the end. Files are written to a temporary
 name and renamed, so a download never sees half a file.
@@ -51,6 +51,10 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+# Page files handed to the writer thread together: one wake-up (and GIL hand-over) per batch, not per page.
+PAGES_PER_BATCH = 32
+
+
 class Bundle:
     """``bundle.zip``, filled page by page during the crawl; ``finish`` completes it, ``discard`` drops it.
 
@@ -64,18 +68,20 @@ class Bundle:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llms-bundle")
         self._taken: set[str] = set()
         self._last: Future[None] | None = None
+        self._batch: list[tuple[str, str]] = []
 
     def add_page(self, url: str, title: str, markdown: str) -> None:
         """Queue one page's file (``pages/<name>.md``: its title, source URL and Markdown)."""
         name = f"pages/{page_filename(url, self._taken)}"
-        body = f"# {title or url}\n\nSource: {url}\n\n{markdown}\n"
-        self._last = self._writer.submit(self._put, name, body)
+        self._batch.append((name, f"# {title or url}\n\nSource: {url}\n\n{markdown}\n"))
+        if len(self._batch) >= PAGES_PER_BATCH:
+            self._flush()
 
     def finish(self, texts: Sequence[tuple[str, str]], files: Sequence[tuple[str, str]] = ()) -> int:
         """Add ``texts`` (name, text) and ``files`` (name, path on disk, streamed in), close the ZIP and move
         it into place; returns its size in bytes."""
-        for name, text in texts:
-            self._last = self._writer.submit(self._put, name, text)
+        self._batch.extend(texts)
+        self._flush()
         for name, path in files:
             self._last = self._writer.submit(self._put_file, name, path)
         self._writer.submit(self._close).result()
@@ -89,8 +95,15 @@ class Bundle:
         self._close()
         self._tmp.unlink(missing_ok=True)
 
-    def _put(self, name: str, text: str) -> None:
-        self._open().writestr(name, text)
+    def _flush(self) -> None:
+        if self._batch:
+            self._last = self._writer.submit(self._put_all, self._batch)
+            self._batch = []
+
+    def _put_all(self, files: list[tuple[str, str]]) -> None:
+        archive = self._open()
+        for name, text in files:
+            archive.writestr(name, text)
 
     def _put_file(self, name: str, path: str) -> None:
         self._open().write(path, name)
