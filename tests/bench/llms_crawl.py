@@ -214,8 +214,12 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
     fetched = int(result.get("pages", 0)) + sum(dict(result.get("errors", {})).values())
     rate = fetched / seconds if seconds else 0.0
     ratio = rate / peer.pages_per_second if peer.pages_per_second else 0.0
+    failed = sum(dict(result.get("errors", {})).values())
     summary = (
-        f"{final.get('status')}: {fetched} pages ({site_mb:.0f} MB) in {seconds:.2f} s = {rate:.0f} pages/s "
+        f"{final.get('status')}: {fetched} pages ({site_mb:.0f} MB"
+        + (f", {failed} of them failed" if failed else "")
+        + (f"; the peer failed {peer.errors}" if peer.errors else "")
+        + f") in {seconds:.2f} s = {rate:.0f} pages/s "
         "end to end; "
         f"Node+mdream peer {peer.pages_per_second:.0f} pages/s ({peer.seconds:.2f} s), ratio {ratio:.2f}; "
         f"bare aiohttp fetch {baseline:.0f} pages/s; a 5-page job {small_seconds:.2f} s; "
@@ -255,5 +259,9 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
             "site_server": server,
         },
         goal=f"ratio to the Node+mdream peer >= {GOAL_RATIO}, peak worker RSS < {GOAL_PEAK_RSS_MB} MB",
-        goal_met=final.get("status") == "succeeded" and ratio >= GOAL_RATIO and peak_mb < GOAL_PEAK_RSS_MB,
+        goal_met=final.get("status") == "succeeded"
+        and not result.get("errors")
+        and not peer.errors
+        and ratio >= GOAL_RATIO
+        and peak_mb < GOAL_PEAK_RSS_MB,
     )
