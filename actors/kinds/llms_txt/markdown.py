@@ -60,6 +60,11 @@ def _options_template() -> ConversionOptions:
 _OPTIONS = _options_template()
 
 
+def conversion_options() -> ConversionOptions:
+    """The options ``to_markdown`` converts with (without a ``base_url``), for benchmarks."""
+    return _OPTIONS
+
+
 def to_markdown(content: LexborNode, base: str) -> str:
     """The element's HTML as Markdown: links absolute against ``base``, images and empty links left out."""
     html = content.html or ""
