@@ -6,7 +6,8 @@ Figures, not pass/fail. The goal (about 1.5 ms a page) comes from ARCHITECTURE.m
 - ``selectolax_parse``: parsing alone, the floor for anything that reads the DOM;
 - ``h2m_whole_page``: html-to-markdown on the whole document with metadata extraction, i.e. the
   "no selectolax" alternative (it cannot pick the main content or drop site chrome on its own);
-- ``h2m_main_only``: html-to-markdown on the main-content fragment alone, what ``extract_page`` pays.
+- ``h2m_main_only``: html-to-markdown (its own choice of converter, Tier 2) on the main-content fragment;
+- ``h2m_main_only_tier1``: the same with our options and the Tier 1 scanner: what ``extract_page`` pays.
 
 Also measured: ``manual_pages_ms``, the mean over pages of the generated manual
 (``tests.support.testsite.manual``: DocBook-style pages without ``<main>``, real-world sizes with a tail up
@@ -17,6 +18,7 @@ Run: ``python -m tests.bench.extract_speed [--quick]``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import statistics
@@ -30,6 +32,7 @@ from html_to_markdown import ConversionOptions, convert
 from selectolax.lexbor import LexborHTMLParser
 
 from actors.kinds.llms_txt.extract import extract_page
+from actors.kinds.llms_txt.markdown import conversion_options as markdown_options
 from tests.support.testsite.manual import build_manual_site
 
 URL = "https://docs.example.com/docs/guides/getting-started"
@@ -130,6 +133,8 @@ def run(quick: bool) -> dict[str, object]:
     fragment = LexborHTMLParser(html).css_first("main")
     fragment_html = (fragment.html if fragment is not None else None) or ""
     fragment_options = ConversionOptions(extract_metadata=False, skip_images=True, compact_tables=True, base_url=URL)
+    # What ``extract_page`` asks for: the same options with the Tier 1 scanner (see ``markdown``).
+    tier1_options = dataclasses.replace(markdown_options(), base_url=URL)
     figures: dict[str, object] = {
         "page_bytes": len(html.encode()),
         "extract_page_ms": _ms_per_call(lambda: extract_page(URL, html), repeat, rounds),
@@ -137,6 +142,7 @@ def run(quick: bool) -> dict[str, object]:
         "selectolax_parse_ms": _ms_per_call(lambda: LexborHTMLParser(html), repeat, rounds),
         "h2m_whole_page_ms": _ms_per_call(lambda: convert(html), repeat, rounds),
         "h2m_main_only_ms": _ms_per_call(lambda: convert(fragment_html, fragment_options), repeat, rounds),
+        "h2m_main_only_tier1_ms": _ms_per_call(lambda: convert(fragment_html, tier1_options), repeat, rounds),
         "goal_ms": 1.5,
         "manual_pages_ms": _mean_ms(_manual_pages(120 if quick else 600)),
         "quick": quick,

@@ -21,6 +21,7 @@ from pyinstrument import Profiler
 
 from actors.kinds.llms_txt.config import LlmsTxtConfig
 from actors.kinds.llms_txt.extract_pool import shut_down
+from actors.kinds.llms_txt.fetcher import FetchConfig
 from actors.kinds.llms_txt.job import Generation
 from actors.kinds.llms_txt.params import LlmsTxtParams
 from tests.support.testsite.manual import build_manual_site
@@ -44,14 +45,11 @@ def main() -> None:
         root = Path(tmp) / "site"
         build_manual_site(root, pages=args.pages)
         with serve(root) as base:
-            options = {
-                "llms_txt": {
-                    "artifacts_dir": str(Path(tmp) / "artifacts"),
-                    "extract_processes": args.processes,
-                    "fetch": {"allow_private": True},
-                }
-            }
-            config = LlmsTxtConfig.from_options(options)
+            config = LlmsTxtConfig(
+                artifacts_dir=str(Path(tmp) / "artifacts"),
+                extract_processes=args.processes,
+                fetch=FetchConfig(allow_private=True),
+            )
             params = LlmsTxtParams(url=base + "/", max_urls=args.pages + 100)
             ctx = _Context(job_id=uuid.uuid4(), steps={})
             generation = Generation(ctx, params, config, base + "/")  # type: ignore[arg-type]

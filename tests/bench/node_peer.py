@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ class PeerRun:
     pages: int
     errors: int
     seconds: float
+    # User + system CPU time of the Node process (a figure the machine's other load barely moves).
+    cpu_seconds: float = 0.0
 
     @property
     def pages_per_second(self) -> float:
@@ -67,6 +70,9 @@ def run_peer(folder: Path, urls: list[str], concurrency: int) -> PeerRun:
     """Run the peer over ``urls``; its own clock, from the first request to the written file."""
     (folder / "urls.txt").write_text("\n".join(urls) + "\n")
     command = ["node", SCRIPT.name, "urls.txt", "out.md", str(concurrency)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return PeerRun(int(figures["pages"]), int(figures["errors"]), float(figures["seconds"]))
+    return PeerRun(int(figures["pages"]), int(figures["errors"]), float(figures["seconds"]), cpu)

@@ -43,7 +43,7 @@ from tests.support.llms_jobs import (
 )
 from tests.support.services import free_port
 from tests.support.sse import read_events
-from tests.support.testsite.builder import build_site
+from tests.support.testsite.builder import build_linked_site, build_site
 from tests.support.testsite.recording import RecordingSite
 from tests.support.testsite.serving import RunningSite
 
@@ -285,6 +285,29 @@ async def test_a_site_without_sitemap_is_discovered_by_links_to_depth_3(
     assert not set(urls) & {linked_site.url(p) for p in spec.unreachable}
     assert all(u.startswith(linked_site.base_url) for u in urls)
     assert not any(u.endswith(".pdf") for u in urls)
+
+
+async def test_link_discovery_fetches_every_page_once(make_user: MakeUser, tmp_path: Path, db_engine: Engine) -> None:
+    # Given a site with neither robots.txt nor sitemap, whose server records every request
+    spec = build_linked_site(tmp_path)
+    site = RecordingSite(tmp_path)
+    await site.start()
+    try:
+        user = await make_user()
+        # When a generation runs
+        row = await run_to_end(user, db_engine, hostname=host_of(site))
+    finally:
+        await site.stop()
+    result = row["result"]
+    expected = set(reachable_paths(spec, 3))
+    assert result["discovery_source"] == "links" and result["pages"] == len(expected)
+    # Then no page was requested twice: the pages the link walk read are the ones written
+    pages = [path for path in site.paths() if path not in ("/robots.txt", "/sitemap.xml", "/sitemap_index.xml")]
+    assert duplicates(pages) == {}
+    assert expected <= set(pages)
+    # and the output is the one the sitemap path gives: every reachable page, once
+    urls = link_urls((await download(user, row["id"], "llms.txt")).decode())
+    assert duplicates(urls) == {} and set(urls) == {site.url(p) for p in expected}
 
 
 # --- 3. include/exclude and max_urls ------------------------------------------------------------------

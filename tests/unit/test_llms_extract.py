@@ -237,3 +237,18 @@ def test_first_paragraph_is_kept_apart_from_the_meta_description(doc_page: PageI
     assert doc_page.first_paragraph == (
         "Install the package, then create a project with example init and run the first job."
     )
+
+
+def test_tables_are_compact_and_code_keeps_its_spacing() -> None:
+    # Tier 1 of the converter pads table columns to a common width; the padding is taken out again, but a
+    # table-like block inside code (a database client's output) keeps its alignment.
+    html = (
+        "<main><table><tr><th>Option</th><th></th><th>Meaning of the option, at length</th></tr>"
+        "<tr><td>a</td><td></td><td>short</td></tr></table>"
+        "<pre><code>| id   | name  |\n| ---- | ----- |\n| 1    | alice |</code></pre></main>"
+    )
+    md = extract_page(URL, html).markdown
+    assert "| Option | | Meaning of the option, at length |" in md
+    assert "| --- | --- | --- |" in md
+    assert "| a | | short |" in md
+    assert "| id   | name  |\n| ---- | ----- |\n| 1    | alice |" in md

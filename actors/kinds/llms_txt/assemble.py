@@ -34,6 +34,7 @@ __all__ = [
     "SiteInfo",
     "build_llms_full",
     "build_llms_txt",
+    "full_text_head",
     "group_sections",
     "join_full_text",
     "render_llms_full",
@@ -120,11 +121,19 @@ def render_llms_full(site: SiteInfo, sections: list[Section]) -> str:
     return join_full_text(site, [full_text_block(page) for section in sections for page in section.pages])
 
 
+# Between the head and the first page block of llms-full.txt, and between two page blocks.
+BLOCK_SEPARATOR = "\n\n---\n\n"
+
+
 def join_full_text(site: SiteInfo, blocks: list[str]) -> str:
     """``llms-full.txt`` from the header and already rendered page blocks (`full_text_block`)."""
-    count = len(blocks)
+    return BLOCK_SEPARATOR.join([full_text_head(site, len(blocks)), *blocks]) + "\n"
+
+
+def full_text_head(site: SiteInfo, count: int) -> str:
+    """The start of ``llms-full.txt``: the header and a line saying how many pages follow."""
     intro = f"This file holds the full text of {count} page{'s' if count != 1 else ''} of {site.base_url}."
-    return "\n\n---\n\n".join([_header(site) + "\n\n" + intro, *blocks]) + "\n"
+    return _header(site) + "\n\n" + intro
 
 
 def full_text_block(page: DescribedPage) -> str:

@@ -14,6 +14,10 @@ include/exclude globs. The home page always comes first when robots.txt allows i
 llms.txt title and summary come from it. In the link walk, pages outside ``include`` are still walked
 through (the home page rarely matches ``/docs/*`` but links to it); excluded ones are not.
 
+Fetching each page once: a job passes the home page it has already fetched (``home_page``) and an
+``on_walked`` hook that gets every page the link walk fetched, so it keeps them instead of fetching them
+again (the site analysis passes neither).
+
 ``is_complete`` is False when reading stopped early: the deadline passed, ``max_urls`` was exceeded (one
 more wanted URL existed, so ``len(urls)`` is a lower bound), a sitemap cap was hit or a listed sitemap
 failed. For ``GET /api/sites/analyze``: ``discover(..., max_urls=<plan limit>, deadline=time.monotonic() +
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -120,10 +125,12 @@ def _timeout_at(deadline: float | None) -> float | None:
     return None if deadline is None else asyncio.get_running_loop().time() + (deadline - time.monotonic())
 
 
-def _link_collector(collector: _Collector, found: list[str]) -> OnPage:
+def _link_collector(collector: _Collector, found: list[str], on_walked: OnPage | None) -> OnPage:
     """An ``on_page`` callback that keeps a page's wanted links and lists the walkable ones in ``found``."""
 
     async def on_page(result: FetchResult) -> None:
+        if on_walked is not None:
+            await on_walked(result)
         if not result.ok or not same_site(result.final_url, collector.base_url):
             return
         for link in extract_links(result.body, result.final_url):
@@ -138,14 +145,27 @@ def _link_collector(collector: _Collector, found: list[str]) -> OnPage:
     return on_page
 
 
-async def _walk_links(
-    fetcher: Fetcher, home: str, collector: _Collector, link_depth: int, crawl_delay: float | None
-) -> None:
+@dataclass(frozen=True)
+class _Walk:
+    """How the link walk runs: its depth, pacing, and what it reuses and reports (see ``discover``)."""
+
+    link_depth: int
+    crawl_delay: float | None
+    home_page: FetchResult | None
+    on_walked: OnPage | None
+
+
+async def _walk_links(fetcher: Fetcher, home: str, collector: _Collector, walk: _Walk) -> None:
     """Breadth-first walk from the home page; raises ``_Full`` when ``max_urls`` is exceeded."""
     frontier = [home]
-    for _ in range(link_depth):
+    for _ in range(walk.link_depth):
         found: list[str] = []
-        await fetch_pages(fetcher, frontier, on_page=_link_collector(collector, found), crawl_delay=crawl_delay)
+        on_page = _link_collector(collector, found, walk.on_walked)
+        if walk.home_page is not None and frontier == [home]:
+            # The caller fetched the home page already: its links are read without asking for it again.
+            await on_page(walk.home_page)
+        else:
+            await fetch_pages(fetcher, frontier, on_page=on_page, crawl_delay=walk.crawl_delay)
         if not found:
             return
         frontier = found
@@ -161,6 +181,8 @@ async def discover(
     deadline: float | None = None,
     user_agent: str | None = None,
     link_depth: int = 3,
+    home_page: FetchResult | None = None,
+    on_walked: OnPage | None = None,
 ) -> Discovery:
     """Find the pages of the site at ``base_url`` (see the module docstring for the rules).
 
@@ -173,6 +195,10 @@ async def discover(
         deadline: A ``time.monotonic()`` value: stop looking then, with ``is_complete`` False.
         user_agent: The user agent robots.txt rules are matched for; the fetcher's by default.
         link_depth: How many links deep the walk goes when there is no sitemap.
+        home_page: The home page's fetch result when the caller has it (``reach``): the walk starts from
+            it instead of fetching the home page again. Used only when its URL is the home page's.
+        on_walked: Awaited with every page the link walk fetches (errors included), before its links are
+            read, so a job can keep the page rather than fetch it again.
 
     Returns:
         The discovery; never raises for network or HTTP problems.
@@ -209,24 +235,20 @@ async def discover(
     elif collector.urls == [home]:
         # No sitemap, an empty one, or one that failed: the links are all there is. The walk's own
         # completeness is what counts then.
-        result.is_complete = await _walk(fetcher, home, collector, link_depth, robots.crawl_delay, deadline)
+        if home_page is not None and normalize(home_page.url) != home:
+            home_page = None
+        walk = _Walk(link_depth, robots.crawl_delay, home_page, on_walked)
+        result.is_complete = await _walk(fetcher, home, collector, walk, deadline)
         result.source = "links" if len(collector.urls) > 1 else "home"
     result.disallowed_count = collector.disallowed
     return result
 
 
-async def _walk(
-    fetcher: Fetcher,
-    home: str,
-    collector: _Collector,
-    link_depth: int,
-    crawl_delay: float | None,
-    deadline: float | None,
-) -> bool:
+async def _walk(fetcher: Fetcher, home: str, collector: _Collector, walk: _Walk, deadline: float | None) -> bool:
     """Run the link walk under the deadline; returns whether it ran to its end."""
     try:
         async with asyncio.timeout_at(_timeout_at(deadline)):
-            await _walk_links(fetcher, home, collector, link_depth, crawl_delay)
+            await _walk_links(fetcher, home, collector, walk)
     except (_Full, TimeoutError):
         return False
     return True

@@ -9,6 +9,7 @@ The selectolax tree is mutated while extracting, so it never leaves this module.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
@@ -167,7 +168,7 @@ def site_name_from_titles(titles: Iterable[str]) -> str | None:
         prefixes[parts[0]] = prefixes.get(parts[0], 0) + 1
     if not separated:
         return None
-    exact = {t: cleaned.count(t) for t in set(cleaned)}
+    exact = Counter(cleaned)
     best: tuple[int, str] | None = None
     for counts in (suffixes, prefixes):
         for name, count in counts.items():

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,8 @@ from actors.kinds.llms_txt.discovery import Discovery, discover
 from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
 from actors.kinds.llms_txt.extract_pool import extract, extraction_pool
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
+from actors.kinds.llms_txt.full_text import discard as discard_full_text
+from actors.kinds.llms_txt.full_text import write_full_text
 from actors.kinds.llms_txt.outline import OutlineEntry
 from actors.kinds.llms_txt.output import Bundle, write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
@@ -34,7 +37,7 @@ from actors.kinds.llms_txt.providers.base import ProviderError
 from actors.kinds.llms_txt.reach import reach
 from actors.kinds.llms_txt.sections import DescribedPage
 from actors.kinds.llms_txt.siteinfo import home_summary, site_name
-from actors.kinds.llms_txt.sizes import estimate_tokens, full_text, split_notice
+from actors.kinds.llms_txt.sizes import estimate_tokens, split_notice
 from actors.kinds.llms_txt.structure import Navigation, build_structure
 from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
 from actors.kinds.llms_txt.urls import normalize
@@ -72,6 +75,8 @@ class Generation:
         self.done = 0
         self.bytes = 0
         self.resumed = 0
+        # A retry that found the discovery checkpointed: the pages already there count as resumed.
+        self.resuming = False
 
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
@@ -88,16 +93,27 @@ class Generation:
             return await self._describe_and_assemble(discovery, started)
         except BaseException:
             await asyncio.to_thread(self.bundle.discard)
+            await asyncio.to_thread(discard_full_text, self.folder)
             raise
 
     async def _discover(self, fetcher: Fetcher) -> Discovery:
         stored = self.checkpoint.load_discovery()
         if stored is not None:
+            self.resuming = True
             self.base_url = stored.base_url
             return stored
         self.ctx.progress(0, None, "discover")
         # The home page's answer is kept: it is the first page of the crawl, not fetched a second time.
         self.base_url, self.home = await reach(fetcher, self.params.target, self.base_url)
+        pool = extraction_pool(self.config.extract_processes)
+
+        async def keep_walked(result: FetchResult) -> None:
+            # A page the link walk fetched is extracted and checkpointed now: ``_fetch`` reads it back from
+            # the checkpoint (as after a retry) instead of fetching it again. Its position is known only
+            # once discovery is over, so it is counted there.
+            self.checkpoint.append(await self._record(pool, result, outline=True))
+            self.ctx.check_cancelled()
+
         discovery = await discover(
             fetcher,
             self.base_url,
@@ -105,30 +121,41 @@ class Generation:
             include=self.params.include_paths,
             exclude=self.params.exclude_paths,
             deadline=time.monotonic() + DISCOVERY_BUDGET_SECONDS,
+            home_page=self.home,
+            on_walked=keep_walked,
         )
         self.checkpoint.save_discovery(discovery)
         return discovery
 
+    async def _record(self, pool: ProcessPoolExecutor | None, result: FetchResult, outline: bool) -> PageRecord:
+        """A fetch result as a checkpoint record, its page extracted (links are discovery's business)."""
+        record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
+        if result.ok:
+            self.bytes += len(result.body)
+            record.page = await extract(pool, result.final_url, result.body, outline, links=False)
+        return record
+
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
         total = len(discovery.urls)
         position = {url: i for i, url in enumerate(discovery.urls)}
+        sampled = set(_outline_sample(discovery.urls))
         seen: set[str] = set()
         for record in self.checkpoint.records():
-            if record.url not in seen:
+            # Only the discovered URLs: the link walk also fetches pages that the include globs leave out.
+            if record.url not in seen and record.url in position:
                 seen.add(record.url)
-                self._count(record, position.get(record.url, total))
-        self.resumed = len(seen)
+                if record.page is not None and record.url not in sampled:
+                    # The walk read every page's outline (the sample was not known yet); the structure
+                    # reads the same sample as on the sitemap path.
+                    record.page.outline = None
+                self._count(record, position[record.url])
+        self.resumed = len(seen) if self.resuming else 0
         self.ctx.progress(self.done, total, "fetch")
         delay = min(discovery.crawl_delay, MAX_CRAWL_DELAY_SECONDS) if discovery.crawl_delay else None
         pool = extraction_pool(self.config.extract_processes)
-        sampled = set(_outline_sample(discovery.urls))
 
         async def on_page(result: FetchResult) -> None:
-            record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
-            if result.ok:
-                self.bytes += len(result.body)
-                # Links are for discovery, which is over: the crawl knows its pages.
-                record.page = await extract(pool, result.final_url, result.body, result.url in sampled, links=False)
+            record = await self._record(pool, result, outline=result.url in sampled)
             self.checkpoint.append(record)
             self._count(record, position.get(result.url, total))
             self.ctx.progress(self.done, total, "fetch")
@@ -183,14 +210,16 @@ class Generation:
         ]
         structure = build_structure(final, self.base_url, _navigation(home, pages))
         site = SiteInfo(name=name, base_url=self.base_url, summary=summary)
-        full = full_text(site, structure.sections, self.params.split_full_bytes) if self.params.full_text else None
-        if full is not None and full.split:
-            site.details = split_notice(len(full.text.encode()), full.sections)
+        full = None
+        if self.params.full_text:
+            # Streamed to disk page by page, before the notice below joins the header (llms.txt's only).
+            full = await asyncio.to_thread(
+                write_full_text, self.folder, site, structure.sections, self.params.split_full_bytes
+            )
+            if full.split:
+                site.details = split_notice(full.bytes, [part.filename for part in full.sections])
         llms_txt = render_llms_txt(site, structure.sections)
-        extra = [(part.filename, part.text) for part in full.sections] if full is not None and full.split else []
-        artifacts = await asyncio.to_thread(
-            write_outputs, self.folder, self.bundle, llms_txt, full.text if full is not None else None, extra
-        )
+        artifacts = await asyncio.to_thread(write_outputs, self.folder, self.bundle, llms_txt, full)
         self.ctx.progress(1, 1, "assemble")
         section_tokens = {part.name: part.tokens for part in full.sections} if full is not None else {}
         return {
@@ -210,7 +239,7 @@ class Generation:
             "section_pages": {section.name: len(section.pages) for section in structure.sections},
             "tokens": {
                 "llms_txt": estimate_tokens(llms_txt),
-                "llms_full_txt": estimate_tokens(full.text) if full is not None else None,
+                "llms_full_txt": full.tokens if full is not None else None,
                 "sections": section_tokens,
             },
             "llms_full_split": bool(full is not None and full.split),

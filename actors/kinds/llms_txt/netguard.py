@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 IPAddress = IPv4Address | IPv6Address
@@ -122,8 +123,12 @@ def policy_for(allow_private: bool) -> AddressPolicy:
     return allow_any_address if allow_private else is_public_ip
 
 
+@lru_cache(maxsize=1024)
 def literal_address(host: str) -> IPAddress | None:
-    """``host`` as an address when it is an IP literal (brackets and an IPv6 zone allowed), else None."""
+    """``host`` as an address when it is an IP literal (brackets and an IPv6 zone allowed), else None.
+
+    Cached: every request hop asks about its host, and address objects are immutable.
+    """
     try:
         return ip_address(host.strip("[]"))
     except ValueError:

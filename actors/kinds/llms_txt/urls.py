@@ -27,6 +27,7 @@ _ESCAPE = re.compile(r"%[0-9a-f]{2}")
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
 
+@lru_cache(maxsize=1024)
 def encode_host(host: str) -> str:
     """A hostname in its ASCII form: lowercased, punycode for IDN labels, without a trailing dot.
 

@@ -1,0 +1,116 @@
+"""llms-full.txt written to disk page by page, never held whole in memory, and also cut into one file per
+section when it is larger than the split size.
+
+The file is the head (``assemble.full_text_head``) and each page's block (``assemble.full_text_block``)
+joined by ``assemble.BLOCK_SEPARATOR``: byte for byte what ``assemble.render_llms_full`` returns. Blocks are
+encoded and written one at a time and each section's byte range in the file is noted, so a section's own
+file is its own head followed by a copy of that range, read back from disk in chunks.
+
+Everything is written under temporary names in the job's folder; ``output.write_outputs`` moves
+llms-full.txt into place and puts the section files in the bundle, and ``discard`` removes what a failed
+job left.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import msgspec
+
+from actors.kinds.llms_txt.assemble import BLOCK_SEPARATOR, SiteInfo, full_text_block, full_text_head
+from actors.kinds.llms_txt.sections import Section
+from actors.kinds.llms_txt.sizes import estimate_tokens, section_filename, tokens_for_chars
+
+TEMPORARY_NAME = "llms-full.txt.tmp"
+PARTS_FOLDER = "llms-full.parts.tmp"
+_COPY_CHUNK = 1 << 20
+
+
+class SectionText(msgspec.Struct):
+    """One section of llms-full.txt: its name, its own file's name in the bundle, its token estimate."""
+
+    name: str
+    filename: str
+    tokens: int
+
+
+class FullText(msgspec.Struct):
+    """The written llms-full.txt.
+
+    Attributes:
+        path: Where it was written (a temporary name in the job's folder).
+        bytes: Its size in bytes.
+        tokens: Its token estimate.
+        sections: Every section's name, file name and token estimate, in file order.
+        parts: (bundle name, path) of each section's own file; empty unless the whole is over the split size.
+    """
+
+    path: str
+    bytes: int
+    tokens: int
+    sections: list[SectionText]
+    parts: list[tuple[str, str]]
+
+    @property
+    def split(self) -> bool:
+        return bool(self.parts)
+
+
+def write_full_text(folder: Path, site: SiteInfo, sections: list[Section], split_bytes: int) -> FullText:
+    """Write llms-full.txt for ``sections`` into ``folder``, and its section files when over ``split_bytes``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / TEMPORARY_NAME
+    taken: set[str] = set()
+    out: list[SectionText] = []
+    ranges: list[tuple[int, int]] = []
+    head = full_text_head(site, sum(len(section.pages) for section in sections))
+    chars = len(head) + 1  # the head and the final newline
+    with path.open("wb") as f:
+        written = f.write(head.encode())
+        for section in sections:
+            start, tokens = written, 0
+            for page in section.pages:
+                block = full_text_block(page)
+                tokens += estimate_tokens(block)
+                chars += len(BLOCK_SEPARATOR) + len(block)
+                written += f.write((BLOCK_SEPARATOR + block).encode())
+            ranges.append((start, written))
+            out.append(SectionText(section.name, section_filename(section.name, taken), tokens))
+        written += f.write(b"\n")
+    parts = _write_parts(folder, path, site, out, ranges, sections) if written > split_bytes else []
+    return FullText(str(path), written, tokens_for_chars(chars), out, parts)
+
+
+def discard(folder: Path) -> None:
+    """Remove the temporary files a job that did not finish left behind."""
+    (folder / TEMPORARY_NAME).unlink(missing_ok=True)
+    shutil.rmtree(folder / PARTS_FOLDER, ignore_errors=True)
+
+
+def _write_parts(
+    folder: Path,
+    whole: Path,
+    site: SiteInfo,
+    texts: list[SectionText],
+    ranges: list[tuple[int, int]],
+    sections: list[Section],
+) -> list[tuple[str, str]]:
+    parts_folder = folder / PARTS_FOLDER
+    parts_folder.mkdir(exist_ok=True)
+    parts = []
+    with whole.open("rb") as source:
+        for i, (text, (start, end), section) in enumerate(zip(texts, ranges, sections, strict=True)):
+            titled = msgspec.structs.replace(site, name=f"{site.name}: {text.name}" if site.name else text.name)
+            part = parts_folder / f"{i}.txt"
+            with part.open("wb") as f:
+                f.write(full_text_head(titled, len(section.pages)).encode())
+                source.seek(start)
+                left = end - start
+                while left > 0:
+                    chunk = source.read(min(_COPY_CHUNK, left))
+                    f.write(chunk)
+                    left -= len(chunk)
+                f.write(b"\n")
+            parts.append((text.filename, str(part)))
+    return parts
