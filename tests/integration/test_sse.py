@@ -266,7 +266,8 @@ async def hold_streams_then_disconnect(api: str, users: list[ApiUser]) -> int:
             for u in users
         ]
         try:
-            deadline = time.monotonic() + 5
+            # Generous: on a loaded machine ten streams may take seconds to open; a lost one never registers.
+            deadline = time.monotonic() + 30
             while (now_open := await sse_streams_open(api)) < before + len(users):
                 assert time.monotonic() < deadline, f"only {now_open - before} of {len(users)} streams registered"
                 await asyncio.sleep(0.05)
@@ -287,8 +288,9 @@ async def test_disconnect_releases_the_subscription(make_user: MakeUser, second_
     opened = await hold_streams_then_disconnect(second_api, users)
     assert opened == clients
 
-    # Then the API process drops their subscriptions at once
-    deadline = time.monotonic() + 2
+    # Then the API process drops their subscriptions (at once on a quiet machine; a leaked one stays for ever, so
+    # the bound is generous for a busy one)
+    deadline = time.monotonic() + 20
     while (now_open := await sse_streams_open(second_api)) > before:
-        assert time.monotonic() < deadline, f"{now_open - before} subscription(s) still open 2 s after disconnect"
+        assert time.monotonic() < deadline, f"{now_open - before} subscription(s) still open 20 s after disconnect"
         await asyncio.sleep(0.05)
