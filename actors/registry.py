@@ -161,6 +161,9 @@ class JobKind(msgspec.Struct, frozen=True):
     max_running_per_owner: int | None = None
     # The kind's templates and scripts for the web UI; None: the generic job page shows it.
     web: WebSpec | None = None
+    # Aging: a queued job waiting this long moves up one priority (low -> normal), and after twice as long
+    # up again (-> high), so a stream of high jobs never starves a low one (``actors.scheduler.promotion``).
+    promote_after_seconds: float | None = None
 
     @property
     def base_queue(self) -> str:
