@@ -26,6 +26,7 @@ BUILD = register_kind(
         max_retries=0,
         uploads=UPLOADS,
         routes="actors.kinds.build.routes:routes",
+        details="actors.kinds.build.history:build_details",
         # A low build waiting this long is promoted to normal, and after twice as long to high (aging).
         promote_after_seconds=120.0,
         title=lambda p: p.site,

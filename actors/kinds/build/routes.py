@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import statistics
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +26,10 @@ from litestar.response import File
 from sqlalchemy import select
 
 from actors.kinds.build.cache import site_dir
+from actors.kinds.build.history import duration, expected_seconds
 from actors.kinds.build.params import SITE_PATTERN
 from actors.kinds.build.settings import BuildSettings
 from db.models import Job
-from db.statuses import JobStatus
 from service.auth.principal import Principal
 from service.errors import NotFound
 from service.resources import get_resources
@@ -69,16 +68,6 @@ class SiteBuilds(msgspec.Struct):
     estimated_seconds: float | None
 
 
-def _duration(job: Job) -> float | None:
-    if job.started_at is None or job.finished_at is None:
-        return None
-    return round((job.finished_at - job.started_at).total_seconds(), 3)
-
-
-def estimate(durations: list[float]) -> float | None:
-    return round(statistics.median(durations), 1) if durations else None
-
-
 class SiteBuildsController(Controller):
     tags = ("builds",)
 
@@ -89,25 +78,21 @@ class SiteBuildsController(Controller):
             raise NotFound(f"no builds of site {site!r}")
         res = get_resources(request.app)
         owner = request.user.id
-        base = select(Job).where(Job.owner_id == owner, Job.kind == KIND, Job.deleted_at.is_(None))
         async with res.sessions() as session:
             jobs = (
                 await session.scalars(
-                    base.where(Job.params["site"].astext == site).order_by(Job.created_at.desc()).limit(HISTORY_LIMIT)
+                    select(Job)
+                    .where(
+                        Job.owner_id == owner,
+                        Job.kind == KIND,
+                        Job.deleted_at.is_(None),
+                        Job.params["site"].astext == site,
+                    )
+                    .order_by(Job.created_at.desc())
+                    .limit(HISTORY_LIMIT)
                 )
             ).all()
-            built = [j for j in jobs if j.status == JobStatus.SUCCEEDED.value and not (j.result or {}).get("cached")]
-            if not built:
-                built = list(
-                    (
-                        await session.scalars(
-                            base.where(Job.status == JobStatus.SUCCEEDED.value)
-                            .order_by(Job.finished_at.desc())
-                            .limit(HISTORY_LIMIT)
-                        )
-                    ).all()
-                )
-                built = [j for j in built if not (j.result or {}).get("cached")]
+            expected = await expected_seconds(session, owner, site)
         if not jobs:
             raise NotFound(f"no builds of site {site!r}")
         items = [
@@ -116,14 +101,14 @@ class SiteBuildsController(Controller):
                 status=j.status,
                 created_at=j.created_at,
                 finished_at=j.finished_at,
-                duration_seconds=_duration(j),
+                duration_seconds=duration(j),
                 preview_url=(j.result or {}).get("preview_url"),
                 cached=bool((j.result or {}).get("cached")),
                 error=j.error,
             )
             for j in jobs
         ]
-        return SiteBuilds(site, items, estimate([d for j in built if (d := _duration(j)) is not None]))
+        return SiteBuilds(site, items, expected)
 
 
 class PreviewController(Controller):
