@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, insert
 
 from actors.broker import build_broker
 from actors.registry import load_kind_modules
-from actors.scheduler.promotion import PromotionPass, due_priority
+from actors.scheduler.promotion import PromotionPass
 from db.engine import make_sessionmaker
 from db.models import Job
 from tests.conftest import ApiUser
@@ -261,15 +261,6 @@ async def test_a_build_sees_no_secrets_and_cannot_write_outside_its_folder(
     # The service's files are not even visible: only the way to the build's own folder
     listing = [line for line in lines if line.startswith("artifacts:")]
     assert listing == ["artifacts: build-work"], lines
-
-
-def test_aging_earns_normal_after_one_period_and_high_after_two() -> None:
-    assert due_priority("low", 119, 120) == "low"
-    assert due_priority("low", 121, 120) == "normal"
-    assert due_priority("low", 241, 120) == "high"
-    assert due_priority("normal", 130, 120) == "normal"
-    assert due_priority("normal", 250, 120) == "high"
-    assert due_priority("high", 10_000, 120) == "high"
 
 
 async def test_a_low_build_waiting_past_two_minutes_is_promoted(
