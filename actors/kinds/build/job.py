@@ -166,6 +166,7 @@ class _Build:
         self.ctx.progress(1, 1, "publish")
         return {
             "preview_url": self.settings.preview_url(self.ctx.job_id),
+            "preview_path": self.settings.preview_path(self.ctx.job_id),
             "site": self.params.site,
             "project": "vite" if project.vite else project.type,
             "cached": False,
@@ -183,6 +184,7 @@ class _Build:
         return {
             **result,
             "preview_url": self.settings.preview_url(self.ctx.job_id),
+            "preview_path": self.settings.preview_path(self.ctx.job_id),
             "site": self.params.site,
             "cached": True,
             "cached_from": str(source),

@@ -41,6 +41,10 @@ class BuildSettings(msgspec.Struct, frozen=True):
         base = self.preview_base_url or f"{self.public_url.rstrip('/')}/previews"
         return f"{base.rstrip('/')}/{job_id}/"
 
+    def preview_path(self, job_id: object) -> str | None:
+        """The preview's path on this service (for the web UI's frame); None when served from elsewhere."""
+        return None if self.preview_base_url else f"/previews/{job_id}/"
+
     def npm_cache_dir(self) -> str:
         return self.npm_cache or os.path.join(os.path.expanduser("~"), ".npm")
 

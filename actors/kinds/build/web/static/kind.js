@@ -102,8 +102,10 @@ export function render(root, job) {
   link.hidden = !ready;
   frame.hidden = !ready;
   if (ready) {
-    link.href = result.preview_url;
-    if (frame.getAttribute("src") !== result.preview_url) frame.setAttribute("src", result.preview_url);
+    // On this service, the path: the same preview whatever address the service is reached by.
+    const url = result.preview_path || result.preview_url;
+    link.href = url;
+    if (frame.getAttribute("src") !== url) frame.setAttribute("src", url);
   }
   let text = "";
   if (job.status === "succeeded") text = result.cached ? "Built before from identical files: here is that build." : "Built and published.";
