@@ -30,6 +30,7 @@ from actors.kinds.build.project import Project, ProjectError, content_hash, dete
 from actors.kinds.build.settings import MB, BuildSettings
 from actors.kinds.build.slots import build_slot
 from actors.process import ProcessLimits, ProcessResult
+from actors.process.job import ProcessTimedOut
 from actors.uploads import ExtractLimits, extract_archive, upload_dir
 
 # tsc's one-line diagnostics (``--pretty false``): ``src/main.ts(3,7): error TS2322: ...``.
@@ -215,16 +216,23 @@ class _Build:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise JobTimedOut(f"the build ran past its time limit of {self.settings.timeout_seconds:g} s")
-        return self.ctx.run_process(
-            argv,
-            cwd=project.root,
-            env=env or self._env(),
-            limits=self.limits,
-            timeout=remaining,
-            network=network,
-            check=check,
-            writable=writable,
-        )
+        try:
+            return self.ctx.run_process(
+                argv,
+                cwd=project.root,
+                env=env or self._env(),
+                limits=self.limits,
+                timeout=remaining,
+                network=network,
+                check=check,
+                writable=writable,
+            )
+        except ProcessTimedOut as exc:
+            # The step had what was left of the build's time: name the build's limit, not the remainder.
+            raise JobTimedOut(
+                f"the build ran past its time limit of {self.settings.timeout_seconds:g} s: "
+                f"`{exc.result.command}` was killed"
+            ) from None
 
     def _note(self, line: str) -> None:
         """A line of our own in the job's log (e.g. why a step was skipped)."""
