@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,15 @@ def _service_build(client: httpx.Client, archive: Path, poll: float) -> tuple[fl
         time.sleep(poll)
 
 
+def _timeline(job: dict[str, Any]) -> dict[str, float]:
+    """Milliseconds from creation to the worker's claim, and from the claim to the end."""
+    created, started, finished = (datetime.fromisoformat(job[k]) for k in ("created_at", "started_at", "finished_at"))
+    return {
+        "queued_ms": round((started - created).total_seconds() * 1000, 1),
+        "running_ms": round((finished - started).total_seconds() * 1000, 1),
+    }
+
+
 def run(env: BenchEnv, quick: bool) -> BenchResult:
     if shutil.which("npm") is None or shutil.which("node") is None:
         raise RuntimeError("node and npm are needed (apt-get install nodejs npm)")
@@ -73,6 +83,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
     modules_cache = Path(env.env["ARTIFACTS_DIR"]) / "build-cache"
     shell: list[float] = []
     ours: list[float] = []
+    steps: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-archives-") as tmp,
         httpx.Client(base_url=f"http://{HOST}:{port}", headers=env.auth_headers, timeout=600) as client,
@@ -85,13 +96,17 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         for archive in archives[1:]:
             shell.append(_shell_build(archive))
             shutil.rmtree(modules_cache, ignore_errors=True)
-            ours.append(_service_build(client, archive, 0.05)[0])
+            elapsed, job = _service_build(client, archive, 0.05)
+            ours.append(elapsed)
+            steps.append({**job["result"]["seconds"], "handler": job["result"]["total_seconds"]})
         hits = []
+        hit_timeline: list[dict[str, float]] = []
         for _ in range(3 if quick else 10):
             elapsed, job = _service_build(client, archives[-1], 0.01)
             if not job["result"].get("cached"):
                 raise RuntimeError("the same archive again was not a cache hit")
             hits.append(elapsed * 1000)
+            hit_timeline.append(_timeline(job))
     shell_s, ours_s = statistics.median(shell), statistics.median(ours)
     ratio = ours_s / shell_s
     hit_ms = statistics.median(hits)
@@ -102,8 +117,10 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         "shell_median_seconds": round(shell_s, 2),
         "service_median_seconds": round(ours_s, 2),
         "overhead_ratio": round(ratio, 3),
+        "service_step_seconds": steps,
         "cache_hit_ms": [round(h, 1) for h in hits],
         "cache_hit_median_ms": round(hit_ms, 1),
+        "cache_hit_timeline_ms": hit_timeline,
     }
     return BenchResult(
         NAME,

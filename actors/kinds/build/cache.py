@@ -4,9 +4,12 @@
   ``BUILD_CACHE_HOURS`` is reused: its published site is copied (hard links) to the new job, which succeeds at
   once with ``cached: true``. The lookup reads the ``jobs`` table, so it needs no table of its own and forgets
   a build deleted with its job.
-- **node_modules**, by (lockfile hash, Node version), under ``ARTIFACTS_DIR/build-cache/node_modules/``: a
-  second build with the same lockfile copies the tree and installs nothing. A tree is stored only after an
-  install succeeded and before anything was built in it.
+- **node_modules**, by (owner, lockfile hash, Node version), under ``ARTIFACTS_DIR/build-cache/node_modules/``:
+  a second build with the same lockfile copies the tree and installs nothing. A tree is stored right after
+  an install succeeded, as hard links (cheap: it is on the build's critical path); a build that then changes
+  a file of its node_modules in place changes the stored one too, which is why the key has the owner: a
+  user can only ever spoil their own cache. Restoring copies the files (never links), so a restored tree
+  can never write back.
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ def link_copy(source: Path, target: Path) -> None:
         shutil.copytree(source, target, symlinks=False)
 
 
-def modules_key(lockfile: Path, node_version: str) -> str:
+def modules_key(owner_id: object, lockfile: Path, node_version: str) -> str:
     digest = hashlib.sha256(lockfile.read_bytes())
-    digest.update(b"\0node " + node_version.encode())
+    digest.update(f"\0node {node_version}\0owner {owner_id}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -107,7 +110,7 @@ def store_modules(artifacts_dir: str, key: str, project: Path) -> None:
     staging = final.with_name(f".{key}.{uuid.uuid4().hex}")
     staging.mkdir(parents=True)
     try:
-        subprocess.run(["cp", "-a", "--reflink=auto", str(source), str(staging / "node_modules")], check=True)
+        subprocess.run(["cp", "-al", str(source), str(staging / "node_modules")], check=True)
         staging.rename(final)
     except (OSError, subprocess.CalledProcessError):
         pass  # another build stored the same key first, or the disk is full: the next build installs again

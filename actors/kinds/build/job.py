@@ -48,7 +48,6 @@ def work_dir(artifacts_dir: str, job_id: object) -> Path:
 
 def run_build(ctx: JobContext, params: BuildParams) -> dict[str, Any]:
     settings: BuildSettings = ctx.settings
-    ctx.progress(0, 1, "waiting")
     with build_slot(ctx, settings.concurrency, settings.memory_high_percent):
         work = work_dir(settings.artifacts_dir, ctx.job_id)
         shutil.rmtree(work, ignore_errors=True)  # a retry after a crash starts clean
@@ -107,7 +106,7 @@ class _Build:
         key = None
         lockfile = project.root / "package-lock.json"
         if project.lockfile:
-            key = modules_key(lockfile, node_version())
+            key = modules_key(self.ctx.owner_id, lockfile, node_version())
             if restore_modules(self.settings.artifacts_dir, key, project.root):
                 self._note("node_modules restored from the cache (same lockfile and Node version): nothing to install")
                 self.timings["install"] = time.monotonic() - started
