@@ -108,6 +108,18 @@ async def test_a_static_site_is_published_as_is_with_a_safe_preview(user: ApiUse
     assert history["estimated_seconds"] is not None
 
 
+async def test_the_cache_never_hands_one_user_another_users_build(
+    user: ApiUser, make_user: MakeUser, tmp_path: Path
+) -> None:
+    first = await build(user, tmp_path, STATIC_SITE)
+    again = await build(user, tmp_path, STATIC_SITE)
+    other = await build(await make_user(), tmp_path, STATIC_SITE)
+    assert first["result"]["cached"] is False and again["result"]["cached"] is True
+    assert again["result"]["cached_from"] == first["id"]
+    assert other["status"] == "succeeded" and other["result"]["cached"] is False
+    assert "cached_from" not in other["result"]
+
+
 async def test_bad_params_and_hostile_archives_are_refused_before_any_job(user: ApiUser, tmp_path: Path) -> None:
     client = user.client
     archive = make_zip(tmp_path / "ok.zip", STATIC_SITE).read_bytes()

@@ -1,9 +1,10 @@
 """The two build caches.
 
-- **Results**: a succeeded build of byte-identical files (``content_hash``) finished within
-  ``BUILD_CACHE_HOURS`` is reused: its published site is copied (hard links) to the new job, which succeeds at
-  once with ``cached: true``. The lookup reads the ``jobs`` table, so it needs no table of its own and forgets
-  a build deleted with its job.
+- **Results**: a succeeded build of byte-identical files (``content_hash``) by the same owner finished within
+  ``BUILD_CACHE_HOURS`` is reused (never another user's: its job id would leak, and with it its preview):
+  its published site is copied (hard links) to the new job, which succeeds at once with ``cached: true``.
+  The lookup reads the ``jobs`` table, so it needs no table of its own and forgets a build deleted with its
+  job.
 - **node_modules**, by (owner, lockfile hash, Node version), under ``ARTIFACTS_DIR/build-cache/node_modules/``:
   a second build with the same lockfile copies the tree and installs nothing. A tree is stored right after
   an install succeeded, as hard links (cheap: it is on the build's critical path); a build that then changes
@@ -35,9 +36,15 @@ _MODULES_KEEP_SECONDS = 7 * 86_400
 
 
 def find_cached_build(
-    sessions: sessionmaker[Session], artifacts_dir: str, content_hash: str, hours: float, exclude: uuid.UUID
+    sessions: sessionmaker[Session],
+    artifacts_dir: str,
+    content_hash: str,
+    hours: float,
+    *,
+    owner_id: uuid.UUID,
+    exclude: uuid.UUID,
 ) -> tuple[uuid.UUID, dict[str, Any]] | None:
-    """The newest succeeded build of the same files within ``hours`` whose site is still on disk."""
+    """The owner's newest succeeded build of the same files within ``hours`` whose site is still on disk."""
     if hours <= 0:
         return None
     since = datetime.now(UTC) - timedelta(hours=hours)
@@ -46,6 +53,7 @@ def find_cached_build(
             select(Job.id, Job.result)
             .where(
                 Job.kind == KIND,
+                Job.owner_id == owner_id,
                 Job.status == JobStatus.SUCCEEDED.value,
                 Job.deleted_at.is_(None),
                 Job.finished_at > since,

@@ -84,7 +84,12 @@ class _Build:
         digest = content_hash(root, salt=f"output_dir={self.params.output_dir or ''}\n")
         self.timings["extract"] = time.monotonic() - started
         hit = find_cached_build(
-            ctx.runtime.sessions, settings.artifacts_dir, digest, settings.cache_hours, exclude=ctx.job_id
+            ctx.runtime.sessions,
+            settings.artifacts_dir,
+            digest,
+            settings.cache_hours,
+            owner_id=ctx.owner_id,
+            exclude=ctx.job_id,
         )
         if hit is not None:
             return self._from_cache(*hit)
