@@ -60,6 +60,8 @@ run-packages:
 
 test-packages:
 	@scripts/system-packages $(TEST_PACKAGES)
+	@# The build tests install their fixture projects with --offline from npm's cache: fill it when needed.
+	@scripts/npm-test-cache
 
 run: run-packages install ## Run API + worker + scheduler (embedded Postgres/Redis unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m service dev
@@ -86,6 +88,7 @@ fmt: install ## Format the code and apply ruff's safe fixes
 	$(BIN)/ruff format .
 
 bench: install ## Run the benchmarks (python -m tests.bench)
+	@scripts/npm-test-cache
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean: ## Stop leftover embedded servers, delete .data (or DATA_DIR): dev database, Redis, artifacts

@@ -177,13 +177,15 @@ class JobContext:
         timeout: float | None = None,
         network: bool = False,
         check: bool = True,
+        writable: tuple[str, ...] = (),
     ) -> ProcessResult:
         """Run a program for this job under supervision (see ``actors.process``) and wait for it.
 
         Its lines go out as ``log`` events, its last 200 lines are kept on the job, its whole output is the
         job's ``process.log``; it is killed with its whole process group when the job is cancelled, loses its
-        lease, times out or the worker stops. With bubblewrap it runs sandboxed: only ``cwd`` writable, no
-        network unless ``network``. It gets ``env`` over a minimal base, never the worker's environment.
+        lease, times out or the worker stops. With bubblewrap it runs sandboxed: only ``cwd`` (and the
+        directories in ``writable``, e.g. a package manager's cache) writable, no network unless ``network``.
+        It gets ``env`` over a minimal base, never the worker's environment.
 
         Raises:
             JobCancelled: the job was cancelled or is no longer ours (the program was killed).
@@ -204,7 +206,17 @@ class JobContext:
             timeout=timeout,
             network=network,
             check=check,
+            writable=writable,
         )
+
+    def log_line(self, text: str) -> None:
+        """A line of the job's own in its log (live ``log`` event, kept tail, ``process.log``), e.g. why a
+        step was skipped."""
+        from actors.process.job import JobOutput
+
+        if self._output is None:
+            self._output = JobOutput(self)
+        self._output.note(text)
 
     def _cancel_flag_set(self) -> bool:
         # The flag is a shortcut: a cancellation is also in Postgres, where the lease renewal sees it.

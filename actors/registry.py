@@ -145,6 +145,9 @@ class JobKind(msgspec.Struct, frozen=True):
     price_quantity: str | None = None
     # "module:function" returning Litestar route handlers (controllers, routers) the API mounts.
     routes: str | None = None
+    # "module:function": ``async (session, job) -> dict``, the kind's own facts added as ``details`` to
+    # ``GET /api/jobs/{id}`` (e.g. the live step, the last log lines, an estimate of the time left); API only.
+    details: str | None = None
     tool: ToolSpec | None = None
     # "module:function" adding the kind's own subcommand to ``python -m service`` (given argparse's subparsers).
     cli: str | None = None
@@ -161,6 +164,9 @@ class JobKind(msgspec.Struct, frozen=True):
     max_running_per_owner: int | None = None
     # The kind's templates and scripts for the web UI; None: the generic job page shows it.
     web: WebSpec | None = None
+    # Aging: a queued job waiting this long moves up one priority (low -> normal), and after twice as long
+    # up again (-> high), so a stream of high jobs never starves a low one (``actors.scheduler.promotion``).
+    promote_after_seconds: float | None = None
 
     @property
     def base_queue(self) -> str:

@@ -101,6 +101,9 @@ def service_env(
         ),
         # Tests crawl sites served on 127.0.0.1.
         "CRAWL_ALLOW_PRIVATE": "1",
+        # Builds install from npm's cache only (scripts/npm-test-cache fills it): tests never reach the internet.
+        "BUILD_NPM_OFFLINE": "1",
+        "BUILD_MEMORY_MB": "512",
         "ARTIFACTS_DIR": str(tmp_path_factory.mktemp("artifacts")),
         "SECRET_KEY": TEST_SECRET_KEY,
         "METRICS_TOKEN": METRICS_TOKEN,

@@ -87,6 +87,16 @@ class JobOutput:
         self._unsaved = True
         self.tick()
 
+    def note(self, text: str) -> None:
+        """A line from the job itself (not a program), in the live log, the tail and ``process.log``."""
+        files = job_files_dir(self.ctx.runtime.config.artifacts_dir, self.ctx.job_id)
+        files.mkdir(parents=True, exist_ok=True)
+        with (files / PROCESS_LOG.name).open("a", encoding="utf-8") as log_file:
+            log_file.write(f"# {text}\n")
+        self._command = ""
+        self.line("stdout", f"# {text}")
+        self.finish()
+
     def tick(self) -> None:
         """Publish and save what is due (called for each line and about ten times a second)."""
         now = time.monotonic()
@@ -137,13 +147,14 @@ def run_job_process(
     timeout: float | None,
     network: bool,
     check: bool,
+    writable: tuple[str, ...] = (),
 ) -> ProcessResult:
     """``run_process`` for a job; see ``JobContext.run_process``."""
     files = job_files_dir(ctx.runtime.config.artifacts_dir, ctx.job_id)
     files.mkdir(parents=True, exist_ok=True)
     # Only the job's working directory is writable; the service's files (other jobs' uploads and results
     # included) are hidden from the program.
-    policy = SandboxPolicy(writable=(str(cwd),), network=network, hidden=(ctx.runtime.config.artifacts_dir,))
+    policy = SandboxPolicy(writable=(str(cwd), *writable), network=network, hidden=(ctx.runtime.config.artifacts_dir,))
     output.start(" ".join(argv))
 
     def should_stop() -> bool:

@@ -26,6 +26,7 @@ from actors.scheduler.deadlines import DeadlinePass
 from actors.scheduler.fairness import FairnessPass
 from actors.scheduler.leader import LeaderLock
 from actors.scheduler.maintenance import delete_old_artifacts, reset_quotas
+from actors.scheduler.promotion import PromotionPass
 from actors.scheduler.sweeper import Sweeper
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
@@ -90,6 +91,7 @@ def run_scheduler(config: SchedulerConfig, stop: threading.Event | None = None) 
             config.sweep_interval_seconds,
             FairnessPass(sessions, broker, config.max_running_per_owner).run,
         ),
+        PeriodicTask("promotion", config.sweep_interval_seconds, PromotionPass(sessions, broker).run),
         PeriodicTask(
             "notify_repair",
             config.notify_repair_interval_seconds,

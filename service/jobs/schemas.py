@@ -80,6 +80,8 @@ class JobOut(msgspec.Struct):
     # Waiting jobs only: what the job waits for (a signal its kind declares) and until when.
     waiting_for: str | None = None
     wait_deadline: datetime | None = None
+    # ``GET /api/jobs/{id}`` only, for kinds that declare them (``JobKind.details``): the kind's own facts.
+    details: dict[str, Any] | None = None
 
 
 class JobPage(msgspec.Struct):

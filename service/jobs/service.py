@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.broker import send_job
 from actors.errors import OptionUnavailable
 from actors.links import tracking_result
-from actors.registry import JobKind, all_kinds, get_kind
+from actors.registry import JobKind, all_kinds, get_kind, resolve
 from db import state_machine as sm
 from db.base import utcnow
 from db.live import Deleted, LiveEvent, cancel_flag_key
@@ -204,7 +204,12 @@ async def get_job_row(session: AsyncSession, user: Principal, job_id: uuid.UUID,
 
 async def get_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
     async with res.sessions() as session:
-        return job_out(await get_job_row(session, user, job_id))
+        row = await get_job_row(session, user, job_id)
+        out = job_out(row)
+        kind = get_kind(row.kind)
+        if kind is not None and kind.details is not None:
+            out.details = await resolve(kind.details)(session, row)
+        return out
 
 
 async def list_jobs(
