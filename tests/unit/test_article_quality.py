@@ -27,7 +27,9 @@ def article(
     body: str = FILLER,
     extra: str = "",
 ) -> str:
-    return f"{title}\n\n{intro}\n\n## Brewing\n\n{body}\n\nRead [our history](https://blog.example.com/history).{extra}\n"
+    return (
+        f"{title}\n\n{intro}\n\n## Brewing\n\n{body}\n\nRead [our history](https://blog.example.com/history).{extra}\n"
+    )
 
 
 def codes(markdown: str, rules: QcRules = RULES) -> list[str]:

@@ -19,7 +19,7 @@ def test_raw_html_and_script_urls_from_the_model_are_inert() -> None:
         '<a href="https://x.test" onclick="alert(4)">a</a>'
     )
     html = markdown_to_html(evil)
-    assert "<script" not in html and "<img" not in html and "<a href=\"https://x.test\"" not in html
+    assert "<script" not in html and "<img" not in html and '<a href="https://x.test"' not in html
     assert "javascript:" not in html.replace("[click](javascript:alert(3))", "")
     assert 'href="javascript' not in html and 'href="data:' not in html and 'href="vbscript' not in html
     assert "&lt;script&gt;" in html

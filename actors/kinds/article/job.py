@@ -126,7 +126,7 @@ def _start(
         # The payment went through (the platform queued this job on Stripe's webhook).
         session.execute(order_state.move(order.id, order.status, OrderStatus.PROCESSING))
         session.execute(
-            order_state.event(order.id, "processing", actor=f"job:{ctx.job_id}", frm=order.status, to="processing")
+            order_state.event(order.id, "paid", actor=f"job:{ctx.job_id}", frm=order.status, to="processing")
         )
     elif order.status != OrderStatus.PROCESSING:
         raise PermanentJobError(f"The order is {order.status}; there is nothing to generate.")

@@ -46,6 +46,8 @@ def move(order_id: uuid.UUID, frm: str, to: OrderStatus, **values: Any) -> Updat
         .where(Order.id == order_id, Order.status == frm)
         .values(status=to.value, updated_at=func.now(), **values)
         .returning(Order.id)
+        # Callers hold the row (locked) and set what they show from it themselves.
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -25,7 +25,7 @@ from actors.kinds.article.models import CatalogArticle, CatalogDomain, Order, Or
 from actors.kinds.article.statuses import OrderStatus, OrderType
 from actors.notify.hook import enqueue_notification
 from db.live import LiveEvent
-from db.models import User
+from db.models import Job, User
 from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, Forbidden
 from service.jobs.service import publish
@@ -178,9 +178,10 @@ async def _revise(
         await session.execute(
             order_state.move(order.id, order.status, OrderStatus.PROCESSING, submitted_version_id=None)
         )
-        job, events = await start_job(
-            session, res, user, order, REVISION_KIND, params, title=f"Revision: {order.topic}"
-        )
+        # The revision's emails name the order as its first ones did.
+        first = await session.get(Job, order.first_job_id) if order.first_job_id else None
+        title = first.title if first is not None and first.title else order.topic
+        job, events = await start_job(session, res, user, order, REVISION_KIND, params, title=title)
         await session.execute(
             order_state.event(
                 order.id,

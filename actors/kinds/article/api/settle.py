@@ -23,6 +23,8 @@ from db.statuses import JobStatus
 _PAID = {JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING, JobStatus.WAITING, JobStatus.SUCCEEDED}
 _CLOSED = {JobStatus.EXPIRED, JobStatus.CANCELLED}
 _FAILED = {JobStatus.FAILED, JobStatus.TIMED_OUT}
+# The audit row's type: the same as the handler's when it sees the payment first.
+_EVENT_TYPES = {OrderStatus.PROCESSING: "paid", OrderStatus.CANCELLED: "payment_closed"}
 
 
 def _target(order: Order, job_status: JobStatus) -> OrderStatus | None:
@@ -54,11 +56,11 @@ async def settle(session: AsyncSession, order: Order) -> None:
     await session.execute(
         order_state.event(
             order.id,
-            "job_" + job.status,
+            _EVENT_TYPES.get(to, "job_" + job.status),
             actor="system",
             frm=order.status,
             to=to,
             detail={"job_id": str(job.id), "job_status": job.status, "error": job.error},
         )
     )
-    order.status = to.value
+    await session.refresh(order)
