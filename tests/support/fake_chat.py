@@ -7,6 +7,7 @@ links, ``Revision notes:``, the existing or current article) become an article t
 a title, the keyword in the first paragraph, ## sections, the backlink once, one internal link, enough words.
 
 A brief whose topic or notes contain ``FAIL-QC`` gets an article without the backlink (it never passes);
+customer notes with ``INJECT-HTML`` get raw ``<script>`` and ``<img onerror>`` in the article (pages must not run it);
 ``delay_seconds`` makes every answer wait (the benchmark's 0.5 s model). Every prompt is recorded.
 """
 
@@ -21,6 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAIL_MARK = "FAIL-QC"
+# Customer notes with this make the article carry raw HTML that would run if a page passed it through.
+INJECT_MARK = "INJECT-HTML"
+INJECTED = '<script>window.__pwned = 1</script>\n\n<img src="/x.png" onerror="window.__pwned = 2">\n'
+
 API_KEY = "sk-fake-chat-key"
 _FILLER = (
     "Readers who want dependable results start with a clear plan, compare their options with care and keep notes "
@@ -65,6 +70,8 @@ def write_article(prompt: str) -> str:
     title = f"# {topic}: a practical guide"
     first = f"This guide about {keyword or topic} explains what matters most and why it matters.{backlink}"
     body = [title, "", first, "", "## Getting started", ""]
+    if INJECT_MARK in _line(prompt, "Customer notes"):
+        body += [INJECTED]
     if links:
         body += [f"See also [{links[0][0]}]({links[0][1]}) on this site.", ""]
     count = len(first.split()) + 10
