@@ -25,6 +25,7 @@ BENCHMARKS = {
     "throughput": "tests.bench.throughput",
     "create_latency": "tests.bench.create_latency",
     "llms_crawl": "tests.bench.llms_crawl",
+    "article_orders": "tests.bench.article_orders",
 }
 
 
