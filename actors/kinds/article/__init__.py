@@ -20,7 +20,7 @@ from pathlib import Path
 from actors.kinds.article import models as _models  # noqa: F401  (the kind's tables join Base.metadata)
 from actors.kinds.article.params import OrderJobParams, RevisionJobParams
 from actors.kinds.article.settings import load_settings
-from actors.kinds.article.statuses import STEPS
+from actors.kinds.article.statuses import ARTICLE_KIND, BACKLINK_KIND, REVISION_KIND, STEPS
 from actors.registry import JobKind, WebSpec, register_kind
 
 HANDLER = "actors.kinds.article.job:run_order_job"
@@ -44,7 +44,7 @@ _COMMON = {
 
 ARTICLE = register_kind(
     JobKind(
-        name="article",
+        name=ARTICLE_KIND,
         params=OrderJobParams,
         queue="article-generation",
         description="Writes a new article of an order on a catalog domain (created by POST /api/orders).",
@@ -55,7 +55,7 @@ ARTICLE = register_kind(
 )
 BACKLINK = register_kind(
     JobKind(
-        name="backlink",
+        name=BACKLINK_KIND,
         params=OrderJobParams,
         queue="backlink-integration",
         description="Integrates an order's backlink into an existing catalog article (created by POST /api/orders).",
@@ -64,7 +64,7 @@ BACKLINK = register_kind(
 )
 REVISION = register_kind(
     JobKind(
-        name="article_revision",
+        name=REVISION_KIND,
         params=RevisionJobParams,
         queue="backlink-revision",
         description="Revises an order's latest version with the customer's or an admin's notes.",

@@ -36,3 +36,10 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("storing", "Storing the new version"),
     ("review", "Ready for your review"),
 )
+
+# The kinds (one queue each) and which writes the first version of each order type.
+ARTICLE_KIND = "article"
+BACKLINK_KIND = "backlink"
+REVISION_KIND = "article_revision"
+ORDER_KINDS: tuple[str, ...] = (ARTICLE_KIND, BACKLINK_KIND, REVISION_KIND)
+FIRST_KIND = {OrderType.ARTICLE: ARTICLE_KIND, OrderType.BACKLINK: BACKLINK_KIND}

@@ -38,6 +38,7 @@ from actors.kinds.article.api.views import (
 from actors.kinds.article.models import Order
 from actors.kinds.article.statuses import ORDER_STATUSES
 from service.auth.principal import Principal
+from service.errors import BadRequest
 from service.payments.admin import require_admin
 from service.resources import get_resources
 
@@ -142,8 +143,6 @@ class AdminOrdersController(Controller):
         """Admins: every order in ``status`` (default ``admin_review``: the review queue), oldest first page."""
         require_admin(request.user)
         if status is not None and status not in ORDER_STATUSES:
-            from service.errors import BadRequest
-
             raise BadRequest(f"Unknown status {status!r}.", code="invalid_status", details={"known": ORDER_STATUSES})
         res = get_resources(request.app)
         conditions = [Order.status == status] if status else []

@@ -22,7 +22,7 @@ from actors.kinds.article.api.jobs import order_quote, start_job
 from actors.kinds.article.api.schemas import ANCHOR_MAX, CreateOrder
 from actors.kinds.article.api.views import load_order
 from actors.kinds.article.models import CatalogArticle, CatalogDomain, Order, OrderVersion
-from actors.kinds.article.statuses import OrderStatus, OrderType
+from actors.kinds.article.statuses import FIRST_KIND, REVISION_KIND, OrderStatus, OrderType
 from actors.notify.hook import enqueue_notification
 from db.live import LiveEvent
 from db.models import Job, User
@@ -36,8 +36,6 @@ log = logging.getLogger("genjobs.orders")
 APPROVED_EVENT = "approved"
 ARTICLE_WORDS = (800, 2000)
 BACKLINK_WORDS = (1, 10_000)
-KIND_OF = {OrderType.ARTICLE: "article", OrderType.BACKLINK: "backlink"}
-REVISION_KIND = "article_revision"
 
 
 def _field_error(field: str, message: str) -> BadRequest:
@@ -134,7 +132,7 @@ async def create_order(res: Resources, user: Principal, req: CreateOrder) -> Ord
         )
         session.add(order)
         await session.flush()
-        kind = KIND_OF[order_type]
+        kind = FIRST_KIND[order_type]
         title = f"{order.topic} ({domain.hostname})"
         quote = order_quote(order, kind, f"{order_type.value} on {domain.hostname}") if paid else None
         job, job_events = await start_job(

@@ -15,7 +15,7 @@ from actors.kinds.article.api.schemas import OrderEventOut, OrderJobOut, OrderOu
 from actors.kinds.article.api.settle import settle
 from actors.kinds.article.models import CatalogDomain, Order, OrderEvent, OrderVersion
 from actors.kinds.article.render import markdown_to_html
-from actors.kinds.article.statuses import STEPS, OrderStatus
+from actors.kinds.article.statuses import ORDER_KINDS, STEPS, OrderStatus
 from db.models import Job
 from service.auth.principal import Principal
 from service.errors import BadRequest, NotFound
@@ -51,31 +51,26 @@ async def order_out(session: AsyncSession, order: Order, *, detail: bool) -> Ord
     """The order; ``detail`` adds its jobs, every version (without content) and the latest version's content."""
     domain = await session.get_one(CatalogDomain, order.domain_id)
     jobs: list[Job] = []
+    versions: list[OrderVersion] = []
     if detail:
-        jobs = list(
-            (
-                await session.scalars(
-                    select(Job).where(Job.params["order_id"].astext == str(order.id)).order_by(Job.created_at)
-                )
-            ).all()
+        # By owner first (indexed), then the order's id in the params.
+        jobs = await _all(
+            session,
+            select(Job)
+            .where(
+                Job.owner_id == order.owner_id,
+                Job.kind.in_(ORDER_KINDS),
+                Job.params["order_id"].astext == str(order.id),
+            )
+            .order_by(Job.created_at),
         )
+        versions = await versions_of(session, order)
     current = next((j for j in jobs if j.id == order.current_job_id), None)
     if current is None and order.current_job_id is not None:
         current = await session.get(Job, order.current_job_id)
     first = next((j for j in jobs if j.id == order.first_job_id), None)
     if first is None and order.first_job_id is not None:
         first = current if order.first_job_id == order.current_job_id else await session.get(Job, order.first_job_id)
-    versions = (
-        list(
-            (
-                await session.scalars(
-                    select(OrderVersion).where(OrderVersion.order_id == order.id).order_by(OrderVersion.number)
-                )
-            ).all()
-        )
-        if detail
-        else []
-    )
     latest = versions[-1] if versions else None
     if not detail:
         latest = await session.scalar(
@@ -114,6 +109,10 @@ async def order_out(session: AsyncSession, order: Order, *, detail: bool) -> Ord
     )
 
 
+async def _all(session: AsyncSession, stmt: Any) -> list[Any]:
+    return list((await session.scalars(stmt)).all())
+
+
 def scope(user: Principal) -> list[Any]:
     return [] if user.is_admin else [Order.owner_id == user.id]
 
@@ -146,12 +145,8 @@ async def order_page(session: AsyncSession, conditions: list[Any], page: int, pe
 
 
 async def versions_of(session: AsyncSession, order: Order) -> list[OrderVersion]:
-    return list(
-        (
-            await session.scalars(
-                select(OrderVersion).where(OrderVersion.order_id == order.id).order_by(OrderVersion.number)
-            )
-        ).all()
+    return await _all(
+        session, select(OrderVersion).where(OrderVersion.order_id == order.id).order_by(OrderVersion.number)
     )
 
 
