@@ -2,7 +2,7 @@
 
 Ours: ``N`` complimentary orders (no Stripe) from 8 admin customers at once, each driven by its own client:
 create -> version 1 (``article-generation``) -> a revision (``backlink-revision``) -> submit -> approve ->
-completed; the clients poll ``GET /api/orders/{id}``. One worker process with 8 threads; the model is the
+completed; the clients poll ``GET /api/orders/{id}`` once a second. One worker process with 8 threads; the model is the
 fake of ``tests/support/fake_chat.py`` (0.5 s per answer, in this process). Orders per minute =
 N / (first create -> last completed).
 
@@ -33,7 +33,7 @@ NAME = "article_orders"
 MODEL_SECONDS = 0.5
 CUSTOMERS = 8
 WORKER_THREADS = 8
-POLL_SECONDS = 0.25
+POLL_SECONDS = 1.0
 GOAL_RATIO = 0.7
 
 
