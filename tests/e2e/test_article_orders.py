@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from playwright.async_api import expect
 
 from tests.conftest import ApiUser
-from tests.e2e.conftest import OpenPage
+from tests.e2e.conftest import OpenPage, assert_accessible, screenshot
 from tests.support.fake_chat import FAIL_MARK, INJECT_MARK
 from tests.support.fake_stripe import FakeStripe
 from tests.support.orders import article_order, make_catalog
@@ -43,6 +43,8 @@ async def test_order_page_review_revision_and_admin_approval(
     await expect(article).to_contain_text("<script>window.__pwned = 1</script>")
     assert await page.evaluate("window.__pwned === undefined")
     assert await article.locator("script, img").count() == 0
+    await screenshot(page, "article-order-review")
+    await assert_accessible(page)
 
     # When the customer asks for a revision, version 2 arrives on the open page
     await page.get_by_label("What should change?").fill("Shorter intro.")
@@ -60,6 +62,7 @@ async def test_order_page_review_revision_and_admin_approval(
     await review.goto("/admin/orders")
     item = review.locator(".review-item", has_text="Brewing green tea")
     await expect(item.locator("article h1")).to_have_text("Brewing green tea: a practical guide")
+    await assert_accessible(review)
     await item.get_by_role("button", name="Approve").click()
     await expect(item.locator(".decision")).to_have_text("Approved.")
     await page.reload()
@@ -68,6 +71,7 @@ async def test_order_page_review_revision_and_admin_approval(
     await page.goto("/orders")
     row = page.locator("tbody tr", has_text="Brewing green tea")
     await expect(row.locator(".status")).to_have_text("Completed")
+    await assert_accessible(page)
 
 
 async def test_a_failing_order_shows_its_refund(
