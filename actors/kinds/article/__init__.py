@@ -24,6 +24,14 @@ from actors.kinds.article.statuses import ARTICLE_KIND, BACKLINK_KIND, REVISION_
 from actors.registry import JobKind, WebSpec, register_kind
 
 HANDLER = "actors.kinds.article.job:run_order_job"
+
+
+def only_through_orders(params: object, settings: object) -> None:
+    """``POST /api/jobs`` cannot start these kinds: an order's jobs are made by the orders API (with the order
+    in the same transaction), which does not go through this check."""
+    raise ValueError("jobs of this kind are started by the orders API (POST /api/orders), not POST /api/jobs")
+
+
 _WEIGHTS = {"generating": 6.0}
 WEB = WebSpec(
     directory=str(Path(__file__).parent / "web"),
@@ -33,6 +41,7 @@ WEB = WebSpec(
 _COMMON = {
     "handler": HANDLER,
     "settings": load_settings,
+    "check_params": only_through_orders,
     # A model call is retried inside the job; the job's own retries cover a model that is down for a while.
     "max_retries": 2,
     "min_backoff_seconds": 15.0,
