@@ -34,13 +34,15 @@ return {job_id, user_id}
 """
 
 
-class _Body(msgspec.Struct, frozen=True, tag_field="type", omit_defaults=True, forbid_unknown_fields=False):
-    """What every live event carries: its ``type`` (the tag, also the SSE ``event:`` name) and its job."""
+class EventBody(msgspec.Struct, frozen=True, tag_field="type", omit_defaults=True, forbid_unknown_fields=False):
+    """What every live event carries: its ``type`` (the tag, also the SSE ``event:`` name) and its job.
+
+    The platform's events are below; a kind with events of its own subclasses this with its own ``tag``."""
 
     job_id: uuid.UUID
 
 
-class StatusChanged(_Body, frozen=True, tag="status"):
+class StatusChanged(EventBody, frozen=True, tag="status"):
     """The job's status changed (or it was created: ``from_status`` None, ``detail.created``)."""
 
     status: str
@@ -57,7 +59,7 @@ class StatusChanged(_Body, frozen=True, tag="status"):
     signal: str | None = None
 
 
-class Progress(_Body, frozen=True, tag="progress"):
+class Progress(EventBody, frozen=True, tag="progress"):
     """How far the running job is: ``percent`` of the whole job (never lower within a run)."""
 
     done: int
@@ -67,14 +69,14 @@ class Progress(_Body, frozen=True, tag="progress"):
     result: dict[str, Any] | None = None
 
 
-class LogLines(_Body, frozen=True, tag="log"):
+class LogLines(EventBody, frozen=True, tag="log"):
     """Output lines of a command the job runs."""
 
     command: str
     lines: list[str]
 
 
-class SignalReceived(_Body, frozen=True, tag="signal"):
+class SignalReceived(EventBody, frozen=True, tag="signal"):
     """A signal that resumed a waiting job."""
 
     name: str
@@ -83,14 +85,14 @@ class SignalReceived(_Body, frozen=True, tag="signal"):
     at: str
 
 
-class Deleted(_Body, frozen=True, tag="deleted"):
+class Deleted(EventBody, frozen=True, tag="deleted"):
     """The job was deleted by its owner (``deleted`` is always true: clients may test either)."""
 
     deleted: bool
 
 
 Body = StatusChanged | Progress | LogLines | SignalReceived | Deleted
-# Decodes any live event's JSON into its typed body (clients in Python and the tests use it).
+# Decodes the JSON of any of the platform's live events into its typed body.
 body_decoder = msgspec.json.Decoder(Body)
 
 
@@ -98,7 +100,7 @@ class LiveEvent(msgspec.Struct, frozen=True):
     """One event for live subscribers: its typed body and the owner whose stream also gets it."""
 
     owner_id: uuid.UUID
-    body: Body
+    body: EventBody
 
     @property
     def type(self) -> str:

@@ -21,6 +21,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from service.auth.users import create_user, issue_api_key
 from service.settings import Settings
+from tests.support.fake_chat import FakeChat
 from tests.support.fake_stripe import API_KEY as STRIPE_TEST_KEY
 from tests.support.fake_stripe import WEBHOOK_SECRET as STRIPE_TEST_WEBHOOK_SECRET
 from tests.support.fake_stripe import FakeStripe
@@ -79,8 +80,17 @@ def fake_stripe() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture(scope="session")
+def fake_chat() -> Iterator[FakeChat]:
+    """A fake language model on 127.0.0.1 that every process under test writes articles with."""
+    server = FakeChat()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def service_env(
-    tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStripe, notify_servers: Receivers
+    tmp_path_factory: pytest.TempPathFactory, fake_stripe: FakeStripe, notify_servers: Receivers, fake_chat: FakeChat
 ) -> Iterator[dict[str, str]]:
     """Environment for every process under test: a new database migrated from empty, a test Redis db."""
     admin = admin_database_url()
@@ -114,6 +124,7 @@ def service_env(
         "STRIPE_REFUND_GRACE_SECONDS": "2",
         **FAST_TIMINGS,
         **notify_servers.env(),
+        **fake_chat.env(),
     }
     upgrade(Settings.from_env(env).database.sync_url)
     # In-process code under test (test kinds, fixtures) reads the same settings.

@@ -1,7 +1,9 @@
 """What a notification says: the facts of a job, rendered from the Jinja templates of the user's language.
 
 Templates live in ``templates/<locale>/``: ``subject.txt.j2``, ``email.txt.j2`` and ``email.html.j2`` for
-email, ``short.txt.j2`` for webhooks and messaging apps.
+email, ``short.txt.j2`` for webhooks and messaging apps. A job whose result names a template set
+(``"notify_templates": "<set>"``, e.g. the article orders' ``orders``) is told with ``templates/<locale>/<set>/``
+instead, whose templates also see the job's ``kind``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import msgspec
 from actors.links import job_page_url
 
 LOCALES = ("en", "es")
-EVENTS = ("succeeded", "failed", "timed_out", "message_to_user")
+# ``approved``: a person approved the job's result (sent by the code that records the approval).
+EVENTS = ("succeeded", "failed", "timed_out", "message_to_user", "approved")
+_TEMPLATE_SET = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _KIND_LABELS = {
     "en": {"llms_txt": "llms.txt", "website": "website"},
     "es": {"llms_txt": "llms.txt", "website": "sitio web"},
@@ -39,6 +43,8 @@ class JobFacts(msgspec.Struct, frozen=True):
     error: str | None
     tracking_url: str | None
     message_to_user: str | None
+    # The job's own template set (a folder of ``templates/<locale>/``), if its result names one.
+    templates: str | None = None
 
 
 class Rendered(msgspec.Struct, frozen=True):
@@ -89,11 +95,14 @@ def render(facts: JobFacts, event: str, locale: str, public_url: str) -> Rendere
         "link": job_link(facts, public_url),
         "error": plain_error(facts.error, locale),
         "message": (facts.message_to_user or "").strip(),
+        "kind": facts.kind,
     }
     env = _environment()
+    folder = facts.templates if facts.templates and _TEMPLATE_SET.match(facts.templates) else None
 
     def one(name: str) -> str:
-        return env.get_template(f"{locale}/{name}").render(values).strip()
+        names = ([f"{locale}/{folder}/{name}"] if folder else []) + [f"{locale}/{name}"]
+        return env.select_template(names).render(values).strip()
 
     return Rendered(
         subject=" ".join(one("subject.txt.j2").split()),

@@ -33,6 +33,7 @@ def job_facts(job: Job) -> JobFacts:
     result = job.result or {}
     tracking = result.get("tracking_url")
     message = (job.params or {}).get("message_to_user")
+    templates = result.get("notify_templates")
     return JobFacts(
         id=str(job.id),
         kind=job.kind,
@@ -41,6 +42,7 @@ def job_facts(job: Job) -> JobFacts:
         error=job.error,
         tracking_url=tracking if isinstance(tracking, str) and tracking else None,
         message_to_user=message if isinstance(message, str) else None,
+        templates=templates if isinstance(templates, str) else None,
     )
 
 

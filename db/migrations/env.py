@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import actors.kinds  # noqa: F401  (the kinds' own tables join Base.metadata)
 from db.base import Base
 from db.models import *  # noqa: F403  (registers every table on Base.metadata)
 

@@ -26,6 +26,7 @@ BENCHMARKS = {
     "create_latency": "tests.bench.create_latency",
     "llms_crawl": "tests.bench.llms_crawl",
     "build_overhead": "tests.bench.build_overhead",
+    "article_orders": "tests.bench.article_orders",
 }
 
 

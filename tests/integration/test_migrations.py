@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+import actors.kinds  # noqa: F401  (the kinds' own tables join Base.metadata)
 from db.base import Base
 from db.engine import make_engine
 from db.migrate import alembic_config, downgrade, upgrade
@@ -28,6 +29,12 @@ APP_TABLES = {
     "notifications",
     "notification_preferences",
     "job_logs",
+    # The article kind's own tables (actors/kinds/article/models).
+    "catalog_domains",
+    "catalog_articles",
+    "orders",
+    "order_versions",
+    "order_events",
 }
 
 

@@ -16,13 +16,30 @@ import msgspec
 
 from actors.kinds.llms_txt.extract import PageInfo
 
-# Causes counted in DescribeResult.errors.
-TIMEOUT: Final = "timeout"  # no complete answer within timeout_seconds
-CONNECTION: Final = "connection"  # refused, reset, DNS, TLS: the provider was not reachable
-HTTP_5XX: Final = "http_5xx"
-RATE_LIMITED: Final = "rate_limited"  # HTTP 429
-HTTP_4XX: Final = "http_4xx"  # any other 4xx (bad key, unknown model): retrying cannot help
-BAD_RESPONSE: Final = "bad_response"  # 2xx whose body or JSON answer could not be used at all
+# Causes counted in DescribeResult.errors: the shared ones of every model call (re-exported), and the
+# describer's own below.
+from actors.llm.errors import (
+    BAD_RESPONSE,
+    CONNECTION,
+    HTTP_4XX,
+    HTTP_5XX,
+    RATE_LIMITED,
+    TIMEOUT,
+    ProviderCallError,
+    ProviderError,
+)
+
+__all__ = [
+    "BAD_RESPONSE",
+    "CONNECTION",
+    "HTTP_4XX",
+    "HTTP_5XX",
+    "RATE_LIMITED",
+    "TIMEOUT",
+    "ProviderCallError",
+    "ProviderError",
+]
+
 INCOMPLETE: Final = "incomplete"  # usable answer that left out some pages of the batch
 SKIPPED: Final = "skipped"  # batch not sent because the provider kept failing (see batching.py)
 
@@ -31,30 +48,12 @@ SKIPPED: Final = "skipped"  # batch not sent because the provider kept failing (
 ProgressCallback = Callable[[int, int], None]
 
 
-class ProviderError(Exception):
-    """Base of the description providers' errors."""
-
-
 class UnknownProviderError(ProviderError, ValueError):
     """The provider name is not one ``make_describer`` knows."""
 
 
 class ProviderConfigError(ProviderError, ValueError):
     """The provider's configuration cannot work (for example, no API key)."""
-
-
-class ProviderCallError(ProviderError):
-    """One provider call failed; the message never holds secrets or response bodies.
-
-    Attributes:
-        cause: One of the cause constants in this module.
-        retry_after: Seconds the provider asked us to wait (HTTP ``Retry-After``), if it said.
-    """
-
-    def __init__(self, cause: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.cause = cause
-        self.retry_after = retry_after
 
 
 class DescribeResult(msgspec.Struct, kw_only=True):

@@ -8,13 +8,12 @@ One request describes ``batch_size`` pages; ``responseMimeType: application/json
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import httpx
 import msgspec
 
-from actors.kinds.llms_txt.providers.base import BAD_RESPONSE, ProviderCallError
-from actors.kinds.llms_txt.providers.model_describer import ModelDescriber, post_json
+from actors.kinds.llms_txt.providers.model_describer import ModelDescriber
+from actors.llm.gemini import answer_text, generate_url
+from actors.llm.http import post_json
 
 
 class GeminiConfig(msgspec.Struct, frozen=True):
@@ -47,24 +46,6 @@ class GeminiConfig(msgspec.Struct, frozen=True):
         return f"GeminiConfig(base_url={self.base_url!r}, api_key={key}, model={self.model!r})"
 
 
-class _Part(msgspec.Struct):
-    text: str = ""
-    thought: bool = False
-
-
-class _Content(msgspec.Struct):
-    parts: list[_Part] = msgspec.field(default_factory=list)
-
-
-class _Candidate(msgspec.Struct):
-    content: _Content | None = None
-    finish_reason: str | None = msgspec.field(default=None, name="finishReason")
-
-
-class _GenerateReply(msgspec.Struct):
-    candidates: list[_Candidate] = msgspec.field(default_factory=list)
-
-
 class GeminiDescriber(ModelDescriber):
     """`Describer` backed by Gemini's ``generateContent``; the HTTP client is owned by the caller."""
 
@@ -74,8 +55,7 @@ class GeminiDescriber(ModelDescriber):
         super().__init__(config)
         self._client = client
         self._config = config
-        model = quote(config.model.removeprefix("models/"), safe="-._")
-        self._url = f"{config.base_url.rstrip('/')}/v1beta/models/{model}:generateContent"
+        self._url = generate_url(config.base_url, config.model)
 
     async def _ask(self, prompt: str, *, json_answer: bool) -> str:
         generation: dict[str, object] = {"temperature": 0.2}
@@ -89,16 +69,4 @@ class GeminiDescriber(ModelDescriber):
             timeout_seconds=self._config.timeout_seconds,
             headers={"x-goog-api-key": self._config.api_key},
         )
-        try:
-            reply = msgspec.json.decode(raw, type=_GenerateReply)
-        except msgspec.DecodeError as exc:
-            raise ProviderCallError(BAD_RESPONSE, "not a generateContent reply") from exc
-        if not reply.candidates or reply.candidates[0].content is None:
-            # No candidate: the prompt was blocked (promptFeedback) or the model stopped early.
-            reason = reply.candidates[0].finish_reason if reply.candidates else "no candidates"
-            raise ProviderCallError(BAD_RESPONSE, f"no content ({reason})")
-        # Thinking models put their reasoning in parts marked "thought": only the answer is wanted.
-        text = "".join(part.text for part in reply.candidates[0].content.parts if not part.thought)
-        if not text.strip():
-            raise ProviderCallError(BAD_RESPONSE, f"empty answer ({reply.candidates[0].finish_reason})")
-        return text
+        return answer_text(raw)

@@ -19,19 +19,14 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Protocol
 
-import httpx
-import msgspec
-
 from actors.kinds.llms_txt.extract import PageInfo
 from actors.kinds.llms_txt.providers.base import (
     BAD_RESPONSE,
-    CONNECTION,
     HTTP_4XX,
     HTTP_5XX,
     INCOMPLETE,
     RATE_LIMITED,
     SKIPPED,
-    TIMEOUT,
     DescribeResult,
     ProgressCallback,
     ProviderCallError,
@@ -57,52 +52,6 @@ _PERMANENT = frozenset({HTTP_4XX})
 _RETRIED = frozenset({RATE_LIMITED, HTTP_5XX})
 
 _BatchOutcome = tuple[list[PageInfo], dict[str, str], str | None]
-
-
-async def post_json(
-    client: httpx.AsyncClient,
-    url: str,
-    body: object,
-    *,
-    timeout_seconds: float,
-    headers: dict[str, str] | None = None,
-) -> bytes:
-    """POST ``body`` as JSON and return the 2xx response body; every failure becomes a `ProviderCallError`.
-
-    ``timeout_seconds`` bounds the whole exchange, not only each read: a server that trickles bytes
-    cannot hold a batch forever.
-    """
-    try:
-        async with asyncio.timeout(timeout_seconds):
-            response = await client.post(
-                url,
-                content=msgspec.json.encode(body),
-                headers={"content-type": "application/json", **(headers or {})},
-                timeout=timeout_seconds,
-            )
-    except (TimeoutError, httpx.TimeoutException) as exc:
-        raise ProviderCallError(TIMEOUT, f"no answer within {timeout_seconds:g} s") from exc
-    except httpx.TransportError as exc:
-        raise ProviderCallError(CONNECTION, f"connection failed ({type(exc).__name__})") from exc
-    status = response.status_code
-    if status >= 500:
-        raise ProviderCallError(HTTP_5XX, f"HTTP {status}", _retry_after(response))
-    if status == 429:
-        raise ProviderCallError(RATE_LIMITED, "HTTP 429", _retry_after(response))
-    if status >= 400:
-        raise ProviderCallError(HTTP_4XX, f"HTTP {status}")
-    if status >= 300:
-        raise ProviderCallError(BAD_RESPONSE, f"HTTP {status}")
-    return response.content
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        # An HTTP date, or nothing: the configured delay is used.
-        return None
 
 
 class BatchingConfig(Protocol):

@@ -11,7 +11,8 @@ import httpx
 import msgspec
 
 from actors.kinds.llms_txt.providers.base import BAD_RESPONSE, ProviderCallError
-from actors.kinds.llms_txt.providers.model_describer import ModelDescriber, post_json
+from actors.kinds.llms_txt.providers.model_describer import ModelDescriber
+from actors.llm.http import post_json
 
 
 class OllamaConfig(msgspec.Struct, frozen=True):
