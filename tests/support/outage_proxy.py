@@ -2,7 +2,9 @@
 
 ``cut()`` closes the listening socket and resets every open connection, so clients see exactly what a stopped
 server gives them: existing connections die, new ones are refused. ``restore()`` listens on the same port
-again. The server behind it keeps running for everyone else sharing it. The proxy runs its own event loop in a
+again. The server behind it keeps running for everyone else sharing it. ``round_trips`` counts the exchanges
+clients started: a client sending after the server last spoke (or first) on its connection starts one, so a
+pipeline of commands is one round trip and a statement followed by its commit is two. The proxy runs its own event loop in a
 thread, so a test may block (``wait_for_http``) while its clients go through it.
 """
 
@@ -20,6 +22,7 @@ class OutageProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        self.round_trips = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -65,9 +68,15 @@ class OutageProxy:
             return
         self._writers.update({writer, up_writer})
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        # Which side spoke last on this connection: a client write after the server's answer is a new exchange.
+        server_spoke_last = [True]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, from_client: bool) -> None:
             try:
                 while data := await src.read(65536):
+                    if from_client and server_spoke_last[0]:
+                        self.round_trips += 1
+                    server_spoke_last[0] = not from_client
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, asyncio.CancelledError):
@@ -76,7 +85,7 @@ class OutageProxy:
                 dst.transport.abort()
                 self._writers.discard(dst)
 
-        tasks = [asyncio.create_task(pipe(reader, up_writer)), asyncio.create_task(pipe(up_reader, writer))]
+        tasks = [asyncio.create_task(pipe(reader, up_writer, True)), asyncio.create_task(pipe(up_reader, writer, False))]
         self._tasks.update(tasks)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
