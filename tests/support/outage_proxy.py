@@ -4,8 +4,8 @@
 server gives them: existing connections die, new ones are refused. ``restore()`` listens on the same port
 again. The server behind it keeps running for everyone else sharing it. ``round_trips`` counts the exchanges
 clients started: a client sending after the server last spoke (or first) on its connection starts one, so a
-pipeline of commands is one round trip and a statement followed by its commit is two. The proxy runs its own event loop in a
-thread, so a test may block (``wait_for_http``) while its clients go through it.
+pipeline of commands is one round trip and a statement followed by its commit is two. The proxy runs its own
+event loop in a thread, so a test may block (``wait_for_http``) while its clients go through it.
 """
 
 from __future__ import annotations
@@ -85,7 +85,10 @@ class OutageProxy:
                 dst.transport.abort()
                 self._writers.discard(dst)
 
-        tasks = [asyncio.create_task(pipe(reader, up_writer, True)), asyncio.create_task(pipe(up_reader, writer, False))]
+        tasks = [
+            asyncio.create_task(pipe(reader, up_writer, True)),
+            asyncio.create_task(pipe(up_reader, writer, False)),
+        ]
         self._tasks.update(tasks)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
