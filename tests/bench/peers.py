@@ -136,10 +136,12 @@ def _procrastinate(env: BenchEnv, plan: Plan) -> PeerRun:
     url = create_database(env.admin_url, name)
     try:
         peer_env = _peer_env({"PEER_DATABASE_URL": url})
-        subprocess.run([str(python), "-m", "procrastinate_peer", "schema"], env=peer_env, cwd=APPS, check=True)
+        # Imported rather than run as ``__main__``: Procrastinate wants its app in an importable module.
+        cli = [str(python), "-c", "import sys, procrastinate_peer; procrastinate_peer.cli(sys.argv[1:])"]
+        subprocess.run([*cli, "schema"], env=peer_env, cwd=APPS, check=True)
         worker = [str(python), "-m", "procrastinate", "--app=procrastinate_peer.app", "worker"]
         worker += ["--concurrency", str(WORKER_CONCURRENCY)]
-        producer = [str(python), "-m", "procrastinate_peer", str(plan.jobs)]
+        producer = [*cli, str(plan.jobs)]
         return _run_peer("procrastinate", worker, producer, peer_env, name)
     finally:
         drop_database(env.admin_url, name)

@@ -2,8 +2,8 @@
 
 Runs in the benchmark's own virtualenv (Procrastinate is not a dependency of the project). The worker:
 ``procrastinate --app=procrastinate_peer.app worker --concurrency 8``; the producer:
-``python -m procrastinate_peer N`` (8 concurrent producers defer N jobs, then it polls until every job
-succeeded and prints ``{"jobs", "succeeded", "seconds"}`` as JSON). ``python -m procrastinate_peer schema``
+``procrastinate_peer.cli([N])`` (8 concurrent producers defer N jobs, then it polls until every job
+succeeded and prints ``{"jobs", "succeeded", "seconds"}`` as JSON). ``cli(["schema"])``
 applies Procrastinate's schema to the (fresh) database.
 """
 
@@ -60,5 +60,9 @@ async def main(argv: list[str]) -> None:
         print(json.dumps(await produce(int(argv[0]))), flush=True)
 
 
+def cli(argv: list[str]) -> None:
+    asyncio.run(main(argv))
+
+
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    cli(sys.argv[1:])
