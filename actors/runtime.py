@@ -49,7 +49,8 @@ class WorkerRuntime:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self.engine = make_engine(config.database_url, pool_size=config.pool_size)
+        # No pre-ping: every bookkeeping unit is ridden out (``ride_out``), a dead pooled connection included.
+        self.engine = make_engine(config.database_url, pool_size=config.pool_size, pre_ping=False)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         # Bounded timeouts: a dead Redis must fail a call (which the caller rides out), never hang a job.
         self.redis = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=10)

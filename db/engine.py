@@ -7,9 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import sessionmaker
 
 
-def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
-    """A synchronous engine (workers, scheduler, migrations)."""
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo)
+def make_engine(url: str, *, pool_size: int = 5, echo: bool = False, pre_ping: bool = True) -> Engine:
+    """A synchronous engine (workers, scheduler, migrations).
+
+    ``pre_ping=False`` (workers) saves a round trip per checkout: a statement that finds its connection dead
+    invalidates the pool and fails with an error that ``actors.retry.ride_out`` takes as transient (nothing
+    was run), so the unit is run again on a fresh connection."""
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, echo=echo)
 
 
 def make_async_engine(url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = True) -> AsyncEngine:

@@ -11,6 +11,7 @@ import hashlib
 from typing import Any
 
 import dramatiq
+import redis
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from redis.exceptions import NoScriptError
@@ -50,10 +51,14 @@ class CreationSender:
             await self._run(calls)
 
     async def _run(self, calls: list[tuple[str, str, list[str], list[Any]]]) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        for _source, sha, keys, args in calls:
-            pipe.evalsha(sha, len(keys), *keys, *args)
-        results = await pipe.execute(raise_on_error=False)
+        try:
+            results = await self._pipeline(calls)
+        except redis.ConnectionError:
+            # Pooled connections that died with a Redis restart (redis-py retries single commands, not
+            # pipelines): drop the idle ones and try once more. Were it the answer that was lost, the message
+            # would be sent twice, which its job's claim makes harmless.
+            await self._client.connection_pool.disconnect(inuse_connections=False)
+            results = await self._pipeline(calls)
         missing = [call for call, result in zip(calls, results, strict=True) if isinstance(result, NoScriptError)]
         for result in results:
             if isinstance(result, Exception) and not isinstance(result, NoScriptError):
@@ -62,3 +67,9 @@ class CreationSender:
             # In order: the message still goes before its event.
             for source, _, keys, args in missing:
                 await self._client.eval(source, len(keys), *keys, *args)
+
+    async def _pipeline(self, calls: list[tuple[str, str, list[str], list[Any]]]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        for _source, sha, keys, args in calls:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        return list(await pipe.execute(raise_on_error=False))
