@@ -23,7 +23,7 @@ from actors.registry import get_kind
 from actors.retry import is_transient, ride_out
 from actors.runtime import WorkerRuntime
 from actors.signals import ReceivedSignal, WaitFor
-from db.live import LiveEvent, cancel_flag_key
+from db.live import LiveEvent, Progress, cancel_flag_key
 from db.progress import overall_percent, record_progress, renew_leases
 
 if TYPE_CHECKING:
@@ -144,8 +144,7 @@ class JobContext:
         kind = get_kind(self.kind)
         measured = overall_percent(kind.phases if kind is not None else (), step, done, total)
         self._percent = max(self._percent, measured if measured is not None else 0.0)
-        data = {"done": done, "total": total, "percent": self._percent, "step": step}
-        event = LiveEvent("progress", self.job_id, owner, data)
+        event = LiveEvent(owner, Progress(self.job_id, done, total, self._percent, step))
         try:
             rt.publisher.publish([event])
         except Exception as exc:

@@ -12,6 +12,7 @@ Postgres stays the truth: a lost stream only costs a reconnecting client a fresh
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -33,13 +34,79 @@ return {job_id, user_id}
 """
 
 
-class LiveEvent(msgspec.Struct, frozen=True):
-    """One event for live subscribers: ``type`` is status, progress, snapshot or deleted."""
+class _Body(msgspec.Struct, frozen=True, tag_field="type", omit_defaults=True, forbid_unknown_fields=False):
+    """What every live event carries: its ``type`` (the tag, also the SSE ``event:`` name) and its job."""
 
-    type: str
     job_id: uuid.UUID
+
+
+class StatusChanged(_Body, frozen=True, tag="status"):
+    """The job's status changed (or it was created: ``from_status`` None, ``detail.created``)."""
+
+    status: str
+    from_status: str | None
+    at: datetime
+    attempts: int
+    detail: dict[str, Any] | None = None
+    # Set by the transitions that have them: a success's result, a failure's, cancel's or expiry's error,
+    # a park's wait, a resume's signal name.
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    waiting_for: str | None = None
+    wait_deadline: str | None = None
+    signal: str | None = None
+
+
+class Progress(_Body, frozen=True, tag="progress"):
+    """How far the running job is: ``percent`` of the whole job (never lower within a run)."""
+
+    done: int
+    total: int | None
+    percent: float
+    step: str | None
+    result: dict[str, Any] | None = None
+
+
+class LogLines(_Body, frozen=True, tag="log"):
+    """Output lines of a command the job runs."""
+
+    command: str
+    lines: list[str]
+
+
+class SignalReceived(_Body, frozen=True, tag="signal"):
+    """A signal that resumed a waiting job."""
+
+    name: str
+    payload: Any
+    sender: str
+    at: str
+
+
+class Deleted(_Body, frozen=True, tag="deleted"):
+    """The job was deleted by its owner (``deleted`` is always true: clients may test either)."""
+
+    deleted: bool
+
+
+Body = StatusChanged | Progress | LogLines | SignalReceived | Deleted
+# Decodes any live event's JSON into its typed body (clients in Python and the tests use it).
+body_decoder = msgspec.json.Decoder(Body)
+
+
+class LiveEvent(msgspec.Struct, frozen=True):
+    """One event for live subscribers: its typed body and the owner whose stream also gets it."""
+
     owner_id: uuid.UUID
-    data: dict[str, Any]
+    body: Body
+
+    @property
+    def type(self) -> str:
+        return self.body.__struct_config__.tag  # type: ignore[return-value]
+
+    @property
+    def job_id(self) -> uuid.UUID:
+        return self.body.job_id
 
 
 def job_stream_key(job_id: uuid.UUID | str) -> str:
@@ -72,7 +139,7 @@ def _script_args(event: LiveEvent, maxlen: int, ttl_seconds: int) -> tuple[list[
         job_channel(event.job_id),
         user_channel(event.owner_id),
     ]
-    payload = _encoder.encode({"job_id": event.job_id, **event.data}).decode()
+    payload = _encoder.encode(event.body).decode()
     args: list[Any] = [maxlen, USER_STREAM_MAXLEN, event.type, payload, ttl_seconds, USER_STREAM_TTL_SECONDS]
     return keys, args
 

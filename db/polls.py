@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from db.live import LiveEvent
+from db.live import LiveEvent, Progress
 from db.models import Job, JobEvent, JobPoll
 from db.progress import overall_percent
 from db.state_machine import Changed
@@ -193,11 +193,5 @@ def set_partial_result(
     if row is None:
         return []
     owner_id, done, total = row
-    data = {
-        "done": done,
-        "total": total,
-        "percent": overall_percent((), step, done, total) or 0.0,
-        "step": step,
-        "result": result,
-    }
-    return [LiveEvent("progress", job_id, owner_id, data)]
+    percent = overall_percent((), step, done, total) or 0.0
+    return [LiveEvent(owner_id, Progress(job_id, done, total, percent, step, result=result))]

@@ -20,11 +20,18 @@ log = logging.getLogger("genjobs.process")
 _lock = threading.Lock()
 # pgid -> a label for logs (the command line)
 _live: dict[int, str] = {}
+# Set by the worker's final sweep: a group registered after it (its program was started while the sweep ran)
+# is killed at once instead of outliving the worker.
+_closed = False
 
 
 def register_group(pgid: int, label: str) -> None:
     with _lock:
-        _live[pgid] = label
+        if not _closed:
+            _live[pgid] = label
+            return
+    log.warning("killing process group %d (%s): the worker is stopping", pgid, label)
+    signal_group(pgid, signal.SIGKILL)
 
 
 def unregister_group(pgid: int) -> None:
@@ -52,13 +59,17 @@ def signal_group(pgid: int, sig: signal.Signals) -> bool:
     return True
 
 
-def kill_all_groups(grace_seconds: float = 2.0) -> int:
+def kill_all_groups(grace_seconds: float = 2.0, *, final: bool = False) -> int:
     """SIGTERM every live group, SIGKILL what is left after ``grace_seconds``; returns how many there were.
 
-    For the worker's shutdown: the threads running the jobs kill their own groups too, but a thread that
-    is stuck or already gone must not leave programs running.
+    For the worker's shutdown (``final``: no group may start after it; one whose program was being started
+    during the sweep is killed as it registers): the threads running the jobs kill their own groups too, but
+    a thread that is stuck or already gone must not leave programs running.
     """
-    groups = live_groups()
+    global _closed
+    with _lock:
+        _closed = _closed or final
+        groups = dict(_live)
     for pgid, label in groups.items():
         log.info("stopping process group %d (%s)", pgid, label)
         signal_group(pgid, signal.SIGTERM)

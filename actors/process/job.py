@@ -28,7 +28,7 @@ from actors.process.result import ProcessResult, StopReason
 from actors.process.runner import run_process
 from actors.process.sandbox import SandboxPolicy
 from actors.registry import Artifact
-from db.live import LiveEvent
+from db.live import LiveEvent, LogLines
 from db.models import JobLog
 
 if TYPE_CHECKING:
@@ -100,9 +100,7 @@ class JobOutput:
         self._last_publish = time.monotonic()
         ctx = self.ctx
         events = [
-            LiveEvent(
-                "log", ctx.job_id, ctx.owner_id, {"command": self._command, "lines": lines[i : i + _LINES_PER_EVENT]}
-            )
+            LiveEvent(ctx.owner_id, LogLines(ctx.job_id, self._command, lines[i : i + _LINES_PER_EVENT]))
             for i in range(0, len(lines), _LINES_PER_EVENT)
         ]
         try:

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from actors.registry import get_kind
-from db.creation import NewJob
 from db.models import Job
 from db.progress import overall_percent
+from db.state_machine import NewJob
 from db.statuses import JobStatus
 
 Priority = Literal["low", "normal", "high"]

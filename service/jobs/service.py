@@ -25,8 +25,7 @@ from actors.links import tracking_result
 from actors.registry import JobKind, all_kinds, get_kind
 from db import state_machine as sm
 from db.base import utcnow
-from db.creation import NewJob, insert_job
-from db.live import LiveEvent, cancel_flag_key
+from db.live import Deleted, LiveEvent, cancel_flag_key
 from db.locks import lock_job
 from db.models import Job, JobEvent
 from db.statuses import ACTIVE, RETRYABLE_BY_USER, JobStatus
@@ -120,7 +119,7 @@ async def create_job(
     stripe_connection = require_stripe(res.stripe) if paid else None
     job_id = job_id or uuid.uuid4()
     now = utcnow()
-    job = NewJob(
+    job = sm.NewJob(
         id=job_id,
         owner_id=user.id,
         kind=kind.name,
@@ -149,18 +148,17 @@ async def create_job(
                 if kind.counts_toward_quota:
                     await enforce_quota(session, res.settings, user)
                 await enforce_rate_limit(session, user, kind, res.kind_settings.get(kind.name))
-                await insert_job(await session.connection(), job, actor=actor)
+                events = await sm.create_async(await session.connection(), job, actor=actor)
         else:
             async with res.engine.connect() as conn:
                 autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await insert_job(autocommit, job, actor=actor)
+                events = await sm.create_async(autocommit, job, actor=actor)
     except IntegrityError:
         # Lost a race with the same idempotency key: return the winner.
         existing = await _by_idempotency_key(res, user, req, params)
         if existing is None:
             raise
         return existing, False
-    events = [LiveEvent("status", job.id, job.owner_id, _created_event_data(job))]
     if paid:
         await publish(res, events)
     else:
@@ -193,18 +191,7 @@ def _check_params(res: Resources, kind: JobKind, parsed: Any) -> None:
         ) from None
 
 
-def _created_event_data(job: NewJob) -> dict[str, Any]:
-    """The body of the first ``status`` live event (as ``db.state_machine.status_event_data`` builds it)."""
-    return {
-        "status": job.status,
-        "from_status": None,
-        "at": job.created_at.isoformat(),
-        "attempts": 0,
-        "detail": {"created": True},
-    }
-
-
-async def _send_new_job(res: Resources, kind: JobKind, job: NewJob, events: list[LiveEvent]) -> None:
+async def _send_new_job(res: Resources, kind: JobKind, job: sm.NewJob, events: list[LiveEvent]) -> None:
     """Send a committed job's message and first event; without Redis, un-create the job and answer 503."""
     message = job_message(kind, job.id, job.queue, message_id=job.message_id)
     try:
@@ -297,7 +284,7 @@ async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None
         owner_id = job.owner_id
     if was_active:
         await set_cancel_flag(res, job_id)
-    events.append(LiveEvent("deleted", job_id, owner_id, {"deleted": True}))
+    events.append(LiveEvent(owner_id, Deleted(job_id, deleted=True)))
     await publish(res, events)
 
 

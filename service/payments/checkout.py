@@ -10,7 +10,7 @@ from typing import Any
 import stripe
 
 from actors.payments.stripe_client import StripeConnection, checkout_facts
-from db.creation import NewJob
+from db.state_machine import NewJob
 from service.auth.principal import Principal
 from service.errors import Conflict, ServiceUnavailable
 from service.payments.pricing import Quote

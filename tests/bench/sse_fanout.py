@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection as Pipe
 
 import redis
 
-from db.live import LiveEvent, LivePublisher, job_channel
+from db.live import LiveEvent, LivePublisher, Progress, job_channel
 from tests.bench.common import (
     HOST,
     BenchEnv,
@@ -118,8 +118,8 @@ def publish_events(url: str, owner_id: uuid.UUID, job_ids: list[str], rate: floa
                 time.sleep(due - now)
             else:
                 stats.max_behind_ms = max(stats.max_behind_ms, (now - due) * 1000)
-            data = {"done": n, "total": 0, "percent": None, "step": str(time.time_ns())}
-            publisher.publish([LiveEvent("progress", random.choice(jobs), owner_id, data)])
+            body = Progress(random.choice(jobs), n, 0, 0.0, str(time.time_ns()))
+            publisher.publish([LiveEvent(owner_id, body)])
             stats.sent += 1
     finally:
         stats.seconds = time.monotonic() - start

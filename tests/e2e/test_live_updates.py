@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 
 from tests.conftest import ApiUser
 from tests.e2e.conftest import OpenPage
-from tests.e2e.proxy import dropping_proxy
 from tests.support.llms_jobs import job_row, wait_for_row
+from tests.support.tcp_proxy import dropping_proxy
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
 RECORD_EVENTS = """() => {

@@ -1,7 +1,7 @@
 """The common ``POST /api/jobs`` (a free kind without quota, rate limit, idempotency key or notification) costs
 one round trip to Postgres and one to Redis, and the job it stores names the message it sent.
 
-The API under test reaches Postgres and Redis through counting proxies (``tests.support.outage_proxy``), so
+The API under test reaches Postgres and Redis through counting proxies (``tests.support.tcp_proxy``), so
 the figures are what went over the wire, not what the code says it does.
 """
 
@@ -17,8 +17,8 @@ from sqlalchemy import Engine, text
 from actors.broker import build_broker, message_exists
 from service.settings import Settings
 from tests.conftest import ApiUser, start_api
-from tests.support.outage_proxy import outage_proxy
 from tests.support.services import ServiceProcess
+from tests.support.tcp_proxy import outage_proxy
 
 WARM_UP = 8  # past psycopg's prepare threshold (5), and the credential in the API's short cache
 

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, text
 
 from service.settings import Settings
 from tests.conftest import ApiUser, start_api
-from tests.support.outage_proxy import outage_proxy
 from tests.support.services import ServiceProcess
+from tests.support.tcp_proxy import outage_proxy
 
 pytestmark = pytest.mark.slow
 

@@ -32,12 +32,12 @@ def owner(sessions: sessionmaker[Session]) -> Iterator[uuid.UUID]:
 
 
 def new_job(sessions: sessionmaker[Session], owner: uuid.UUID, status: JobStatus = JobStatus.QUEUED) -> uuid.UUID:
-    job = Job(
+    job = sm.NewJob(
         id=uuid.uuid4(), owner_id=owner, kind="test_sleep", params={}, status=status.value, queue="test", max_attempts=2
     )
     with sessions.begin() as session:
         events = sm.create(session, job, actor="test")
-    assert events[0].data["status"] == status.value
+    assert events[0].body.status == status.value
     return job.id
 
 
@@ -59,7 +59,7 @@ def test_happy_path_writes_one_audit_row_per_change(sessions: sessionmaker[Sessi
     assert claimed.claim_token is not None
     with sessions.begin() as session:
         done = sm.succeed(session, job_id, claimed.claim_token, {"ok": True}, worker="w1")
-    assert done is not None and done.events[0].data["result"] == {"ok": True}
+    assert done is not None and done.events[0].body.result == {"ok": True}
     assert events_of(sessions, job_id) == [
         ("created", None, "queued"),
         ("status", "queued", "running"),
@@ -139,7 +139,7 @@ def test_every_target_is_refused_from_a_status_not_allowed(
         assert sm.succeed(session, job_id, claimed.claim_token, None, worker="w") is not None
     allowed = JobStatus.SUCCEEDED in ALLOWED_FROM[target]
     with sessions.begin() as session:
-        changed = sm._transition(session, job_id, target, actor="test")
+        changed = sm.transition(session, job_id, target, actor="test")
     assert (changed is not None) == allowed
 
 
@@ -184,7 +184,7 @@ def test_a_parked_job_holds_no_claim_and_only_a_signal_resumes_it(
     with sessions.begin() as session:
         assert sm.park(session, job_id, uuid.uuid4(), waiting_for="x", deadline=None, state=None, worker="w") is None
     parked = park(sessions, job_id, waiting_for="review", deadline=None, state={"stage": 1})
-    assert parked.events[0].data["waiting_for"] == "review"
+    assert parked.events[0].body.waiting_for == "review"
     with sessions() as session:
         job = session.get(Job, job_id)
         assert job is not None

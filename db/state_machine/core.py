@@ -1,0 +1,135 @@
+"""The core of the state machine: one conditional transition and the audit trail (creation: ``creation``).
+
+Every change is one conditional ``UPDATE ... WHERE status IN (allowed sources)``, so two workers can never
+both claim a job and a finished job can never be moved again; the matching ``job_events`` row is written in
+the same transaction. Each function returns the live events to publish *after* the caller commits
+(see ``db.live``), or ``None`` when the change did not apply.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import ColumnElement, Uuid, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from db.live import LiveEvent, StatusChanged
+from db.models import Job, JobEvent
+from db.statuses import ALLOWED_FROM, JobStatus
+
+
+class StateError(Exception):
+    """Base of state machine errors."""
+
+
+class InvalidTransition(StateError):
+    def __init__(self, job_id: uuid.UUID, current: str, target: JobStatus) -> None:
+        super().__init__(f"job {job_id} is {current}; it cannot become {target.value}")
+        self.current = current
+        self.target = target
+
+
+class Changed(msgspec.Struct, frozen=True):
+    """What a successful transition did."""
+
+    job_id: uuid.UUID
+    owner_id: uuid.UUID
+    from_status: str
+    to_status: str
+    at: datetime
+    attempts: int
+    claim_token: uuid.UUID | None
+    events: list[LiveEvent]
+    # Extra columns a caller asked for (e.g. a claim's params), in the order asked.
+    extra: tuple[Any, ...] = ()
+
+
+def finish_values(**values: Any) -> dict[str, Any]:
+    """The columns every move to a terminal status sets, plus ``values``."""
+    return {"finished_at": func.now(), "lease_expires_at": None, **values}
+
+
+def transition(
+    session: Session,
+    job_id: uuid.UUID,
+    to: JobStatus,
+    *,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    where: list[ColumnElement[bool]] | None = None,
+    event: dict[str, Any] | None = None,
+    returning: tuple[Any, ...] = (),
+) -> Changed | None:
+    # One round trip: lock the row (so the reported from_status is the one the UPDATE saw), update it, and
+    # append the audit row from the UPDATE's result, all in one statement of the caller's transaction.
+    old = select(Job.id, Job.status.label("old_status")).where(Job.id == job_id).with_for_update().cte("old")
+    changed_row = (
+        update(Job)
+        .where(Job.id == old.c.id, Job.status.in_([s.value for s in ALLOWED_FROM[to]]), *(where or []))
+        # The moment of the change itself, not the transaction's start (``now()``): a worker's transaction
+        # begins before it waits for the creating transaction's lock, and history must stay in order.
+        .values(status=to.value, updated_at=func.clock_timestamp(), **(values or {}))
+        .returning(
+            old.c.old_status.label("from_status"),
+            Job.owner_id,
+            Job.attempts,
+            Job.claim_token,
+            Job.updated_at,
+            *(col.label(f"extra_{i}") for i, col in enumerate(returning)),
+        )
+        .cte("changed_row")
+    )
+    audit = (
+        insert(JobEvent)
+        .from_select(
+            ["job_id", "at", "type", "from_status", "to_status", "actor", "detail"],
+            select(
+                literal(job_id, Uuid()),
+                changed_row.c.updated_at,
+                literal("status"),
+                changed_row.c.from_status,
+                literal(to.value),
+                literal(actor),
+                literal(detail, JSONB()),
+            ),
+        )
+        .cte("audit")
+    )
+    row = session.execute(
+        select(
+            changed_row.c.from_status,
+            changed_row.c.owner_id,
+            changed_row.c.attempts,
+            changed_row.c.claim_token,
+            changed_row.c.updated_at,
+            *(changed_row.c[f"extra_{i}"] for i in range(len(returning))),
+        ).add_cte(audit)
+    ).one_or_none()
+    if row is None:
+        return None
+    from_status, owner_id, attempts, claim_token, at, *extra = row
+    changed = Changed(job_id, owner_id, from_status, to.value, at, attempts, claim_token, [], tuple(extra))
+    body = StatusChanged(job_id, to.value, from_status, at, attempts, detail=detail or None, **(event or {}))
+    changed.events.append(LiveEvent(owner_id, body))
+    return changed
+
+
+def current_status(session: Session, job_id: uuid.UUID) -> str | None:
+    return session.execute(select(Job.status).where(Job.id == job_id)).scalar_one_or_none()
+
+
+def set_message_id(session: Session, job_id: uuid.UUID, message_id: str) -> None:
+    """Remember the broker message that will run the job (the sweeper checks it is still there)."""
+    session.execute(update(Job).where(Job.id == job_id).values(message_id=message_id))
+
+
+def record_event(
+    session: Session, job_id: uuid.UUID, type_: str, *, actor: str, detail: dict[str, Any] | None = None
+) -> None:
+    """Append a milestone (not a status change) to the audit trail."""
+    session.execute(insert(JobEvent).values(job_id=job_id, type=type_, actor=actor, detail=detail))

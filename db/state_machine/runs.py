@@ -1,0 +1,179 @@
+"""A run's transitions: claim, finish, fail, retry, a lost worker's job, cancel and a user's retry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from db.models import Job
+from db.state_machine.core import Changed, finish_values, transition
+from db.statuses import TERMINAL, JobStatus
+
+
+def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: float) -> Changed | None:
+    """queued | retrying -> running, for one worker, with a fresh claim token and lease.
+
+    ``extra`` of the result holds the job's (params, max_attempts, job_state, last_signal)."""
+    return transition(
+        session,
+        job_id,
+        JobStatus.RUNNING,
+        actor=f"worker:{worker}",
+        values={
+            "attempts": Job.attempts + 1,
+            "claim_token": uuid.uuid4(),
+            "claimed_by": worker,
+            "lease_expires_at": func.now() + timedelta(seconds=lease_seconds),
+            "started_at": func.coalesce(Job.started_at, func.now()),
+            "run_after": None,
+        },
+        where=[Job.deleted_at.is_(None)],
+        returning=(Job.params, Job.max_attempts, Job.job_state, Job.last_signal),
+    )
+
+
+def succeed(
+    session: Session, job_id: uuid.UUID, claim_token: uuid.UUID, result: dict[str, Any] | None, *, worker: str
+) -> Changed | None:
+    """running -> succeeded, only for the holder of the claim."""
+    return transition(
+        session,
+        job_id,
+        JobStatus.SUCCEEDED,
+        actor=f"worker:{worker}",
+        values=finish_values(result=result, error=None),
+        where=[Job.claim_token == claim_token],
+        event={"result": result},
+    )
+
+
+def fail(
+    session: Session,
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID | None,
+    error: str,
+    *,
+    actor: str,
+    timed_out: bool = False,
+) -> Changed | None:
+    """running -> failed (or timed_out), only for the holder of the claim when one is given."""
+    target = JobStatus.TIMED_OUT if timed_out else JobStatus.FAILED
+    where = [Job.claim_token == claim_token] if claim_token is not None else []
+    return transition(
+        session,
+        job_id,
+        target,
+        actor=actor,
+        detail={"error": error},
+        values=finish_values(error=error),
+        where=where,
+        event={"error": error},
+    )
+
+
+def schedule_retry(
+    session: Session,
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID | None,
+    *,
+    error: str,
+    run_after: datetime,
+    message_id: str | None,
+    actor: str,
+    counts_attempt: bool = True,
+) -> Changed | None:
+    """running -> retrying, with the time the next attempt is due and its message id.
+
+    ``counts_attempt=False`` gives the attempt back (a worker shutting down, an infrastructure outage: not
+    the job's fault); the audit row says so."""
+    where = [Job.claim_token == claim_token] if claim_token is not None else []
+    values: dict[str, Any] = {"error": error, "run_after": run_after, "lease_expires_at": None}
+    values["message_id"] = message_id
+    detail: dict[str, Any] = {"error": error, "run_after": run_after.isoformat()}
+    if not counts_attempt:
+        values["attempts"] = Job.attempts - 1
+        detail["attempt_counted"] = False
+    return transition(
+        session,
+        job_id,
+        JobStatus.RETRYING,
+        actor=actor,
+        detail=detail,
+        values=values,
+        where=where,
+        event={"error": error},
+    )
+
+
+def reclaim_lost(session: Session, job_id: uuid.UUID, *, message_id: str) -> Changed | None:
+    """running -> retrying for a job whose worker stopped renewing its lease (sweeper)."""
+    return transition(
+        session,
+        job_id,
+        JobStatus.RETRYING,
+        actor="scheduler",
+        detail={"reason": "worker lost (lease expired)"},
+        values={"lease_expires_at": None, "claim_token": None, "run_after": func.now(), "message_id": message_id},
+        where=[Job.lease_expires_at < func.now()],
+    )
+
+
+def fail_lost(session: Session, job_id: uuid.UUID, *, error: str) -> Changed | None:
+    """running -> failed for a job whose worker vanished on its last attempt (sweeper)."""
+    return transition(
+        session,
+        job_id,
+        JobStatus.FAILED,
+        actor="scheduler",
+        detail={"error": error},
+        values=finish_values(error=error, claim_token=None),
+        where=[Job.lease_expires_at < func.now()],
+        event={"error": error},
+    )
+
+
+def cancel(session: Session, job_id: uuid.UUID, *, actor: str, reason: str = "cancelled by user") -> Changed | None:
+    """Any active status -> cancelled."""
+    return transition(
+        session,
+        job_id,
+        JobStatus.CANCELLED,
+        actor=actor,
+        detail={"reason": reason},
+        values=finish_values(),
+        event={"error": reason},
+    )
+
+
+def requeue(session: Session, job_id: uuid.UUID, *, actor: str, message_id: str | None) -> Changed | None:
+    """failed | timed_out | cancelled -> queued (a user's retry); progress, error, attempts and waiting state are reset,
+    so the retried job gets its kind's full set of attempts again (the audit trail keeps the old ones)."""
+    return transition(
+        session,
+        job_id,
+        JobStatus.QUEUED,
+        actor=actor,
+        detail={"reason": "retried by user"},
+        values={
+            "error": None,
+            "result": None,
+            "attempts": 0,
+            "progress_done": 0,
+            "progress_total": None,
+            "progress_step": None,
+            "finished_at": None,
+            "claim_token": None,
+            "message_id": message_id,
+            "queued_at": func.now(),
+            # A retried job starts over: no stage kept from a wait of the failed run.
+            "job_state": None,
+            "last_signal": None,
+            "waiting_for": None,
+            "wait_deadline": None,
+        },
+        where=[Job.deleted_at.is_(None), Job.status.in_([s.value for s in TERMINAL])],
+    )
