@@ -138,18 +138,24 @@ async def create_job(
         # Shown by the creation answer, GET and the first SSE event alike, before any worker ran.
         result=tracking_result(res.settings.public_url, job_id) if kind.tracked else None,
     )
-    if stripe_connection is not None and quote is not None:
-        # Before the row: if Stripe fails, nothing is stored. Its idempotency key is the job id.
-        await create_checkout(stripe_connection, res.settings, job, quote, user)
     actor = f"user:{user.id}"
+
+    async def checkout() -> None:
+        # Before the row and after the checks: if Stripe fails, nothing is stored (its idempotency key is the
+        # job id), and a refused job never gets a payment page.
+        if stripe_connection is not None and quote is not None:
+            await create_checkout(stripe_connection, res.settings, job, quote, user)
+
     try:
         if _needs_checks(kind, user):
             async with res.sessions() as session, session.begin():
                 if kind.counts_toward_quota:
                     await enforce_quota(session, res.settings, user)
                 await enforce_rate_limit(session, user, kind, res.kind_settings.get(kind.name))
+                await checkout()
                 events = await sm.create_async(await session.connection(), job, actor=actor)
         else:
+            await checkout()
             async with res.engine.connect() as conn:
                 autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 events = await sm.create_async(autocommit, job, actor=actor)
