@@ -60,21 +60,23 @@ async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip(
     # Then it was answered 202 after one exchange with each server
     assert created.status_code == 202, created.text
     assert (pg_trips, redis_trips) == (1, 1)
-    # And the stored job (with its audit event) names the message waiting for it in the broker
+    # And the stored job (with its audit event) names the message sent for it: still waiting in the broker, or
+    # already taken by a worker of this test session that ran the job
     job_id = created.json()["id"]
     with db_engine.connect() as conn:
-        queue, message_id = conn.execute(
-            text("SELECT queue, message_id FROM jobs WHERE id = :id AND status = 'queued'"), {"id": job_id}
+        queue, message_id, status = conn.execute(
+            text("SELECT queue, message_id, status FROM jobs WHERE id = :id"), {"id": job_id}
         ).one()
-        events = conn.execute(
-            text("SELECT type, to_status, actor FROM job_events WHERE job_id = :id"), {"id": job_id}
-        ).all()
-    assert [tuple(e) for e in events] == [("created", "queued", f"user:{user.id}")]
+        first_event = conn.execute(
+            text("SELECT type, to_status, actor FROM job_events WHERE job_id = :id ORDER BY id LIMIT 1"), {"id": job_id}
+        ).one()
+    assert tuple(first_event) == ("created", "queued", f"user:{user.id}")
+    assert message_id is not None
     broker = build_broker(settings.redis.url)
     try:
-        assert message_exists(broker, queue, message_id)
+        assert message_exists(broker, queue, message_id) or status != "queued", (status, message_id)
     finally:
         broker.client.close()
     # And its first live event is in the job's stream
     entries = redis_client.xrange(f"genjobs:job:{job_id}:events")
-    assert [fields[b"type"] for _, fields in entries] == [b"status"]
+    assert entries and entries[0][1][b"type"] == b"status"
