@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import dramatiq
 import redis
@@ -36,6 +37,29 @@ def build_broker(
     )
 
 
+def new_message_id() -> str:
+    """A broker message id (``redis_message_id``), as ``RedisBroker.enqueue`` makes them."""
+    return str(uuid.uuid4())
+
+
+def job_message(
+    kind: JobKind,
+    job_id: uuid.UUID,
+    queue: str,
+    *,
+    continuation: uuid.UUID | None = None,
+    message_id: str | None = None,
+) -> dramatiq.Message[None]:
+    """The message that runs a job. ``message_id``: the broker's id to give it (``redis_message_id``), chosen
+    before sending so the job row can name its message before the message exists."""
+    options: dict[str, Any] = {"continuation": str(continuation)} if continuation is not None else {}
+    if message_id is not None:
+        options["redis_message_id"] = message_id
+    return dramatiq.Message(
+        queue_name=queue, actor_name=kind.actor_name(queue), args=(str(job_id),), kwargs={}, options=options
+    )
+
+
 def send_job(
     broker: RedisBroker,
     kind: JobKind,
@@ -49,15 +73,35 @@ def send_job(
 
     ``continuation``: the next poll of a polling job, which takes over the still-running job by this token
     (see ``db.polls``) instead of claiming a queued one."""
-    message: dramatiq.Message[None] = dramatiq.Message(
-        queue_name=queue,
-        actor_name=kind.actor_name(queue),
-        args=(str(job_id),),
-        kwargs={},
-        options={"continuation": str(continuation)} if continuation is not None else {},
-    )
-    sent = broker.enqueue(message, delay=delay_ms)
+    sent = broker.enqueue(job_message(kind, job_id, queue, continuation=continuation), delay=delay_ms)
     return str(sent.options["redis_message_id"])
+
+
+def enqueue_call(broker: RedisBroker, message: dramatiq.Message[None]) -> tuple[str, list[str], list[Any]]:
+    """(script source, keys, args) of the call to Dramatiq's own dispatch script that enqueues ``message``
+    (with its ``redis_message_id`` set) as ``RedisBroker.enqueue`` does, for a caller that sends it in one
+    pipeline with other commands (the API's job creation). Undelayed messages only; the broker has no
+    middleware to run around it (``build_broker``'s senders have none)."""
+    message_id = message.options["redis_message_id"]
+    args: list[Any] = [
+        "enqueue",
+        int(time.time() * 1000),
+        message.queue_name,
+        broker.broker_id,
+        broker.heartbeat_timeout,
+        broker.dead_message_ttl,
+        0,  # no maintenance from the API: the sweeper returns dead workers' messages
+        _UNUSED_UNPACK_SIZE,
+        message_id,
+        message.encode(),
+    ]
+    script = broker.scripts["dispatch"].script
+    source = script.decode() if isinstance(script, bytes) else str(script)
+    return source, [broker.namespace], args
+
+
+# Dramatiq's dispatch script reads its unpack size only in maintenance and fetches, never in "enqueue".
+_UNUSED_UNPACK_SIZE = 1
 
 
 def message_exists(broker: RedisBroker, queue: str, message_id: str) -> bool:

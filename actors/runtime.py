@@ -49,8 +49,12 @@ class WorkerRuntime:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self.engine = make_engine(config.database_url, pool_size=config.pool_size)
+        # No pre-ping: every bookkeeping unit is ridden out (``ride_out``), a dead pooled connection included.
+        self.engine = make_engine(config.database_url, pool_size=config.pool_size, pre_ping=False)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        # For units that are one statement (a claim, a success): each is its own transaction, with no BEGIN and
+        # COMMIT round trips around it. Same pool.
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # Bounded timeouts: a dead Redis must fail a call (which the caller rides out), never hang a job.
         self.redis = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=10)
         self.publisher = LivePublisher(self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds)

@@ -16,25 +16,32 @@ def _connect_args(url: str) -> dict[str, int]:
     return {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
 
 
-def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
-    """A synchronous engine (workers, scheduler, migrations)."""
+def make_engine(url: str, *, pool_size: int = 5, echo: bool = False, pre_ping: bool = True) -> Engine:
+    """A synchronous engine (workers, scheduler, migrations).
+
+    ``pre_ping=False`` (workers) saves a round trip per checkout: a statement that finds its connection dead
+    invalidates the pool and fails with an error that ``actors.retry.ride_out`` takes as transient (nothing
+    was run), so the unit is run again on a fresh connection."""
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         echo=echo,
         connect_args=_connect_args(url),
     )
 
 
-def make_async_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An asyncio engine for the API."""
+def make_async_engine(url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = True) -> AsyncEngine:
+    """An asyncio engine for the API.
+
+    ``pre_ping=False`` saves a round trip per checkout: a connection found dead by a statement invalidates the
+    whole pool instead, so after a Postgres restart one request answers 503 and the next ones reconnect."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         echo=echo,
         connect_args=_connect_args(url),
     )

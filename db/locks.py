@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.orm import Session
 
 
@@ -16,9 +16,13 @@ def job_lock_key(job_id: uuid.UUID) -> int:
     return int.from_bytes(job_id.bytes[:8], "big", signed=True)
 
 
+# Built once: taking a lock is on every claim, and building the statement cost more than running it.
+_LOCK_JOB = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger())))
+
+
 def lock_job(session: Session, job_id: uuid.UUID) -> None:
     """Take the job's advisory lock until the end of the current transaction."""
-    session.execute(select(func.pg_advisory_xact_lock(job_lock_key(job_id))))
+    session.execute(_LOCK_JOB, {"key": job_lock_key(job_id)})
 
 
 def lock_user_quota(session: Session, user_id: uuid.UUID) -> None:

@@ -20,6 +20,7 @@ from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
 from service.auth.login_limits import password_hash_limiter
 from service.events.hub import EventHub
+from service.jobs.enqueue import CreationSender
 from service.payments.client import open_stripe
 from service.settings import Settings
 
@@ -33,6 +34,8 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
     publisher: AsyncLivePublisher
+    # A new job's message and first event, in one round trip.
+    sender: CreationSender
     broker: RedisBroker
     hub: EventHub
     # Bounds the password hashes (argon2, 64 MiB each) this process computes at once.
@@ -51,8 +54,12 @@ def get_resources(app: Litestar) -> Resources:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     load_kind_modules(settings.worker.kind_modules)
+    # No pre-ping: a request's statements are its only round trips (see ``make_async_engine``).
     engine = make_async_engine(
-        settings.database.async_url, pool_size=settings.database.pool_size, echo=settings.database.echo
+        settings.database.async_url,
+        pool_size=settings.database.pool_size,
+        echo=settings.database.echo,
+        pre_ping=False,
     )
     # A blocking pool: a burst (thousands of SSE clients connecting at once) waits for a connection
     # instead of failing with "Too many connections".
@@ -73,6 +80,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             redis=redis_client,
             publisher=AsyncLivePublisher(
                 redis_client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
+            ),
+            sender=CreationSender(
+                redis_client,
+                broker,
+                maxlen=settings.redis.stream_maxlen,
+                ttl_seconds=settings.redis.stream_ttl_seconds,
             ),
             broker=broker,
             hub=hub,

@@ -107,11 +107,21 @@ class JobLifecycle(Middleware):
         # Set when the job was held behind its owner's older held jobs while a slot is free: they are woken.
         behind: list[uuid.UUID] = []
 
+        limit = owner_limit(kind, rt.config.max_running_per_owner)
+
         def claim() -> tuple[sm.Changed | None, str | None]:
+            if continuation is None and limit <= 0:
+                # The common case in one statement, without the job's lock: a job whose row is committed and
+                # claimable is claimed here. Only when it is not (not yet committed by a sender that holds the
+                # lock, or really not claimable) does the locked path below wait for that sender and decide.
+                with rt.autocommit.connect() as conn:
+                    fast = sm.claim(conn, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
+                if fast is not None:
+                    return fast, None
             with rt.sessions.begin() as session:
                 lock_job(session, job_id)
                 if continuation is None:
-                    verdict, owner_id = admit(session, job_id, limit=owner_limit(kind, rt.config.max_running_per_owner))
+                    verdict, owner_id = admit(session, job_id, limit=limit)
                     if verdict is Admission.BEHIND and owner_id is not None:
                         behind.append(owner_id)
                     if verdict is not Admission.RUN:

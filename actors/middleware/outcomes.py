@@ -104,8 +104,9 @@ class Outcomes:
             result = {"value": result}
 
         def succeed() -> sm.Changed | None:
-            with rt.sessions.begin() as session:
-                return sm.succeed(session, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
+            # One statement (the row, its audit event): its own transaction.
+            with rt.autocommit.connect() as conn:
+                return sm.succeed(conn, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
 
         changed = self.ride_out(succeed, f"finishing job {ctx.job_id}")
         if changed is None:

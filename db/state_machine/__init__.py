@@ -5,7 +5,7 @@ workers can never both claim a job and a finished job can never be moved again; 
 is written in the same statement. Each function returns the live events to publish *after* the caller commits
 (see ``db.live``), or ``None`` when the change did not apply. The transitions are grouped by what they serve:
 ``runs`` (claim, finish, retry, lost workers, cancel, a user's retry), ``waits`` (park, resume) and
-``payments`` (paid, expired).
+``payments`` (paid, expired); ``creation`` inserts a new job with its first audit event.
 
 Errors::
 
@@ -17,12 +17,12 @@ from db.state_machine.core import (
     Changed,
     InvalidTransition,
     StateError,
-    create,
     current_status,
     record_event,
     set_message_id,
     transition,
 )
+from db.state_machine.creation import NewJob, create, create_async, created_events
 from db.state_machine.payments import expire, mark_paid
 from db.state_machine.runs import cancel, claim, fail, fail_lost, reclaim_lost, requeue, schedule_retry, succeed
 from db.state_machine.waits import park, resume
@@ -30,10 +30,13 @@ from db.state_machine.waits import park, resume
 __all__ = [
     "Changed",
     "InvalidTransition",
+    "NewJob",
     "StateError",
     "cancel",
     "claim",
     "create",
+    "create_async",
+    "created_events",
     "current_status",
     "expire",
     "fail",

@@ -1,4 +1,4 @@
-"""The core of the state machine: one conditional transition, job creation and the audit trail.
+"""The core of the state machine: one conditional transition and the audit trail (creation: ``creation``).
 
 Every change is one conditional ``UPDATE ... WHERE status IN (allowed sources)``, so two workers can never
 both claim a job and a finished job can never be moved again; the matching ``job_events`` row is written in
@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, Uuid, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, Select, String, Uuid, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -53,40 +53,19 @@ def finish_values(**values: Any) -> dict[str, Any]:
     return {"finished_at": func.now(), "lease_expires_at": None, **values}
 
 
-def create(session: Session, job: Job, *, actor: str) -> list[LiveEvent]:
-    """Insert a new job in its initial status (``queued`` or ``pending_payment``) with its first event."""
-    if job.status not in (JobStatus.QUEUED, JobStatus.PENDING_PAYMENT):
-        raise ValueError(f"a job starts queued or pending_payment, not {job.status}")
-    session.add(job)
-    session.flush()
-    session.execute(
-        insert(JobEvent).values(
-            job_id=job.id,
-            type="created",
-            from_status=None,
-            to_status=job.status,
-            actor=actor,
-            detail={"kind": job.kind, "priority": job.priority},
-        )
-    )
-    body = StatusChanged(job.id, job.status, None, job.created_at, job.attempts, detail={"created": True})
-    return [LiveEvent(job.owner_id, body)]
-
-
-def transition(
-    session: Session,
-    job_id: uuid.UUID,
+def transition_statement(
     to: JobStatus,
     *,
-    actor: str,
-    detail: dict[str, Any] | None = None,
     values: dict[str, Any] | None = None,
     where: list[ColumnElement[bool]] | None = None,
-    event: dict[str, Any] | None = None,
     returning: tuple[Any, ...] = (),
-) -> Changed | None:
+) -> Select[Any]:
+    """The one statement of a move to ``to``: bind parameters ``job_id``, ``actor`` and ``detail``, plus any
+    that ``values`` and ``where`` name. Built once by the hot transitions (``runs.claim``, ``runs.succeed``),
+    whose per-call values are bind parameters too, so each run costs no statement building."""
     # One round trip: lock the row (so the reported from_status is the one the UPDATE saw), update it, and
     # append the audit row from the UPDATE's result, all in one statement of the caller's transaction.
+    job_id = bindparam("job_id", type_=Uuid())
     old = select(Job.id, Job.status.label("old_status")).where(Job.id == job_id).with_for_update().cte("old")
     changed_row = (
         update(Job)
@@ -100,6 +79,7 @@ def transition(
             Job.attempts,
             Job.claim_token,
             Job.updated_at,
+            Job.id.label("changed_id"),
             *(col.label(f"extra_{i}") for i, col in enumerate(returning)),
         )
         .cte("changed_row")
@@ -109,26 +89,46 @@ def transition(
         .from_select(
             ["job_id", "at", "type", "from_status", "to_status", "actor", "detail"],
             select(
-                literal(job_id, Uuid()),
+                changed_row.c.changed_id,
                 changed_row.c.updated_at,
                 literal("status"),
                 changed_row.c.from_status,
                 literal(to.value),
-                literal(actor),
-                literal(detail, JSONB()),
+                bindparam("actor", type_=String()),
+                bindparam("detail", type_=JSONB()),
             ),
         )
         .cte("audit")
     )
-    row = session.execute(
-        select(
-            changed_row.c.from_status,
-            changed_row.c.owner_id,
-            changed_row.c.attempts,
-            changed_row.c.claim_token,
-            changed_row.c.updated_at,
-            *(changed_row.c[f"extra_{i}"] for i in range(len(returning))),
-        ).add_cte(audit)
+    return select(
+        changed_row.c.from_status,
+        changed_row.c.owner_id,
+        changed_row.c.attempts,
+        changed_row.c.claim_token,
+        changed_row.c.updated_at,
+        *(changed_row.c[f"extra_{i}"] for i in range(len(returning))),
+    ).add_cte(audit)
+
+
+def run_transition(
+    session: Session | Connection,
+    statement: Select[Any],
+    job_id: uuid.UUID,
+    to: JobStatus,
+    *,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Changed | None:
+    """Run a ``transition_statement`` for one job; the change and its live event, or None when it did not apply.
+
+    ``session`` may be an autocommit connection: the statement is then its own transaction."""
+    # On the session's connection: a Core statement, never an ORM bulk update (which would take parameters
+    # named like columns for values to set).
+    conn = session.connection() if isinstance(session, Session) else session
+    row = conn.execute(
+        statement, {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
     ).one_or_none()
     if row is None:
         return None
@@ -137,6 +137,23 @@ def transition(
     body = StatusChanged(job_id, to.value, from_status, at, attempts, detail=detail or None, **(event or {}))
     changed.events.append(LiveEvent(owner_id, body))
     return changed
+
+
+def transition(
+    session: Session | Connection,
+    job_id: uuid.UUID,
+    to: JobStatus,
+    *,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    where: list[ColumnElement[bool]] | None = None,
+    event: dict[str, Any] | None = None,
+    returning: tuple[Any, ...] = (),
+) -> Changed | None:
+    """Move one job to ``to`` if its status allows it (and ``where`` holds), with its audit row."""
+    statement = transition_statement(to, values=values, where=where, returning=returning)
+    return run_transition(session, statement, job_id, to, actor=actor, detail=detail, event=event)
 
 
 def current_status(session: Session, job_id: uuid.UUID) -> str | None:

@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Connection, Interval, Select, String, Uuid, bindparam, func
 from sqlalchemy.orm import Session
 
 from db.models import Job
-from db.state_machine.core import Changed, finish_values, transition
+from db.state_machine.core import Changed, finish_values, run_transition, transition, transition_statement
 from db.statuses import TERMINAL, JobStatus
 
 
-def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: float) -> Changed | None:
-    """queued | retrying -> running, for one worker, with a fresh claim token and lease.
-
-    ``extra`` of the result holds the job's (params, max_attempts, job_state, last_signal)."""
-    return transition(
-        session,
-        job_id,
+@cache
+def _claim_statement() -> Select[Any]:
+    return transition_statement(
         JobStatus.RUNNING,
-        actor=f"worker:{worker}",
         values={
             "attempts": Job.attempts + 1,
-            "claim_token": uuid.uuid4(),
-            "claimed_by": worker,
-            "lease_expires_at": func.now() + timedelta(seconds=lease_seconds),
+            "claim_token": bindparam("new_token", type_=Uuid()),
+            "claimed_by": bindparam("worker", type_=String()),
+            "lease_expires_at": func.now() + bindparam("lease", type_=Interval()),
             "started_at": func.coalesce(Job.started_at, func.now()),
             "run_after": None,
         },
@@ -36,18 +32,46 @@ def claim(session: Session, job_id: uuid.UUID, *, worker: str, lease_seconds: fl
     )
 
 
+def claim(session: Session | Connection, job_id: uuid.UUID, *, worker: str, lease_seconds: float) -> Changed | None:
+    """queued | retrying -> running, for one worker, with a fresh claim token and lease.
+
+    ``extra`` of the result holds the job's (params, max_attempts, job_state, last_signal)."""
+    return run_transition(
+        session,
+        _claim_statement(),
+        job_id,
+        JobStatus.RUNNING,
+        actor=f"worker:{worker}",
+        parameters={"new_token": uuid.uuid4(), "worker": worker, "lease": timedelta(seconds=lease_seconds)},
+    )
+
+
+@cache
+def _succeed_statement() -> Select[Any]:
+    return transition_statement(
+        JobStatus.SUCCEEDED,
+        values=finish_values(result=bindparam("result_value", type_=Job.__table__.c.result.type), error=None),
+        where=[Job.claim_token == bindparam("held_token", type_=Uuid())],
+    )
+
+
 def succeed(
-    session: Session, job_id: uuid.UUID, claim_token: uuid.UUID, result: dict[str, Any] | None, *, worker: str
+    session: Session | Connection,
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID,
+    result: dict[str, Any] | None,
+    *,
+    worker: str,
 ) -> Changed | None:
     """running -> succeeded, only for the holder of the claim."""
-    return transition(
+    return run_transition(
         session,
+        _succeed_statement(),
         job_id,
         JobStatus.SUCCEEDED,
         actor=f"worker:{worker}",
-        values=finish_values(result=result, error=None),
-        where=[Job.claim_token == claim_token],
         event={"result": result},
+        parameters={"held_token": claim_token, "result_value": result},
     )
 
 

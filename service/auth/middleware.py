@@ -7,12 +7,13 @@ headers). Either resolves to a ``Principal`` in one indexed query.
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from db.models import ApiKey, User, UserSession
 from service.auth.principal import Principal
@@ -55,24 +56,15 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, credential = header.partition(" ")
         if header and scheme.lower() == "bearer" and credential.strip():
             cache_key, via = "k:" + digest(credential.strip()), "api_key"
-            stmt = (
-                select(User.id, User.email, User.is_admin)
-                .join(ApiKey, ApiKey.user_id == User.id)
-                .where(ApiKey.key_hash == cache_key[2:], ApiKey.revoked_at.is_(None))
-            )
         elif token := connection.cookies.get(res.settings.auth.session_cookie):
             cache_key, via = "s:" + digest(token), "session"
-            stmt = (
-                select(User.id, User.email, User.is_admin)
-                .join(UserSession, UserSession.user_id == User.id)
-                .where(UserSession.token_hash == cache_key[2:], UserSession.expires_at > func.now())
-            )
         else:
             raise NotAuthorizedException("Authentication required: send 'Authorization: Bearer <api key>' or log in.")
         now = time.monotonic()
         cached = _auth_cache.get(cache_key)
         if cached is not None and cached[0] > now:
             return AuthenticationResult(user=cached[1], auth=via)
+        stmt = _principal_by_api_key(cache_key[2:]) if via == "api_key" else _principal_by_session(cache_key[2:])
         async with res.sessions() as session:
             row = (await session.execute(stmt)).one_or_none()
         if row is None:
@@ -82,3 +74,19 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             _auth_cache.clear()
         _auth_cache[cache_key] = (now + AUTH_CACHE_SECONDS, principal)
         return AuthenticationResult(user=principal, auth=via)
+
+
+def _principal_by_api_key(key_hash: str) -> Select[uuid.UUID, str, bool]:
+    return (
+        select(User.id, User.email, User.is_admin)
+        .join(ApiKey, ApiKey.user_id == User.id)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    )
+
+
+def _principal_by_session(token_hash: str) -> Select[uuid.UUID, str, bool]:
+    return (
+        select(User.id, User.email, User.is_admin)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == token_hash, UserSession.expires_at > func.now())
+    )

@@ -11,6 +11,7 @@ import msgspec
 from actors.registry import get_kind
 from db.models import Job
 from db.progress import overall_percent
+from db.state_machine import NewJob
 from db.statuses import JobStatus
 
 Priority = Literal["low", "normal", "high"]
@@ -150,4 +151,30 @@ def payment_out(job: Job) -> PaymentOut | None:
         return None
     return PaymentOut(
         job.payment_url, job.amount_cents, job.currency, job.payment_status, job.refund_id, job.refund_status
+    )
+
+
+def new_job_out(job: NewJob) -> JobOut:
+    """A job just created, as the API shows it (no database read)."""
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        priority=job.priority,
+        title=job.title,
+        params=job.params,
+        progress=Progress(0, None, 0.0, None),
+        result=job.result,
+        error=None,
+        attempts=0,
+        max_attempts=job.max_attempts,
+        created_at=job.created_at,
+        started_at=None,
+        finished_at=None,
+        links=links_for(job.id),
+        payment=(
+            PaymentOut(job.payment_url, job.amount_cents, job.currency, job.payment_status, None, None)
+            if job.amount_cents is not None and job.currency is not None
+            else None
+        ),
     )

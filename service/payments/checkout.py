@@ -10,7 +10,7 @@ from typing import Any
 import stripe
 
 from actors.payments.stripe_client import StripeConnection, checkout_facts
-from db.models import Job
+from db.state_machine import NewJob
 from service.auth.principal import Principal
 from service.errors import Conflict, ServiceUnavailable
 from service.payments.pricing import Quote
@@ -40,9 +40,9 @@ def _stripe_unavailable(exc: stripe.StripeError, doing: str) -> ServiceUnavailab
 
 
 async def create_checkout(
-    connection: StripeConnection, settings: Settings, job: Job, quote: Quote, user: Principal
+    connection: StripeConnection, settings: Settings, job: NewJob, quote: Quote, user: Principal
 ) -> None:
-    """Create the job's Checkout Session and put its id, URL and expiry on ``job`` (not yet committed)."""
+    """Create the job's Checkout Session and put its id, URL and expiry on ``job`` (not yet stored)."""
     expires_at = int(time.time()) + settings.stripe.checkout_expiry_seconds
     metadata = {
         "job_id": str(job.id),
@@ -85,7 +85,7 @@ async def create_checkout(
     job.payment_status = "pending"
 
 
-def _product_name(job: Job, quote: Quote) -> str:
+def _product_name(job: NewJob, quote: Quote) -> str:
     what = job.title or job.kind
     option = f" ({quote.provider})" if quote.provider else ""
     pages = f", {quote.url_count} URLs" if quote.url_count else ""

@@ -81,10 +81,19 @@ class Quote(msgspec.Struct):
 
 
 def default_pricing() -> PricingTable:
-    """The table the kinds declare (``JobKind.pricing``)."""
-    return {
-        name: msgspec.convert(kind.pricing, dict[str, PriceRule]) for name, kind in all_kinds().items() if kind.pricing
-    }
+    """The table the kinds declare (``JobKind.pricing``), converted once per set of registered kinds."""
+    kinds = all_kinds()
+    key = tuple(map(id, kinds.values()))
+    table = _default_tables.get(key)
+    if table is None:
+        table = {name: msgspec.convert(k.pricing, dict[str, PriceRule]) for name, k in kinds.items() if k.pricing}
+        _default_tables.clear()
+        _default_tables[key] = table
+    return table
+
+
+# ``default_pricing`` runs on every job creation; the kinds' declarations do not change once registered.
+_default_tables: dict[tuple[int, ...], PricingTable] = {}
 
 
 def load_pricing(raw: str) -> PricingTable:

@@ -23,6 +23,7 @@ from tests.bench.common import LOG_DIR, RESULTS_PATH, BenchEnv, BenchResult
 BENCHMARKS = {
     "sse_fanout": "tests.bench.sse_fanout",
     "throughput": "tests.bench.throughput",
+    "peers": "tests.bench.peers",
     "create_latency": "tests.bench.create_latency",
     "llms_crawl": "tests.bench.llms_crawl",
     "build_overhead": "tests.bench.build_overhead",

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import state_machine as sm
 from db.live import LivePublisher
-from db.models import Job
 from db.statuses import JobStatus
 from tests.conftest import ApiUser
 from tests.e2e.conftest import OpenPage
@@ -25,7 +24,7 @@ MakeUser = Callable[..., Awaitable[ApiUser]]
 
 def unpaid_job(engine: Engine, client: redis.Redis, owner: uuid.UUID, host: str) -> uuid.UUID:
     """A paid-kind job waiting for its payment, created as the API would, with its live event published."""
-    job = Job(
+    job = sm.NewJob(
         id=uuid.uuid4(),
         owner_id=owner,
         kind="llms_txt",

@@ -32,7 +32,7 @@ def owner(sessions: sessionmaker[Session]) -> Iterator[uuid.UUID]:
 
 
 def new_job(sessions: sessionmaker[Session], owner: uuid.UUID, status: JobStatus = JobStatus.QUEUED) -> uuid.UUID:
-    job = Job(
+    job = sm.NewJob(
         id=uuid.uuid4(), owner_id=owner, kind="test_sleep", params={}, status=status.value, queue="test", max_attempts=2
     )
     with sessions.begin() as session:

@@ -5,7 +5,9 @@ API keeps running): ``drop()`` resets every open connection, ``cut()`` also stop
 again on the same port. ``outage_proxy`` runs one in its own loop thread, so a synchronous test may block while its
 clients (a service pointed at Postgres through it, say) go through it: ``cut()`` then gives them exactly what a
 stopped server gives (open connections die, new ones are refused) and ``restore()`` brings it back. The server
-behind keeps running for everyone else sharing it.
+behind keeps running for everyone else sharing it. ``round_trips`` counts the exchanges clients started: a client
+sending after the server last spoke (or first) on its connection starts one, so a pipeline of commands is one
+round trip and a statement followed by its commit is two.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        # Exchanges clients started (see the module docstring).
+        self.round_trips = 0
         # What clients sent that starts an HTTP request (request line and headers), in order.
         self.requests: list[bytes] = []
         self._server: asyncio.Server | None = None
@@ -61,9 +65,15 @@ class TcpProxy:
             return
         self._writers.update({writer, up_writer})
 
+        # Which side spoke last on this connection: a client write after the server's answer is a new exchange.
+        server_spoke_last = [True]
+
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, from_client: bool) -> None:
             try:
                 while data := await src.read(65536):
+                    if from_client and server_spoke_last[0]:
+                        self.round_trips += 1
+                    server_spoke_last[0] = not from_client
                     if from_client and data.startswith(_REQUEST_STARTS):
                         self.requests.append(data)
                     dst.write(data)
@@ -108,6 +118,10 @@ class ThreadedProxy:
     @property
     def port(self) -> int:
         return self.proxy.port
+
+    @property
+    def round_trips(self) -> int:
+        return self.proxy.round_trips
 
     def _run(self, coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)

@@ -18,7 +18,6 @@ from db import state_machine as sm
 from db.base import utcnow
 from db.live import LiveEvent
 from db.locks import lock_job
-from db.models import Job
 from db.statuses import JobStatus
 from service.auth.principal import Principal
 from service.jobs.service import send_message
@@ -52,14 +51,14 @@ async def start_job(
     *,
     title: str,
     quote: Quote | None = None,
-) -> tuple[Job, list[LiveEvent]]:
+) -> tuple[sm.NewJob, list[LiveEvent]]:
     """Insert the job (``pending_payment`` with its Checkout Session when ``quote``, else ``queued`` with its
     message) and make it the order's current job; the caller commits."""
     kind = get_kind(kind_name)
     assert kind is not None, f"kind {kind_name} is registered by actors.kinds.article"
     stripe_connection = require_stripe(res.stripe) if quote is not None else None
     queue = kind.queue_for("normal")
-    job = Job(
+    job = sm.NewJob(
         id=uuid.uuid4(),
         owner_id=order.owner_id,
         kind=kind.name,
@@ -76,13 +75,14 @@ async def start_job(
         # Notifications link to the order's page, not the job's, and speak of orders.
         result=order_job_result(res.settings.public_url, order.id),
     )
+    if stripe_connection is not None and quote is not None:
+        # Before the row, which stores the payment page; inside the order's transaction, so a Stripe failure
+        # rolls back the order too (an unused Checkout Session expires by itself).
+        await create_checkout(stripe_connection, res.settings, job, quote, user)
     await session.run_sync(lock_job, job.id)
     if quote is None:
         job.message_id = await send_message(res, kind.name, job.id, queue)
     events = await session.run_sync(sm.create, job, actor=f"{'admin' if user.is_admin else 'user'}:{user.id}")
-    if stripe_connection is not None and quote is not None:
-        # Inside the transaction: if Stripe fails, the order and the job are rolled back.
-        await create_checkout(stripe_connection, res.settings, job, quote, user)
     order.current_job_id = job.id
     if order.first_job_id is None:
         order.first_job_id = job.id

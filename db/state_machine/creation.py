@@ -1,0 +1,112 @@
+"""Creating a job: the row in its initial status (``queued`` or ``pending_payment``) and its ``created`` audit
+event in one statement, one round trip.
+
+The statement is built once with bind parameters, so SQLAlchemy compiles it once per process and psycopg
+prepares it on the server.
+
+Run on an autocommit connection it is its own transaction (both rows or neither); run inside a caller's
+transaction (a quota or rate-limit check under its lock) it commits with that transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Executable, String, bindparam, func, insert, literal, null, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Session
+
+from db.base import utcnow
+from db.live import LiveEvent, StatusChanged
+from db.models import Job, JobEvent
+from db.statuses import JobStatus
+
+INITIAL_STATUSES = frozenset({JobStatus.QUEUED.value, JobStatus.PENDING_PAYMENT.value})
+
+
+class NewJob(msgspec.Struct, kw_only=True):
+    """The columns of a job being created (the rest take their defaults). Mutable: a paid job gets its
+    payment page's fields before it is inserted."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    kind: str
+    params: dict[str, Any]
+    status: str
+    queue: str
+    max_attempts: int
+    priority: str = "normal"
+    title: str | None = None
+    idempotency_key: str | None = None
+    created_at: datetime = msgspec.field(default_factory=utcnow)
+    queued_at: datetime | None = None
+    message_id: str | None = None
+    result: dict[str, Any] | None = None
+    amount_cents: int | None = None
+    currency: str | None = None
+    payment_session_id: str | None = None
+    payment_url: str | None = None
+    payment_expires_at: datetime | None = None
+    payment_status: str | None = None
+
+
+_COLUMNS = tuple(f.name for f in msgspec.structs.fields(NewJob))
+
+
+def _build_statement() -> Executable:
+    new_job = (
+        insert(Job)
+        .values({name: bindparam(name, type_=Job.__table__.c[name].type) for name in _COLUMNS})
+        .returning(Job.id, Job.status, Job.kind, Job.priority)
+        .cte("new_job")
+    )
+    audit = select(
+        new_job.c.id,
+        literal("created"),
+        null(),
+        new_job.c.status,
+        bindparam("actor", type_=String()),
+        # What history shows of the creation.
+        func.jsonb_build_object("kind", new_job.c.kind, "priority", new_job.c.priority),
+    )
+    return insert(JobEvent).from_select(["job_id", "type", "from_status", "to_status", "actor", "detail"], audit)
+
+
+_INSERT = _build_statement()
+
+
+def _parameters(job: NewJob, actor: str) -> dict[str, Any]:
+    if job.status not in INITIAL_STATUSES:
+        raise ValueError(f"a job starts queued or pending_payment, not {job.status}")
+    values = {name: getattr(job, name) for name in _COLUMNS}
+    values["actor"] = actor
+    return values
+
+
+def created_events(job: NewJob) -> list[LiveEvent]:
+    """The live events of a job's creation (to publish once it is committed)."""
+    body = StatusChanged(job.id, job.status, None, job.created_at, 0, detail={"created": True})
+    return [LiveEvent(job.owner_id, body)]
+
+
+def create(session: Session | Connection, job: NewJob, *, actor: str) -> list[LiveEvent]:
+    """Insert ``job`` with its ``created`` audit event in the caller's transaction; returns its live events.
+
+    Raises:
+        ValueError: the status is not an initial one.
+        sqlalchemy.exc.IntegrityError: the owner already has a job with this idempotency key.
+    """
+    # On the session's connection: a Core statement, not an ORM bulk insert.
+    conn = session.connection() if isinstance(session, Session) else session
+    conn.execute(_INSERT, _parameters(job, actor))
+    return created_events(job)
+
+
+async def create_async(conn: AsyncConnection, job: NewJob, *, actor: str) -> list[LiveEvent]:
+    """``create`` from the API's event loop. On an autocommit connection the statement is its own transaction
+    (both rows or neither)."""
+    await conn.execute(_INSERT, _parameters(job, actor))
+    return created_events(job)

@@ -1,0 +1,75 @@
+"""Sending a new job to Redis: its message and its first live event in one pipeline, one round trip.
+
+Both are Lua scripts (Dramatiq's dispatch script, and ``db.live``'s append script) called by their SHA; a
+server that does not know a script yet (a fresh or restarted Redis) gets it loaded and the call repeated,
+which is safe because a script that was not found did not run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import dramatiq
+import redis
+import redis.asyncio as aioredis
+from dramatiq.brokers.redis import RedisBroker
+from redis.exceptions import NoScriptError
+
+from actors.broker import enqueue_call
+from db.live import _APPEND_LUA, LiveEvent, _script_args
+
+
+def _sha(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()
+
+
+class CreationSender:
+    """The Redis side of job creation (the API's event loop)."""
+
+    def __init__(self, client: aioredis.Redis, broker: RedisBroker, *, maxlen: int, ttl_seconds: int) -> None:
+        self._client = client
+        self._broker = broker
+        self._maxlen = maxlen
+        self._ttl = ttl_seconds
+        self._append_sha = _sha(_APPEND_LUA)
+
+    async def send(self, message: dramatiq.Message[None] | None, events: list[LiveEvent]) -> None:
+        """Enqueue ``message`` (with its ``redis_message_id`` set) and append ``events``, in this order.
+
+        Raises:
+            redis.RedisError: Redis failed; the message may or may not have been enqueued.
+        """
+        calls: list[tuple[str, str, list[str], list[Any]]] = []
+        if message is not None:
+            source, keys, args = enqueue_call(self._broker, message)
+            calls.append((source, _sha(source), keys, args))
+        for event in events:
+            keys, args = _script_args(event, self._maxlen, self._ttl)
+            calls.append((_APPEND_LUA, self._append_sha, keys, args))
+        if calls:
+            await self._run(calls)
+
+    async def _run(self, calls: list[tuple[str, str, list[str], list[Any]]]) -> None:
+        try:
+            results = await self._pipeline(calls)
+        except redis.ConnectionError:
+            # Pooled connections that died with a Redis restart (redis-py retries single commands, not
+            # pipelines): drop the idle ones and try once more. Were it the answer that was lost, the message
+            # would be sent twice, which its job's claim makes harmless.
+            await self._client.connection_pool.disconnect(inuse_connections=False)
+            results = await self._pipeline(calls)
+        missing = [call for call, result in zip(calls, results, strict=True) if isinstance(result, NoScriptError)]
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, NoScriptError):
+                raise result
+        if missing:
+            # In order: the message still goes before its event.
+            for source, _, keys, args in missing:
+                await self._client.eval(source, len(keys), *keys, *args)
+
+    async def _pipeline(self, calls: list[tuple[str, str, list[str], list[Any]]]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        for _source, sha, keys, args in calls:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        return list(await pipe.execute(raise_on_error=False))

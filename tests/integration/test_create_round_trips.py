@@ -1,0 +1,82 @@
+"""The common ``POST /api/jobs`` (a free kind without quota, rate limit, idempotency key or notification) costs
+one round trip to Postgres and one to Redis, and the job it stores names the message it sent.
+
+The API under test reaches Postgres and Redis through counting proxies (``tests.support.tcp_proxy``), so
+the figures are what went over the wire, not what the code says it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import redis
+from sqlalchemy import Engine, text
+
+from actors.broker import build_broker, message_exists
+from service.settings import Settings
+from tests.conftest import ApiUser, start_api
+from tests.support.services import ServiceProcess
+from tests.support.tcp_proxy import outage_proxy
+
+WARM_UP = 8  # past psycopg's prepare threshold (5), and the credential in the API's short cache
+
+
+def _through(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=(netloc[0] + "@" if len(netloc) == 2 else "") + f"127.0.0.1:{port}"))
+
+
+async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip(
+    settings: Settings,
+    start_service: Callable[..., ServiceProcess],
+    make_user: Callable[..., Awaitable[ApiUser]],
+    db_engine: Engine,
+    redis_client: redis.Redis,
+) -> None:
+    pg, rd = urlsplit(settings.database.url), urlsplit(settings.redis.url)
+    with (
+        outage_proxy(pg.hostname or "127.0.0.1", pg.port or 5432) as pg_proxy,
+        outage_proxy(rd.hostname or "127.0.0.1", rd.port or 6379) as redis_proxy,
+    ):
+        # Given an API that reaches Postgres and Redis only through counting proxies, warmed up
+        env = {
+            "DATABASE_URL": _through(settings.database.url, pg_proxy.port),
+            "REDIS_URL": _through(settings.redis.url, redis_proxy.port),
+        }
+        api, url = start_api(start_service, env=env)
+        user = await make_user()
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {user.api_key}"}) as client:
+            for n in range(WARM_UP):
+                warm = await client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": n}})
+                assert warm.status_code == 202, warm.text
+            # When one more free job is created
+            pg_before, redis_before = pg_proxy.round_trips, redis_proxy.round_trips
+            created = await client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": 99}})
+            pg_trips, redis_trips = pg_proxy.round_trips - pg_before, redis_proxy.round_trips - redis_before
+        api.stop()
+    # Then it was answered 202 after one exchange with each server
+    assert created.status_code == 202, created.text
+    assert (pg_trips, redis_trips) == (1, 1)
+    # And the stored job (with its audit event) names the message sent for it: still waiting in the broker, or
+    # already taken by a worker of this test session that ran the job
+    job_id = created.json()["id"]
+    with db_engine.connect() as conn:
+        queue, message_id, status = conn.execute(
+            text("SELECT queue, message_id, status FROM jobs WHERE id = :id"), {"id": job_id}
+        ).one()
+        first_event = conn.execute(
+            text("SELECT type, to_status, actor FROM job_events WHERE job_id = :id ORDER BY id LIMIT 1"), {"id": job_id}
+        ).one()
+    assert tuple(first_event) == ("created", "queued", f"user:{user.id}")
+    assert message_id is not None
+    broker = build_broker(settings.redis.url)
+    try:
+        assert message_exists(broker, queue, message_id) or status != "queued", (status, message_id)
+    finally:
+        broker.client.close()
+    # And its first live event is in the job's stream
+    entries = redis_client.xrange(f"genjobs:job:{job_id}:events")
+    assert entries and entries[0][1][b"type"] == b"status"
