@@ -23,7 +23,7 @@ _PREFIX = "genjobs"
 USER_STREAM_MAXLEN = 10_000
 USER_STREAM_TTL_SECONDS = 7 * 86_400
 
-_APPEND_LUA = """
+APPEND_SCRIPT = """
 local job_id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[3], 'data', ARGV[4])
 local user_id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[3], 'data', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
@@ -134,6 +134,12 @@ def cancel_flag_key(job_id: uuid.UUID | str) -> str:
 _encoder = msgspec.json.Encoder()
 
 
+def append_call(event: LiveEvent, maxlen: int, ttl_seconds: int) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of ``APPEND_SCRIPT`` appending ``event`` (for callers that batch it with other
+    scripts in one pipeline)."""
+    return _script_args(event, maxlen, ttl_seconds)
+
+
 def _script_args(event: LiveEvent, maxlen: int, ttl_seconds: int) -> tuple[list[str], list[Any]]:
     keys = [
         job_stream_key(event.job_id),
@@ -151,7 +157,7 @@ class LivePublisher:
 
     def __init__(self, client: redis.Redis, *, maxlen: int = 1000, ttl_seconds: int = 86_400) -> None:
         self._client = client
-        self._script = client.register_script(_APPEND_LUA)
+        self._script = client.register_script(APPEND_SCRIPT)
         self._maxlen = maxlen
         self._ttl = ttl_seconds
 
@@ -175,7 +181,7 @@ class AsyncLivePublisher:
 
     def __init__(self, client: aioredis.Redis, *, maxlen: int = 1000, ttl_seconds: int = 86_400) -> None:
         self._client = client
-        self._script = client.register_script(_APPEND_LUA)
+        self._script = client.register_script(APPEND_SCRIPT)
         self._maxlen = maxlen
         self._ttl = ttl_seconds
 

@@ -17,7 +17,7 @@ from dramatiq.brokers.redis import RedisBroker
 from redis.exceptions import NoScriptError
 
 from actors.broker import enqueue_call
-from db.live import _APPEND_LUA, LiveEvent, _script_args
+from db.live import APPEND_SCRIPT, LiveEvent, append_call
 
 
 def _sha(source: str) -> str:
@@ -32,7 +32,7 @@ class CreationSender:
         self._broker = broker
         self._maxlen = maxlen
         self._ttl = ttl_seconds
-        self._append_sha = _sha(_APPEND_LUA)
+        self._append_sha = _sha(APPEND_SCRIPT)
 
     async def send(self, message: dramatiq.Message[None] | None, events: list[LiveEvent]) -> None:
         """Enqueue ``message`` (with its ``redis_message_id`` set) and append ``events``, in this order.
@@ -45,8 +45,8 @@ class CreationSender:
             source, keys, args = enqueue_call(self._broker, message)
             calls.append((source, _sha(source), keys, args))
         for event in events:
-            keys, args = _script_args(event, self._maxlen, self._ttl)
-            calls.append((_APPEND_LUA, self._append_sha, keys, args))
+            keys, args = append_call(event, self._maxlen, self._ttl)
+            calls.append((APPEND_SCRIPT, self._append_sha, keys, args))
         if calls:
             await self._run(calls)
 
