@@ -20,6 +20,7 @@ import httpx
 from actors.context import JobContext
 from actors.errors import PermanentJobError
 from actors.kinds.llms_txt.assemble import SiteInfo, render_llms_txt
+from actors.kinds.llms_txt.bodies import BadEncoding, BodyTooLarge
 from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
@@ -131,8 +132,16 @@ class Generation:
         """A fetch result as a checkpoint record, its page extracted (links are discovery's business)."""
         record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
         if result.ok:
-            self.bytes += len(result.body)
-            record.page = await extract(pool, result.final_url, result.body, outline, links=False)
+            limit = self.config.fetch.max_page_bytes
+            try:
+                record.page, size = await extract(
+                    pool, result.final_url, result.body, outline, False, result.encoding, limit
+                )
+            except (BodyTooLarge, BadEncoding) as exc:
+                # The fetcher's causes for the same failures when it decodes as it reads.
+                record.error = "too_large" if isinstance(exc, BodyTooLarge) else "connection"
+            else:
+                self.bytes += size
         return record
 
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
@@ -165,7 +174,9 @@ class Generation:
         if home is not None and first is not None and first not in seen and normalize(home.url) == first:
             seen.add(first)
             await on_page(home)
-        await fetch_pages(fetcher, (u for u in discovery.urls if u not in seen), on_page=on_page, crawl_delay=delay)
+        # Pages come still compressed: the extraction processes decode them.
+        pending = (u for u in discovery.urls if u not in seen)
+        await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
         self.ctx.progress(self.done, total, "fetch")
 
     def _count(self, record: PageRecord, position: int) -> None:
