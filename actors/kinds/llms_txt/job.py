@@ -31,7 +31,7 @@ from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
 from actors.kinds.llms_txt.full_text import write_full_text
 from actors.kinds.llms_txt.outline import OutlineEntry
-from actors.kinds.llms_txt.output import Bundle, write_outputs
+from actors.kinds.llms_txt.output import LLMS_FULL_TXT, Bundle, write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
 from actors.kinds.llms_txt.providers import make_describer
 from actors.kinds.llms_txt.providers.base import ProviderError
@@ -223,10 +223,13 @@ class Generation:
         site = SiteInfo(name=name, base_url=self.base_url, summary=summary)
         full = None
         if self.params.full_text:
-            # Streamed to disk page by page, before the notice below joins the header (llms.txt's only).
+            # Streamed to disk page by page (and compressed into the bundle meanwhile), before the notice
+            # below joins the header (llms.txt's only).
+            stream = self.bundle.stream(LLMS_FULL_TXT)
             full = await asyncio.to_thread(
-                write_full_text, self.folder, site, structure.sections, self.params.split_full_bytes
+                write_full_text, self.folder, site, structure.sections, self.params.split_full_bytes, stream.write
             )
+            stream.close()
             if full.split:
                 site.details = split_notice(full.bytes, [part.filename for part in full.sections])
         llms_txt = render_llms_txt(site, structure.sections)
