@@ -39,7 +39,6 @@ def make_pages(count: int, host: str = "https://site.test") -> list[PageInfo]:
             title="Example Site",
             description="Example Site runs long generation jobs and streams their progress.",
             markdown="# Example Site\n\nWelcome.",
-            word_count=3,
         )
     ]
     for i in range(1, count):
@@ -49,7 +48,6 @@ def make_pages(count: int, host: str = "https://site.test") -> list[PageInfo]:
                 title=f"Page {i} | Example Site",
                 description=f"Extracted description of page {i}.",
                 markdown=f"# Page {i}\n\nSome [content](https://site.test/x) about topic {i}.",
-                word_count=6,
             )
         )
     return pages
@@ -329,8 +327,8 @@ async def test_gemini_model_with_prefix_and_wrong_model(
 
 
 async def test_extractive_describer_needs_no_network(http_client: httpx.AsyncClient) -> None:
-    long = PageInfo(url="https://site.test/long", title="Long", description="word " * 100, markdown="", word_count=0)
-    bare = PageInfo(url="https://site.test/bare", title="Bare", description=None, markdown="", word_count=0)
+    long = PageInfo(url="https://site.test/long", title="Long", description="word " * 100, markdown="")
+    bare = PageInfo(url="https://site.test/bare", title="Bare", description=None, markdown="")
     pages = [*make_pages(3), long, bare]
     describer = make_describer("extractive", http_client, OllamaConfig(""), GeminiConfig())
     assert isinstance(describer, ExtractiveDescriber)
@@ -418,7 +416,6 @@ async def test_site_wide_meta_description_gives_way_to_first_paragraph(http_clie
             title=path,
             description=template,
             markdown="",
-            word_count=0,
             first_paragraph=paragraph,
         )
         for path, paragraph in [

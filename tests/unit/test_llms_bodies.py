@@ -14,6 +14,7 @@ from actors.kinds.llms_txt.bodies import (
     BoundedInflater,
     FetchKind,
     accepts,
+    decode_body,
     gunzip_capped,
     looks_like_html,
     read_capped,
@@ -113,3 +114,18 @@ def test_inflater_allows_exactly_the_limit() -> None:
     assert BoundedInflater(1000).feed(gzip.compress(body)) == body
     with pytest.raises(BodyTooLarge):
         BoundedInflater(999).feed(gzip.compress(body))
+
+
+def test_decode_body_decodes_later_what_read_capped_decodes_while_reading() -> None:
+    body = b"<p>hello</p>" * 1000
+    assert decode_body(body, "", 10) == body  # not encoded: as is, whatever its size (capped when read)
+    assert decode_body(gzip.compress(body), "gzip", len(body)) == body
+    assert decode_body(zlib.compress(body), "deflate", len(body)) == body
+    with pytest.raises(BodyTooLarge):
+        decode_body(gzip.compress(body), "gzip", len(body) - 1)
+    with pytest.raises(BodyTooLarge, match="decompressed"):
+        decode_body(gzip.compress(b"\0" * 50_000_000, compresslevel=9), "x-gzip", 1_000_000)
+    with pytest.raises(BadEncoding, match="br"):
+        decode_body(body, "br", 10**6)
+    with pytest.raises(BadEncoding):
+        decode_body(b"not gzip at all", "gzip", 100)

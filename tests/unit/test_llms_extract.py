@@ -78,8 +78,7 @@ def test_main_content_markdown_keeps_structure_and_drops_noise(doc_page: PageInf
     assert "diagram" not in md
     for noise in ("SCRIPT TEXT", "SIDEBAR TEXT", "SVG TITLE", "cookies", "Search", "Privacy", "Blog", "Docs /"):
         assert noise not in md, noise
-    assert doc_page.word_count == len(md.split())
-    assert 20 < doc_page.word_count < 60
+    assert 20 < len(md.split()) < 60
 
 
 def test_links_are_absolute_deduplicated_and_navigable_only(doc_page: PageInfo) -> None:

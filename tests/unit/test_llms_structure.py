@@ -134,15 +134,15 @@ def test_low_value_pages_are_recognised_by_title_or_url() -> None:
 
 
 def test_the_site_name_and_summary_come_from_the_home_page() -> None:
-    home = PageInfo(url=BASE, title="Quill 4 Manual", description="Quill stores events.", markdown="", word_count=0)
+    home = PageInfo(url=BASE, title="Quill 4 Manual", description="Quill stores events.", markdown="")
     titles = ["Chapter 1. Start | Quill 4 Manual", "1.1. Install | Quill 4 Manual", "Quill 4 Manual"]
     assert site_name(home, titles, BASE) == "Quill 4 Manual"
     assert home_summary(home) == "Quill stores events."
-    named = PageInfo(url=BASE, title="Welcome!", description=None, markdown="", word_count=0, site_name="Quill")
+    named = PageInfo(url=BASE, title="Welcome!", description=None, markdown="", site_name="Quill")
     assert site_name(named, titles, BASE) == "Quill"
     assert site_name(None, ["A | Acme", "B | Acme"], BASE) == "Acme"
     assert site_name(None, [], BASE) == "quill.example"
-    bare = PageInfo(url=BASE, title="", description=None, markdown="", word_count=0, first_paragraph="First words.")
+    bare = PageInfo(url=BASE, title="", description=None, markdown="", first_paragraph="First words.")
     assert home_summary(bare) == "First words." and home_summary(None) == ""
 
 

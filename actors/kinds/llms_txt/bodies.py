@@ -23,6 +23,8 @@ SITEMAP_TYPES = frozenset(
     {"application/gzip", "application/x-gzip", "application/octet-stream", "application/x-xml", "text/html"}
 )
 _GUNZIP_STEP = 256 * 1024
+# Content encodings a page may be fetched in and decoded later (``decode_body``).
+DEFERRED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 
 
 class BodyTooLarge(Exception):
@@ -121,7 +123,7 @@ async def read_capped(chunks: AsyncIterable[bytes], *, limit: int, encoding: str
     """
     encoding = encoding.strip().lower()
     inflater: BoundedInflater | None = None
-    if encoding in ("gzip", "x-gzip", "deflate"):
+    if encoding in DEFERRED_ENCODINGS:
         inflater = BoundedInflater(limit, "deflate" if encoding == "deflate" else "gzip")
     elif encoding not in ("", "identity"):
         raise BadEncoding(f"unsupported content encoding {encoding!r}")
@@ -142,6 +144,21 @@ def gunzip_capped(data: bytes, limit: int) -> bytes:
         BodyTooLarge: It decompresses to more than ``limit`` bytes.
         BadEncoding: It is not valid gzip data.
     """
-    inflater = BoundedInflater(limit, "gzip")
+    return decode_body(data, "gzip", limit)
+
+
+def decode_body(data: bytes, encoding: str, limit: int) -> bytes:
+    """Decode a whole body still in its content encoding (``DEFERRED_ENCODINGS``, or "" for none) to at most
+    ``limit`` bytes: what ``read_capped`` does while reading, done later (in an extraction process).
+
+    Raises:
+        BodyTooLarge: It decodes to more than ``limit`` bytes.
+        BadEncoding: Another encoding, or corrupt data.
+    """
+    if encoding in ("", "identity"):
+        return data
+    if encoding not in DEFERRED_ENCODINGS:
+        raise BadEncoding(f"unsupported content encoding {encoding!r}")
+    inflater = BoundedInflater(limit, "deflate" if encoding == "deflate" else "gzip")
     parts = [inflater.feed(data[i : i + _GUNZIP_STEP]) for i in range(0, len(data), _GUNZIP_STEP)]
     return b"".join(parts)

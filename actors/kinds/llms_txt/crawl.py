@@ -52,6 +52,7 @@ async def fetch_pages(
     crawl_delay: float | None = None,
     concurrency: int | None = None,
     kind: FetchKind = "html",
+    decode: bool = True,
 ) -> None:
     """Fetch ``urls`` and await ``on_page(result)`` for each, as results complete.
 
@@ -64,6 +65,7 @@ async def fetch_pages(
             caller decides whether to honour a very long delay or to cap it.
         concurrency: Worker tasks; defaults to the fetcher's ``per_host_concurrency``.
         kind: The fetch kind for every URL.
+        decode: False leaves compressed page bodies for ``on_page`` to decode (``Fetcher.fetch``).
 
     Raises:
         Whatever ``on_page`` raises; ``asyncio.CancelledError`` when cancelled.
@@ -75,7 +77,7 @@ async def fetch_pages(
         for url in pending:
             if pacer is not None:
                 await pacer.wait()
-            await on_page(await fetcher.fetch(url, kind=kind))
+            await on_page(await fetcher.fetch(url, kind=kind, decode=decode))
 
     workers = max(1, concurrency or fetcher.config.per_host_concurrency)
     tasks = [asyncio.create_task(work()) for _ in range(workers)]

@@ -56,7 +56,6 @@ class PageInfo(msgspec.Struct, kw_only=True):
         description: Meta description, else ``og:description``/``twitter:description``, else the first
             meaningful paragraph of the main content; None when the page has none of these.
         markdown: The main content as Markdown, links made absolute, images left out.
-        word_count: Words in ``markdown``.
         lang: The ``<html lang>`` value, if any.
         first_paragraph: The first meaningful paragraph of the main content (shortened), if any. Kept apart
             from ``description`` because many sites repeat one meta description on every page.
@@ -71,7 +70,6 @@ class PageInfo(msgspec.Struct, kw_only=True):
     title: str
     description: str | None
     markdown: str
-    word_count: int
     lang: str | None = None
     links: list[str] = msgspec.field(default_factory=list)
     first_paragraph: str | None = None
@@ -133,7 +131,6 @@ def extract_page(url: str, html: str | bytes, outline: bool = False, links: bool
         title=title,
         description=description or None,
         markdown=markdown,
-        word_count=len(markdown.split()),
         lang=lang,
         links=found,
         first_paragraph=paragraph,

@@ -24,6 +24,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from actors.kinds.llms_txt.bodies import decode_body
 from actors.kinds.llms_txt.extract import PageInfo, extract_page
 from actors.kinds.llms_txt.settings import LlmsTxtSettings
 
@@ -58,23 +59,42 @@ def warm_up(settings: LlmsTxtSettings) -> None:
 
 
 async def extract(
-    pool: ProcessPoolExecutor | None, url: str, body: bytes, outline: bool = False, links: bool = True
-) -> PageInfo:
-    """``extract_page`` in the pool, or here when there is none (or it broke, or it has enough queued)."""
+    pool: ProcessPoolExecutor | None,
+    url: str,
+    body: bytes,
+    outline: bool = False,
+    links: bool = True,
+    encoding: str = "",
+    limit: int = 0,
+) -> tuple[PageInfo, int]:
+    """``decode_and_extract`` in the pool, or here when there is none (or it broke, or it has enough queued).
+
+    Raises:
+        BodyTooLarge, BadEncoding: from ``bodies.decode_body``.
+    """
     global _broken, _queued
     if pool is not None and not _broken and _queued < QUEUED_PER_PROCESS * max(1, _processes):
         with _lock:
             _queued += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(pool, extract_page, url, body, outline, links)
+            return await loop.run_in_executor(pool, decode_and_extract, url, body, outline, links, encoding, limit)
         except BrokenProcessPool:
             log.warning("an extraction process died; extracting in the crawl's own process from now on")
             _broken = True
         finally:
             with _lock:
                 _queued -= 1
-    return extract_page(url, body, outline, links)
+    return decode_and_extract(url, body, outline, links, encoding, limit)
+
+
+def decode_and_extract(
+    url: str, body: bytes, outline: bool, links: bool, encoding: str, limit: int
+) -> tuple[PageInfo, int]:
+    """A page fetched still compressed (``encoding``, "" for none) decoded under ``limit`` bytes and extracted:
+    its `PageInfo` and its decoded size. Decoding here keeps it off the crawl's own process."""
+    html = decode_body(body, encoding, limit)
+    return extract_page(url, html, outline, links), len(html)
 
 
 def shut_down() -> None:

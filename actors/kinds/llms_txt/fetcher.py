@@ -24,11 +24,13 @@ import aiohttp
 import msgspec
 
 from actors.kinds.llms_txt.bodies import (
+    DEFERRED_ENCODINGS,
     GZIP_MAGIC,
     BadEncoding,
     BodyTooLarge,
     FetchKind,
     accepts,
+    decode_body,
     gunzip_capped,
     looks_like_html,
     read_capped,
@@ -77,10 +79,13 @@ class FetchResult(msgspec.Struct):
         final_url: The URL of the last hop (the one that answered, or the one refused).
         status: The last HTTP status received, 0 if none.
         content_type: The last response's ``Content-Type`` header.
-        body: The decoded body (gunzipped for a ``.gz`` sitemap); empty on error.
+        body: The decoded body (gunzipped for a ``.gz`` sitemap); empty on error. Still in ``encoding`` when
+            fetched with ``decode=False``.
         error: None, or a cause code (see the module docstring).
         redirects: Redirect hops followed.
         detail: A human-readable explanation of ``error`` (for logs), empty when there is none.
+        encoding: The content encoding ``body`` is still in (``bodies.decode_body`` decodes it under the
+            page cap); "" when it is decoded.
     """
 
     url: str
@@ -91,6 +96,7 @@ class FetchResult(msgspec.Struct):
     error: str | None = None
     redirects: int = 0
     detail: str = ""
+    encoding: str = ""
 
     @property
     def ok(self) -> bool:
@@ -105,6 +111,7 @@ class _Hop(msgspec.Struct):
     location: str | None = None
     error: str | None = None
     detail: str = ""
+    encoding: str = ""
 
 
 class Fetcher:
@@ -150,7 +157,7 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
-    async def fetch(self, url: str, *, kind: FetchKind = "html") -> FetchResult:
+    async def fetch(self, url: str, *, kind: FetchKind = "html", decode: bool = True) -> FetchResult:
         """Fetch ``url``, following redirects one hop at a time and checking every hop.
 
         Args:
@@ -158,6 +165,9 @@ class Fetcher:
             kind: ``html`` takes text/html and application/xhtml+xml only; ``xml`` takes sitemaps (XML,
                 text, gzip; a gzip body is decompressed under ``max_sitemap_bytes``); ``text`` takes
                 robots.txt.
+            decode: False leaves an ``html`` body in gzip or deflate (``FetchResult.encoding`` says so; the
+                raw size is capped here, the decoded size by ``bodies.decode_body``): the crawl decodes
+                pages in its extraction processes rather than in the process that fetches.
 
         Returns:
             The result; ``error`` says why it failed (never raised).
@@ -167,10 +177,18 @@ class Fetcher:
             refusal = check_hop(current, self._policy)
             if refusal is not None:
                 return FetchResult(url, current, error=refusal, redirects=redirects, detail=f"{refusal}: {current}")
-            hop = await self._hop(current, kind)
+            hop = await self._hop(current, kind, decode or kind != "html")
             if hop.location is None:
                 return FetchResult(
-                    url, current, hop.status, hop.content_type, hop.body, hop.error, redirects, hop.detail
+                    url,
+                    current,
+                    hop.status,
+                    hop.content_type,
+                    hop.body,
+                    hop.error,
+                    redirects,
+                    hop.detail,
+                    hop.encoding,
                 )
             if redirects >= self.config.max_redirects:
                 detail = f"more than {self.config.max_redirects} redirects"
@@ -185,11 +203,11 @@ class Fetcher:
             slot = self._host_slots[key] = asyncio.Semaphore(self.config.per_host_concurrency)
         return slot
 
-    async def _hop(self, url: str, kind: FetchKind) -> _Hop:
+    async def _hop(self, url: str, kind: FetchKind, decode: bool) -> _Hop:
         async with self._slot(url):
             try:
                 async with asyncio.timeout(self.config.timeout_seconds):
-                    return await self._exchange(url, kind)
+                    return await self._exchange(url, kind, decode)
             except BlockedAddress as exc:
                 return _Hop(error="blocked_address", detail=str(exc))
             except (BodyTooLarge, BadEncoding) as exc:
@@ -199,7 +217,7 @@ class Fetcher:
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 return _Hop(error=_classify(exc), detail=f"{type(exc).__name__}: {exc}")
 
-    async def _exchange(self, url: str, kind: FetchKind) -> _Hop:
+    async def _exchange(self, url: str, kind: FetchKind, decode: bool) -> _Hop:
         if self._session is None:
             raise RuntimeError("Fetcher used outside `async with`")
         headers = {"Accept": _ACCEPT[kind], "Accept-Encoding": "gzip"}
@@ -217,23 +235,31 @@ class Fetcher:
             if verdict is False:
                 return _Hop(status, content_type, error="not_html", detail=f"content type {content_type!r}")
             limit = self.config.max_sitemap_bytes if kind == "xml" else self.config.max_page_bytes
-            body = await _read(response, limit)
+            body, encoding = await _read(response, limit, decode)
+            if verdict is None and encoding:
+                # A body without a content type is sniffed, so decoded now.
+                body, encoding = decode_body(body, encoding, limit), ""
             if verdict is None and not looks_like_html(body):
                 return _Hop(status, content_type, error="not_html", detail="no content type, and not HTML")
             if kind == "xml" and body.startswith(GZIP_MAGIC):
                 body = gunzip_capped(body, limit)
-            return _Hop(status, content_type, body)
+            return _Hop(status, content_type, body, encoding=encoding)
 
 
-async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+async def _read(response: aiohttp.ClientResponse, limit: int, decode: bool) -> tuple[bytes, str]:
+    """The body under ``limit``, and the content encoding it is still in ("" when decoded)."""
     length = response.content_length
     if length is not None and length > limit:
         raise BodyTooLarge(f"Content-Length {length} is over {limit} bytes")
-    encoding = response.headers.get("Content-Encoding", "")
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if not decode and encoding in DEFERRED_ENCODINGS:
+        if length is not None:
+            return await response.read(), encoding
+        return await read_capped(response.content.iter_any(), limit=limit), encoding
     if length is not None and not encoding:
         # The common case, and the fastest path: aiohttp reads exactly Content-Length bytes.
-        return await response.read()
-    return await read_capped(response.content.iter_any(), limit=limit, encoding=encoding)
+        return await response.read(), ""
+    return await read_capped(response.content.iter_any(), limit=limit, encoding=encoding), ""
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:

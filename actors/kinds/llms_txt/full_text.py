@@ -14,6 +14,7 @@ job left.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -57,8 +58,17 @@ class FullText(msgspec.Struct):
         return bool(self.parts)
 
 
-def write_full_text(folder: Path, site: SiteInfo, sections: list[Section], split_bytes: int) -> FullText:
-    """Write llms-full.txt for ``sections`` into ``folder``, and its section files when over ``split_bytes``."""
+def write_full_text(
+    folder: Path,
+    site: SiteInfo,
+    sections: list[Section],
+    split_bytes: int,
+    copy_to: Callable[[bytes], object] | None = None,
+) -> FullText:
+    """Write llms-full.txt for ``sections`` into ``folder``, and its section files when over ``split_bytes``.
+
+    ``copy_to`` also gets every piece of llms-full.txt as it is written (the bundle compresses it meanwhile).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / TEMPORARY_NAME
     taken: set[str] = set()
@@ -67,17 +77,23 @@ def write_full_text(folder: Path, site: SiteInfo, sections: list[Section], split
     head = full_text_head(site, sum(len(section.pages) for section in sections))
     chars = len(head) + 1  # the head and the final newline
     with path.open("wb") as f:
-        written = f.write(head.encode())
+
+        def put(data: bytes) -> int:
+            if copy_to is not None:
+                copy_to(data)
+            return f.write(data)
+
+        written = put(head.encode())
         for section in sections:
             start, tokens = written, 0
             for page in section.pages:
                 block = full_text_block(page)
                 tokens += estimate_tokens(block)
                 chars += len(BLOCK_SEPARATOR) + len(block)
-                written += f.write((BLOCK_SEPARATOR + block).encode())
+                written += put((BLOCK_SEPARATOR + block).encode())
             ranges.append((start, written))
             out.append(SectionText(section.name, section_filename(section.name, taken), tokens))
-        written += f.write(b"\n")
+        written += put(b"\n")
     parts = _write_parts(folder, path, site, out, ranges, sections) if written > split_bytes else []
     return FullText(str(path), written, tokens_for_chars(chars), out, parts)
 

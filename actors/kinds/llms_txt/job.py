@@ -20,6 +20,7 @@ import httpx
 from actors.context import JobContext
 from actors.errors import PermanentJobError
 from actors.kinds.llms_txt.assemble import SiteInfo, render_llms_txt
+from actors.kinds.llms_txt.bodies import BadEncoding, BodyTooLarge
 from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
@@ -30,7 +31,7 @@ from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
 from actors.kinds.llms_txt.full_text import write_full_text
 from actors.kinds.llms_txt.outline import OutlineEntry
-from actors.kinds.llms_txt.output import Bundle, write_outputs
+from actors.kinds.llms_txt.output import LLMS_FULL_TXT, Bundle, write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
 from actors.kinds.llms_txt.providers import make_describer
 from actors.kinds.llms_txt.providers.base import ProviderError
@@ -131,8 +132,16 @@ class Generation:
         """A fetch result as a checkpoint record, its page extracted (links are discovery's business)."""
         record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
         if result.ok:
-            self.bytes += len(result.body)
-            record.page = await extract(pool, result.final_url, result.body, outline, links=False)
+            limit = self.config.fetch.max_page_bytes
+            try:
+                record.page, size = await extract(
+                    pool, result.final_url, result.body, outline, False, result.encoding, limit
+                )
+            except (BodyTooLarge, BadEncoding) as exc:
+                # The fetcher's causes for the same failures when it decodes as it reads.
+                record.error = "too_large" if isinstance(exc, BodyTooLarge) else "connection"
+            else:
+                self.bytes += size
         return record
 
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
@@ -165,7 +174,9 @@ class Generation:
         if home is not None and first is not None and first not in seen and normalize(home.url) == first:
             seen.add(first)
             await on_page(home)
-        await fetch_pages(fetcher, (u for u in discovery.urls if u not in seen), on_page=on_page, crawl_delay=delay)
+        # Pages come still compressed: the extraction processes decode them.
+        pending = (u for u in discovery.urls if u not in seen)
+        await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
         self.ctx.progress(self.done, total, "fetch")
 
     def _count(self, record: PageRecord, position: int) -> None:
@@ -212,10 +223,13 @@ class Generation:
         site = SiteInfo(name=name, base_url=self.base_url, summary=summary)
         full = None
         if self.params.full_text:
-            # Streamed to disk page by page, before the notice below joins the header (llms.txt's only).
+            # Streamed to disk page by page (and compressed into the bundle meanwhile), before the notice
+            # below joins the header (llms.txt's only).
+            stream = self.bundle.stream(LLMS_FULL_TXT)
             full = await asyncio.to_thread(
-                write_full_text, self.folder, site, structure.sections, self.params.split_full_bytes
+                write_full_text, self.folder, site, structure.sections, self.params.split_full_bytes, stream.write
             )
+            stream.close()
             if full.split:
                 site.details = split_notice(full.bytes, [part.filename for part in full.sections])
         llms_txt = render_llms_txt(site, structure.sections)

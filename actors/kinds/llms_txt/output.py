@@ -1,9 +1,10 @@
 """Writing a generation's files: llms.txt, llms-full.txt, and a ZIP bundle with one Markdown file per page.
 
 The bundle is written while the crawl runs: page files are compressed into it as pages arrive (in batches), in
-one background thread (zlib releases the GIL, so this uses the core the event loop leaves idle), and only
-llms.txt, llms-full.txt and the per-section files are added at the end. Files are written to a temporary
-name and renamed, so a download never sees half a file.
+one background thread (zlib releases the GIL, so this uses the core the event loop leaves idle); llms-full.txt
+is compressed into it while it is being written (``Bundle.stream``), and only llms.txt and the per-section
+files are added at the end. Files are written to a temporary name and renamed, so a download never sees half
+a file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 import msgspec
@@ -53,6 +55,8 @@ def _write(path: Path, data: bytes) -> None:
 
 # Page files handed to the writer thread together: one wake-up (and GIL hand-over) per batch, not per page.
 PAGES_PER_BATCH = 32
+# A streamed file's bytes handed to the writer thread together.
+STREAM_CHUNK = 1 << 20
 
 
 class Bundle:
@@ -69,6 +73,10 @@ class Bundle:
         self._taken: set[str] = set()
         self._last: Future[None] | None = None
         self._batch: list[tuple[str, str]] = []
+        # The streamed file being written (writer thread only), and the names of those already complete.
+        self._entry: IO[bytes] | None = None
+        self.streamed: set[str] = set()
+        self._streaming: list[Future[None]] = []
 
     def add_page(self, url: str, title: str, markdown: str) -> None:
         """Queue one page's file (``pages/<name>.md``: its title, source URL and Markdown)."""
@@ -76,6 +84,35 @@ class Bundle:
         self._batch.append((name, f"# {title or url}\n\nSource: {url}\n\n{markdown}\n"))
         if len(self._batch) >= PAGES_PER_BATCH:
             self._flush()
+
+    def stream(self, name: str) -> BundleStream:
+        """Start the file ``name``, whose bytes come in pieces (``BundleStream.write``) and are compressed by
+        the writer thread meanwhile; nothing else is added to the bundle until ``BundleStream.close``."""
+        self._flush()
+        self._streaming.append(self._writer.submit(self._open_entry, name))
+        return BundleStream(self, name)
+
+    def write_streamed(self, data: bytes) -> None:
+        """Hand the next bytes of the streamed file to the writer thread."""
+        self._streaming.append(self._writer.submit(self._write_entry, data))
+
+    def end_streamed(self, name: str) -> None:
+        """End the streamed file ``name``."""
+        self._streaming.append(self._writer.submit(self._close_entry))
+        self.streamed.add(name)
+
+    def _open_entry(self, name: str) -> None:
+        # force_zip64: the size is not known in advance, and may be over 2 GiB.
+        self._entry = self._open().open(name, "w", force_zip64=True)
+
+    def _write_entry(self, data: bytes) -> None:
+        if self._entry is not None:
+            self._entry.write(data)
+
+    def _close_entry(self) -> None:
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            entry.close()
 
     def finish(self, texts: Sequence[tuple[str, str]], files: Sequence[tuple[str, str]] = ()) -> int:
         """Add ``texts`` (name, text) and ``files`` (name, path on disk, streamed in), close the ZIP and move
@@ -85,6 +122,8 @@ class Bundle:
         for name, path in files:
             self._last = self._writer.submit(self._put_file, name, path)
         self._writer.submit(self._close).result()
+        for step in self._streaming:
+            step.result()  # a streamed file that could not be written fails the job, as a failed close does
         self._writer.shutdown(wait=True)
         self._tmp.replace(self.folder / BUNDLE_ZIP)
         return (self.folder / BUNDLE_ZIP).stat().st_size
@@ -92,6 +131,9 @@ class Bundle:
     def discard(self) -> None:
         """Stop writing and delete the unfinished ZIP (the job failed or was cancelled)."""
         self._writer.shutdown(wait=True, cancel_futures=True)
+        if self._entry is not None:
+            # Closing an unfinished entry only ends it; the whole file is deleted just below.
+            self._close_entry()
         self._close()
         self._tmp.unlink(missing_ok=True)
 
@@ -121,6 +163,33 @@ class Bundle:
             self._zip = None
 
 
+class BundleStream:
+    """One file of the bundle written piece by piece (``Bundle.stream``)."""
+
+    def __init__(self, bundle: Bundle, name: str) -> None:
+        self._bundle = bundle
+        self._name = name
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        """Add ``data`` to the file (handed to the writer thread a megabyte at a time)."""
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= STREAM_CHUNK:
+            self._hand_over()
+
+    def close(self) -> None:
+        """End the file (the writer thread finishes compressing it in the background)."""
+        self._hand_over()
+        self._bundle.end_streamed(self._name)
+
+    def _hand_over(self) -> None:
+        if self._pending:
+            self._bundle.write_streamed(b"".join(self._pending))
+            self._pending, self._size = [], 0
+
+
 def write_outputs(folder: Path, bundle: Bundle, llms_txt: str, full: FullText | None) -> list[Artifact]:
     """Write llms.txt, move llms-full.txt into place and complete the bundle; returns what was written.
 
@@ -139,7 +208,8 @@ def write_outputs(folder: Path, bundle: Bundle, llms_txt: str, full: FullText | 
     if full is not None:
         Path(full.path).replace(folder / LLMS_FULL_TXT)
         written.append(Artifact(LLMS_FULL_TXT, full.bytes))
-        files = [(LLMS_FULL_TXT, str(folder / LLMS_FULL_TXT)), *full.parts]
+        whole = [] if LLMS_FULL_TXT in bundle.streamed else [(LLMS_FULL_TXT, str(folder / LLMS_FULL_TXT))]
+        files = [*whole, *full.parts]
     written.append(Artifact(BUNDLE_ZIP, bundle.finish([(LLMS_TXT, llms_txt)], files)))
     discard_full_text(folder)
     return written

@@ -15,6 +15,7 @@ may skip (release notes, indexes, legal pages) go to ``## Optional``. Sizes are 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -85,7 +86,9 @@ def build_structure(pages: Sequence[DescribedPage], base_url: str, navigation: N
     return Structure("folders", group_sections(unique.values(), base_url))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _key(url: str) -> str:
+    # Cached: every page's URL is looked up again from each outline and breadcrumb trail.
     return normalize(url) or url
 
 

@@ -1,0 +1,54 @@
+"""The llms.txt bundle: page files in batches, llms-full.txt compressed in while it is written, discard."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from actors.kinds.llms_txt.full_text import FullText
+from actors.kinds.llms_txt.output import BUNDLE_ZIP, LLMS_FULL_TXT, LLMS_TXT, STREAM_CHUNK, Bundle, write_outputs
+
+
+def test_a_streamed_file_is_in_the_bundle_once_and_whole(tmp_path: Path) -> None:
+    # Given a bundle holding some pages, and llms-full.txt written in many pieces (over several hand-overs)
+    bundle = Bundle(tmp_path)
+    for i in range(40):
+        bundle.add_page(f"https://docs.example.com/p{i}", f"Page {i}", f"Text of page {i}.")
+    pieces = [os.urandom(64 * 1024).hex().encode() for _ in range(3 * STREAM_CHUNK // (128 * 1024))]
+    whole = b"".join(pieces)
+    stream = bundle.stream(LLMS_FULL_TXT)
+    full_path = tmp_path / "llms-full.txt.tmp"
+    with full_path.open("wb") as f:
+        for piece in pieces:
+            stream.write(piece)
+            f.write(piece)
+    stream.close()
+    # When the outputs are written
+    full = FullText(str(full_path), len(whole), 0, [], [])
+    artifacts = write_outputs(tmp_path, bundle, "# Docs\n", full)
+    # Then the bundle holds llms-full.txt once, byte for byte, besides llms.txt and every page
+    with zipfile.ZipFile(tmp_path / BUNDLE_ZIP) as archive:
+        names = archive.namelist()
+        assert archive.read(LLMS_FULL_TXT) == whole
+        assert archive.read(LLMS_TXT) == b"# Docs\n"
+        assert (
+            archive.read("pages/p7.md").decode()
+            == "# Page 7\n\nSource: https://docs.example.com/p7\n\nText of page 7.\n"
+        )
+        assert archive.testzip() is None
+    assert names.count(LLMS_FULL_TXT) == 1
+    assert len(names) == 42
+    assert (tmp_path / LLMS_FULL_TXT).read_bytes() == whole
+    assert {a.name for a in artifacts} == {LLMS_TXT, LLMS_FULL_TXT, BUNDLE_ZIP}
+
+
+def test_discarding_with_a_stream_open_leaves_nothing(tmp_path: Path) -> None:
+    # Given a bundle whose streamed file was never ended (the job failed while writing llms-full.txt)
+    bundle = Bundle(tmp_path)
+    bundle.add_page("https://docs.example.com/a", "A", "Some text.")
+    stream = bundle.stream(LLMS_FULL_TXT)
+    stream.write(b"x" * (STREAM_CHUNK + 1))
+    # When it is discarded, Then no bundle is left, finished or not
+    bundle.discard()
+    assert list(tmp_path.iterdir()) == []
