@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.live import LiveEvent
 from db.models import Job, JobEvent
+from db.observe.transitions import note_row, observed_columns
 from db.statuses import ALLOWED_FROM, TERMINAL, JobStatus
 
 
@@ -116,6 +117,7 @@ def _transition(
             Job.attempts,
             Job.claim_token,
             Job.updated_at,
+            *observed_columns(),
             *(col.label(f"extra_{i}") for i, col in enumerate(returning)),
         )
         .cte("changed_row")
@@ -143,12 +145,14 @@ def _transition(
             changed_row.c.attempts,
             changed_row.c.claim_token,
             changed_row.c.updated_at,
+            *observed_columns(changed_row),
             *(changed_row.c[f"extra_{i}"] for i in range(len(returning))),
         ).add_cte(audit)
     ).one_or_none()
     if row is None:
         return None
-    from_status, owner_id, attempts, claim_token, at, *extra = row
+    from_status, owner_id, attempts, claim_token, at, *rest = row
+    extra = note_row(session, job_id, from_status, to.value, at, attempts, actor, rest)
     changed = Changed(job_id, owner_id, from_status, to.value, at, attempts, claim_token, [], tuple(extra))
     changed.events.append(
         LiveEvent("status", job_id, owner_id, status_event_data(changed, detail=detail, **(event_extra or {})))
