@@ -138,30 +138,52 @@ def _samples(metrics: str, name: str) -> dict[str, float]:
     return found
 
 
+async def scrape(api_url: str) -> str:
+    async with httpx.AsyncClient(base_url=api_url, headers=SCRAPER_HEADERS) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
 async def test_metrics_in_prometheus_text(
     make_user: Callable[..., Awaitable[ApiUser]], worker: ServiceProcess, api_url: str
 ) -> None:
-    # Given a succeeded and a failed job
+    # Given a succeeded and a failed job, and a long one running
     user = await make_user()
     await run_job(user, "test_noop")
     await run_job(user, "test_sleep", {"fail_permanently": True})
-    # When Prometheus scrapes with its token
-    async with httpx.AsyncClient(base_url=api_url, headers=SCRAPER_HEADERS) as client:
-        response = await client.get("/metrics")
-    # Then the job counts, durations and open SSE streams are there
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    body = response.text
-    jobs = _samples(body, "genjobs_jobs")
-    assert jobs['{kind="test_noop",status="succeeded"}'] == 1.0
-    assert jobs['{kind="test_sleep",status="failed"}'] == 1.0
-    assert sum(jobs.values()) == 2.0
-    buckets = _samples(body, "genjobs_job_duration_seconds_bucket")
-    assert buckets['{kind="test_noop",le="1.0"}'] == 1.0
-    assert buckets['{kind="test_noop",le="+Inf"}'] == 1.0
-    assert _samples(body, "genjobs_job_duration_seconds_count")['{kind="test_sleep"}'] == 1.0
-    assert "# TYPE genjobs_job_duration_seconds histogram" in body
+    long = await user.client.post("/api/jobs", json={"kind": "test_sleep", "params": {"steps": 1000, "delay": 0.05}})
+    assert long.status_code == 202, long.text
+
+    # When Prometheus scrapes with its token (workers flush their counters to Redis every second)
+    def recorded(body: str) -> bool:
+        transitions = _samples(body, "genjobs_job_transitions_total")
+        return (
+            transitions.get('{kind="test_noop",queue="noop",status="succeeded"}', 0) >= 1
+            and transitions.get('{kind="test_sleep",queue="test",status="failed"}', 0) >= 1
+            and _samples(body, "genjobs_jobs").get('{kind="test_sleep",queue="test",status="running"}') == 1.0
+            and _samples(body, "genjobs_dead_letters").get('{queue="test"}') == 1.0
+        )
+
+    body = await poll(lambda: scrape(api_url), recorded)
+    # Then active jobs are gauges (finished ones are counted by their transitions, never by a table scan)
+    assert all('status="succeeded"' not in labels for labels in _samples(body, "genjobs_jobs"))
+    # and queue wait and run time are histograms per kind and queue
+    assert "# TYPE genjobs_job_run_seconds histogram" in body
+    assert "# TYPE genjobs_job_queue_wait_seconds histogram" in body
+    run = _samples(body, "genjobs_job_run_seconds_bucket")
+    # (Prometheus text sorts the labels)
+    assert run['{kind="test_noop",le="+Inf",queue="noop",status="succeeded"}'] >= 1.0
+    assert run['{kind="test_noop",le="60.0",queue="noop",status="succeeded"}'] >= 1.0
+    wait = _samples(body, "genjobs_job_queue_wait_seconds_count")
+    assert wait['{kind="test_noop",queue="noop"}'] >= 1.0
+    # and the workers, their queues and the open SSE streams are there
+    assert _samples(body, "genjobs_workers_live")[""] >= 1
+    assert _samples(body, "genjobs_queue_workers")['{queue="noop"}'] >= 1
+    assert _samples(body, "genjobs_queue_paused")['{queue="noop"}'] == 0
     assert _samples(body, "genjobs_sse_streams_open")[""] >= 0
+    assert (await user.client.delete(f"/api/jobs/{long.json()['id']}")).status_code == 204
 
 
 @pytest.mark.parametrize(
