@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from opentelemetry import trace
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from db.observe.recorder import inc, observe
 from db.statuses import TERMINAL, JobStatus
 
 log = logging.getLogger("genjobs.jobs")
+_tracer = trace.get_tracer("genjobs")
 _NOTES = "genjobs_transitions"
 _TERMINAL = {s.value for s in TERMINAL}
 _UNPAID_ENDS = {JobStatus.EXPIRED.value, JobStatus.CANCELLED.value}
@@ -65,6 +67,11 @@ def note_row(
 ) -> list[Any]:
     """Note the change from a transition's row (its observed columns first); returns the rest of the row."""
     kind, queue, queued_at, started_at = rest[: len(_OBSERVED)]
+    # A point in the trace of whatever made the change (the request, the worker's run of the message).
+    _tracer.start_span(
+        f"job {from_status} -> {to_status}",
+        attributes={"job.id": str(job_id), "job.kind": kind, "job.queue": queue, "job.attempt": attempt},
+    ).end()
     note_transition(
         session,
         TransitionFacts(job_id, kind, queue, from_status, to_status, at, attempt, actor, queued_at, started_at),

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
@@ -81,7 +81,7 @@ class AdminController(Controller):
     async def jobs(
         self,
         request: Request[Principal, Any, Any],
-        job_id: Annotated[uuid.UUID | None, Parameter(query="id")] = None,
+        job_id: Annotated[uuid.UUID | None, QueryParameter(name="id")] = None,
         owner: Annotated[str | None, Parameter(max_length=320)] = None,
         kind: Annotated[str | None, Parameter(max_length=64)] = None,
         status: str | None = None,
