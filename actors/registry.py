@@ -161,6 +161,9 @@ class JobKind(msgspec.Struct, frozen=True):
     max_running_per_owner: int | None = None
     # The kind's templates and scripts for the web UI; None: the generic job page shows it.
     web: WebSpec | None = None
+    # The outside services the kind calls, from its settings: name -> base URL. ``GET /api/health`` says whether
+    # each answers (any HTTP response), checked now and then and cached, never once per health request.
+    health_probes: Callable[[Any], dict[str, str]] | None = None
 
     @property
     def base_queue(self) -> str:

@@ -56,11 +56,28 @@ async def test_health_reports_database_redis_and_workers(api_url: str, worker: S
         response = await poll(fetch, lambda r: r.json().get("workers", 0) >= 1, timeout=15)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"status", "database", "redis", "workers", "sandbox"}
+    assert set(body) == {"status", "database", "redis", "workers", "sandbox", "queues", "providers"}
     assert (body["status"], body["database"], body["redis"]) == ("ok", "ok", "ok")
     assert body["workers"] >= 1
+    # Which queues have a live worker (from the workers' presence beats, a few seconds apart)
+    body = (await poll(lambda: client_get_health(api_url), lambda r: r.json()["queues"].get("noop", 0) >= 1)).json()
+    assert body["queues"]["test"] >= 1
+    # Configured providers: the fake Stripe answers; the default Ollama address has nobody listening
+    stripe = body["providers"]["stripe"]
+    assert stripe["reachable"] is True
+    assert stripe["detail"].startswith("HTTP ")
+    assert body["providers"]["ollama"]["reachable"] is False
+    assert "127.0.0.1" not in str(body["providers"])
+    # and they are cached: the next check makes no new probe
+    again = (await client_get_health(api_url)).json()
+    assert again["providers"]["stripe"]["checked_at"] == stripe["checked_at"]
     # The suite installs bubblewrap (.ci/run), so programs run by jobs are sandboxed here.
     assert body["sandbox"] == {"available": True, "reason": None}
+
+
+async def client_get_health(api_url: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=api_url) as client:
+        return await client.get("/api/health")
 
 
 async def test_queue_stats_need_authentication(api_url: str) -> None:
