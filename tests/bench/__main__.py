@@ -25,6 +25,7 @@ BENCHMARKS = {
     "throughput": "tests.bench.throughput",
     "create_latency": "tests.bench.create_latency",
     "llms_crawl": "tests.bench.llms_crawl",
+    "metrics_scrape": "tests.bench.metrics_scrape",
 }
 
 
