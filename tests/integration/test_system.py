@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -299,3 +300,15 @@ async def test_jobs_behind_busy_workers_count_as_waiting(
     finally:
         for job_id in ids:
             await user.client.delete(f"/api/jobs/{job_id}")
+
+
+async def test_dashboard_and_alert_rules_use_only_exported_metrics(api_url: str) -> None:
+    # Every series the Grafana dashboard and the example alert rules query is one /metrics serves
+    root = Path(__file__).resolve().parents[2] / "deploy"
+    referenced: set[str] = set()
+    for path in [root / "grafana" / "genjobs.json", root / "prometheus" / "alerts.yml"]:
+        referenced |= set(re.findall(r"genjobs_[a-z_]+", path.read_text()))
+    families = set(re.findall(r"^# TYPE (\S+) ", await scrape(api_url), flags=re.MULTILINE))
+    names = {f"{f}{suffix}" for f in families for suffix in ("", "_total", "_bucket", "_count", "_sum")}
+    assert len(referenced) > 10, referenced
+    assert referenced <= names, sorted(referenced - names)
