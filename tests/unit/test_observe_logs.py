@@ -63,3 +63,20 @@ def test_configure_logging_switches_every_root_handler_to_json() -> None:
             for f in [f for f in handler.filters if isinstance(f, TraceIdFilter)]:
                 handler.removeFilter(f)
         root.setLevel(level)
+
+
+def test_lines_logged_while_a_job_runs_carry_its_fields(captured: io.StringIO) -> None:
+    from actors.context import JobContext, set_current
+    from actors.observe.middleware import JobFieldsFilter
+
+    handler = logging.getLogger("test.observe").handlers[-1]
+    handler.addFilter(JobFieldsFilter())
+    ctx = JobContext.__new__(JobContext)
+    ctx.job_id, ctx.kind, ctx.attempt = uuid.uuid4(), "word_count", 3
+    set_current(ctx)
+    try:
+        logging.getLogger("test.observe").info("HTTP Request: GET http://127.0.0.1/ 200")
+    finally:
+        set_current(None)
+    line = json.loads(captured.getvalue())
+    assert (line["job_id"], line["kind"], line["attempt"]) == (str(ctx.job_id), "word_count", 3)
