@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.live import LiveEvent
 from db.models import Job, JobEvent
-from db.observe.transitions import note_row, observed_columns
+from db.observe.transitions import note_created, note_row, observed_columns
 from db.statuses import ALLOWED_FROM, TERMINAL, JobStatus
 
 
@@ -87,6 +87,7 @@ def create(session: Session, job: Job, *, actor: str) -> list[LiveEvent]:
             detail={"kind": job.kind, "priority": job.priority},
         )
     )
+    note_created(session, job, actor)
     return [LiveEvent("status", job.id, job.owner_id, status_event_data(job, detail={"created": True}))]
 
 

@@ -35,7 +35,8 @@ class TransitionFacts(msgspec.Struct, frozen=True):
     job_id: uuid.UUID
     kind: str
     queue: str
-    from_status: str
+    # None: the job was just created.
+    from_status: str | None
     to_status: str
     at: datetime
     attempt: int
@@ -77,6 +78,14 @@ def note_row(
         TransitionFacts(job_id, kind, queue, from_status, to_status, at, attempt, actor, queued_at, started_at),
     )
     return list(rest[len(_OBSERVED) :])
+
+
+def note_created(session: Session, job: Job, actor: str) -> None:
+    """Note a job created in this session's transaction (its first status, from nothing)."""
+    note_transition(
+        session,
+        TransitionFacts(job.id, job.kind, job.queue, None, job.status, job.created_at, 0, actor, None, None),
+    )
 
 
 def note_transition(session: Session, facts: TransitionFacts) -> None:

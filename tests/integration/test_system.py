@@ -164,9 +164,20 @@ async def scrape(api_url: str) -> str:
     return response.text
 
 
+# Longer than the processes' flush interval (1 s): increments of an earlier test have reached Redis by then.
+SETTLE_SECONDS = 2.5
+
+
 async def test_metrics_in_prometheus_text(
     make_user: Callable[..., Awaitable[ApiUser]], worker: ServiceProcess, api_url: str
 ) -> None:
+    # Counters live in Redis and add up over time: this test reads what its own jobs added
+    await asyncio.sleep(SETTLE_SECONDS)
+    before = await scrape(api_url)
+
+    def added(body: str, name: str, labels: str) -> float:
+        return _samples(body, name).get(labels, 0.0) - _samples(before, name).get(labels, 0.0)
+
     # Given a succeeded and a failed job, and a long one running
     user = await make_user()
     await run_job(user, "test_noop")
@@ -176,26 +187,26 @@ async def test_metrics_in_prometheus_text(
 
     # When Prometheus scrapes with its token (workers flush their counters to Redis every second)
     def recorded(body: str) -> bool:
-        transitions = _samples(body, "genjobs_job_transitions_total")
         return (
-            transitions.get('{kind="test_noop",queue="noop",status="succeeded"}', 0) >= 1
-            and transitions.get('{kind="test_sleep",queue="test",status="failed"}', 0) >= 1
+            added(body, "genjobs_job_transitions_total", '{kind="test_noop",queue="noop",status="succeeded"}') >= 1
+            and added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="failed"}') >= 1
             and _samples(body, "genjobs_jobs").get('{kind="test_sleep",queue="test",status="running"}') == 1.0
             and _samples(body, "genjobs_dead_letters").get('{queue="test"}') == 1.0
         )
 
     body = await poll(lambda: scrape(api_url), recorded)
-    # Then active jobs are gauges (finished ones are counted by their transitions, never by a table scan)
+    # Then creations and claims are counted (two jobs created on queue "test", both claimed)
+    assert added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="queued"}') >= 2
+    assert added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="running"}') >= 2
+    # and active jobs are gauges (finished ones are counted by their transitions, never by a table scan)
     assert all('status="succeeded"' not in labels for labels in _samples(body, "genjobs_jobs"))
-    # and queue wait and run time are histograms per kind and queue
+    # and queue wait and run time are histograms per kind and queue (Prometheus text sorts the labels)
     assert "# TYPE genjobs_job_run_seconds histogram" in body
     assert "# TYPE genjobs_job_queue_wait_seconds histogram" in body
-    run = _samples(body, "genjobs_job_run_seconds_bucket")
-    # (Prometheus text sorts the labels)
-    assert run['{kind="test_noop",le="+Inf",queue="noop",status="succeeded"}'] >= 1.0
-    assert run['{kind="test_noop",le="60.0",queue="noop",status="succeeded"}'] >= 1.0
-    wait = _samples(body, "genjobs_job_queue_wait_seconds_count")
-    assert wait['{kind="test_noop",queue="noop"}'] >= 1.0
+    noop = '{kind="test_noop",le="%s",queue="noop",status="succeeded"}'
+    assert added(body, "genjobs_job_run_seconds_bucket", noop % "+Inf") == 1.0
+    assert added(body, "genjobs_job_run_seconds_bucket", noop % "60.0") == 1.0
+    assert added(body, "genjobs_job_queue_wait_seconds_count", '{kind="test_noop",queue="noop"}') == 1.0
     # and the workers, their queues and the open SSE streams are there
     assert _samples(body, "genjobs_workers_live")[""] >= 1
     assert _samples(body, "genjobs_queue_workers")['{queue="noop"}'] >= 1
