@@ -34,7 +34,8 @@ class Observability(Middleware):
         self.log_format = log_format
         self.log_level = log_level
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Before the worker's threads start: the first message they take is already logged and traced.
         configure_logging(self.log_level, self.log_format)
         for handler in logging.getLogger().handlers:
             if not any(isinstance(f, JobFieldsFilter) for f in handler.filters):

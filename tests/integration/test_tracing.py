@@ -48,14 +48,18 @@ def traced_settings(service_env: dict[str, str]) -> Settings:
 
 @pytest.fixture
 def in_process_worker(traced_settings: Settings, exporter: InMemorySpanExporter) -> Iterator[dramatiq.Worker]:
-    from service.worker_boot import configure_worker_broker
+    from service import worker_boot
 
-    broker = configure_worker_broker(traced_settings)
+    broker = worker_boot.configure_worker_broker(traced_settings)
     worker = dramatiq.Worker(broker, queues={"traced"}, worker_threads=1, worker_timeout=100)
     worker.start()
     yield worker
     worker.stop(timeout=10_000)
     broker.close()
+    # Dramatiq's Redis broker does not close its client: its consumers' connections would be left to the GC.
+    broker.client.connection_pool.disconnect()
+    # and the broker the module builds at import (for the dramatiq CLI), unused here
+    worker_boot.broker.client.connection_pool.disconnect()
 
 
 def _wait_for_span(exporter: InMemorySpanExporter, name: str, timeout: float = 30) -> ReadableSpan:
