@@ -11,6 +11,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
+from actors.pause import PausableRedisBroker
 from actors.registry import JobKind
 
 NAMESPACE = "dramatiq"
@@ -28,7 +29,7 @@ def build_broker(
     ``requeue_dead_workers`` and does not depend on that chance."""
     # Bounded timeouts: with Redis down, sending fails fast (the API answers 503) instead of hanging.
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30)
-    return RedisBroker(  # type: ignore[no-untyped-call]
+    return PausableRedisBroker(  # type: ignore[no-untyped-call]
         client=client,
         namespace=NAMESPACE,
         middleware=middleware if middleware is not None else [],

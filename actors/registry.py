@@ -167,6 +167,9 @@ class JobKind(msgspec.Struct, frozen=True):
     # Aging: a queued job waiting this long moves up one priority (low -> normal), and after twice as long
     # up again (-> high), so a stream of high jobs never starves a low one (``actors.scheduler.promotion``).
     promote_after_seconds: float | None = None
+    # The outside services the kind calls, from its settings: name -> base URL. ``GET /api/health`` says whether
+    # each answers (any HTTP response), checked now and then and cached, never once per health request.
+    health_probes: Callable[[Any], dict[str, str]] | None = None
 
     @property
     def base_queue(self) -> str:

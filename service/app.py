@@ -6,12 +6,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from litestar import Litestar
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
+from actors.observe.tracing import configure_tracing
 from actors.registry import all_kinds, load_kind_modules, resolve
+from db.observe.logs import configure_logging
+from db.observe.recorder import RECORDER
+from service.admin.controller import AdminController
 from service.artifacts.controller import ArtifactsController
 from service.auth.controller import AuthController
 from service.auth.cross_site import CrossSiteMiddleware
@@ -44,7 +50,8 @@ from service.web.pages import PagesController
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app; clients (database, Redis, SSE hub) open in the lifespan, not here."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
+    plugins = [OpenTelemetryPlugin(OpenTelemetryConfig())] if configure_tracing("genjobs-api") else []
     load_kind_modules(settings.worker.kind_modules)
     load_pricing(settings.stripe.pricing)  # a bad PRICING stops the start, not the first paid request
     # Routes the job kinds bring (e.g. a site analysis), mounted like the platform's own.
@@ -54,13 +61,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
-            app.state.resources = resources
-            yield
+        RECORDER.start(settings.redis.url)
+        try:
+            async with open_resources(settings) as resources:
+                app.state.resources = resources
+                yield
+        finally:
+            await anyio.to_thread.run_sync(RECORDER.stop)
 
     app = Litestar(
         route_handlers=[
             AuthController,
+            AdminController,
             JobsController,
             JobLogsController,
             JobActionsController,
@@ -97,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         openapi_config=OpenAPIConfig(title="Generation jobs API", version="0.1.0", path="/schema"),
         debug=False,
+        plugins=plugins,
     )
     document_errors(app)
     return app

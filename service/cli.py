@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import resource
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from actors.observe.tracing import configure_tracing
 from actors.registry import all_kinds, load_kind_modules, resolve
+from db.observe.logs import configure_logging
+from db.observe.recorder import RECORDER
 from service.settings import get_settings
 
 
@@ -71,8 +73,13 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from service.scheduler_boot import scheduler_config
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run_scheduler(scheduler_config(settings))
+    configure_logging(settings.log_level, settings.log_format)
+    configure_tracing("genjobs-scheduler")
+    RECORDER.start(settings.redis.url)
+    try:
+        return run_scheduler(scheduler_config(settings))
+    finally:
+        RECORDER.stop()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

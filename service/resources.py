@@ -14,6 +14,7 @@ from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actors.broker import build_broker
+from actors.observe.tracing import TraceContext
 from actors.payments.stripe_client import StripeConnection
 from actors.registry import all_kinds, load_kind_modules
 from db.engine import make_async_engine, make_async_sessionmaker
@@ -67,8 +68,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         settings.redis.url, max_connections=REDIS_POOL_SIZE, timeout=10, socket_connect_timeout=3, socket_timeout=10
     )
     redis_client = aioredis.Redis(connection_pool=pool)
-    # Only sends messages: no middleware, no actors.
-    broker = build_broker(settings.redis.url, heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms)
+    # Only sends messages, no actors: its one middleware puts the sender's trace context in each message.
+    broker = build_broker(
+        settings.redis.url,
+        middleware=[TraceContext()],
+        heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
+    )
     hub = EventHub(settings.redis.url)
     await hub.start()
     stripe_connection = open_stripe(settings)

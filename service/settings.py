@@ -126,6 +126,8 @@ class Settings(msgspec.Struct, frozen=True):
     data_dir: str = ".data"
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    # ``text`` or ``json`` (one JSON object per line, with job ids and trace ids: ``db.observe.logs``).
+    log_format: str = "text"
     # The environment the settings were read from: job kinds read their own sections from it (``kind_env``).
     environment: dict[str, str] = msgspec.field(default_factory=dict)
 
@@ -192,6 +194,7 @@ class Settings(msgspec.Struct, frozen=True):
             data_dir=e.get("DATA_DIR", ".data"),
             public_url=public_url,
             log_level=e.get("LOG_LEVEL", "INFO").upper(),
+            log_format=_log_format(e.get("LOG_FORMAT", "text")),
             environment=e,
         )
 
@@ -214,6 +217,13 @@ class Settings(msgspec.Struct, frozen=True):
         raw["notify"]["secret_key"] = "***" if self.notify.secret_key else ""
         del raw["environment"]
         return dict(raw)
+
+
+def _log_format(value: str) -> str:
+    fmt = value.strip().lower() or "text"
+    if fmt not in {"text", "json"}:
+        raise SettingsError(f"LOG_FORMAT must be 'text' or 'json', got {value!r}")
+    return fmt
 
 
 def _with_driver(url: str, driver: str) -> str:

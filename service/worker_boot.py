@@ -16,6 +16,9 @@ from actors.middleware.lease import LeaseKeeper
 from actors.middleware.lifecycle import JobLifecycle
 from actors.middleware.processes import ProcessReaper
 from actors.notify.delivery import declare_notify_actor
+from actors.observe.middleware import Observability
+from actors.observe.presence import PresenceBeat
+from actors.observe.tracing import TraceContext
 from actors.payments.refund import declare_refund_actor
 from actors.registry import all_kinds, load_kind_modules
 from actors.runtime import WorkerConfig
@@ -49,6 +52,10 @@ def configure_worker_broker(settings: Settings) -> dramatiq.Broker:
     broker = build_broker(
         settings.redis.url,
         middleware=[
+            Observability(settings.redis.url, log_format=settings.log_format, log_level=settings.log_level),
+            # Before the lifecycle: a job is claimed and finished inside the span of its run.
+            TraceContext(),
+            PresenceBeat(holder),
             TimeLimit(),
             ShutdownNotifications(),
             CurrentMessage(),

@@ -26,6 +26,8 @@ from actors.errors import JobCancelled
 from actors.holder import RuntimeHolder
 from actors.retry import is_transient
 from db.live import cancel_flag_key
+from db.observe import catalog
+from db.observe.recorder import inc
 from db.progress import renew_leases
 
 log = logging.getLogger("genjobs.lease")
@@ -121,4 +123,5 @@ class LeaseKeeper(Middleware):
         for ctx in running:
             if ctx.job_id not in renewed and not ctx.cancelled.is_set():
                 log.warning("job %s lost its claim; stopping it", ctx.job_id)
+                inc(catalog.LEASE_LOSSES, ctx.kind)
                 ctx.cancelled.set()

@@ -29,6 +29,8 @@ from actors.notify.recipients import redact
 from actors.notify.sealing import SecretSeal
 from db import state_machine as sm
 from db.models import Job, Notification
+from db.observe import catalog
+from db.observe.recorder import inc
 
 log = logging.getLogger("genjobs.notify")
 _MAX_ERROR_CHARS = 500
@@ -99,6 +101,7 @@ class Notifier(Middleware):
             records.finish(session, row, "sent")
             sm.record_event(session, job.id, "notification_sent", actor=actor, detail=detail)
             log.info("notification %s of job %s sent by %s", row.event, job.id, row.channel)
+            inc(catalog.NOTIFICATIONS, row.channel, "sent")
             return
         detail["error"] = error
         if permanent or attempt >= cfg.max_attempts:
@@ -106,9 +109,11 @@ class Notifier(Middleware):
             detail["gave_up"] = not permanent
             sm.record_event(session, job.id, "notification_failed", actor=actor, detail=detail)
             log.warning("notification %s of job %s by %s failed: %s", row.event, job.id, row.channel, error)
+            inc(catalog.NOTIFICATIONS, row.channel, "failed")
             return
         delay = max(cfg.backoff_seconds(attempt), min(retry_after or 0.0, cfg.max_backoff_seconds))
         records.postpone(session, row, error=error, delay_seconds=delay)
+        inc(catalog.NOTIFICATIONS, row.channel, "retrying")
         detail["retry_in_seconds"] = round(delay, 3)
         sm.record_event(session, job.id, "notification_attempt_failed", actor=actor, detail=detail)
         # Sent inside the transaction: if the commit fails the row stays due and the repair pass resends.

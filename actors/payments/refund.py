@@ -28,6 +28,8 @@ from actors.payments.stripe_client import StripeConfig, StripeConnection, checko
 from actors.retry import backoff_seconds
 from db import state_machine as sm
 from db.models import Job
+from db.observe import catalog
+from db.observe.recorder import inc
 
 log = logging.getLogger("genjobs.refund")
 
@@ -102,6 +104,9 @@ def refund_job(sessions: sessionmaker[Session], client: stripe.StripeClient, job
     created = refund.to_dict()
     detail = {"amount_cents": created.get("amount")}
     _store(sessions, job_id, str(created["id"]), str(created.get("status")), actor, detail)
+    inc(catalog.PAYMENTS, "refunded")
+    currency, amount = str(created.get("currency") or ""), float(created.get("amount") or 0)
+    inc(catalog.PAYMENT_AMOUNT, "refunded", currency, amount=amount)
     return "refunded"
 
 

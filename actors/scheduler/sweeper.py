@@ -37,6 +37,8 @@ from db import state_machine as sm
 from db.live import LiveEvent, LivePublisher
 from db.locks import lock_job
 from db.models import Job
+from db.observe import catalog
+from db.observe.recorder import inc
 from db.statuses import JobStatus
 
 log = logging.getLogger("genjobs.sweeper")
@@ -137,6 +139,7 @@ class Sweeper:
                 except IntegrityError:
                     continue  # the job row is gone; its message will find nothing to run
                 report.requeued.append(job_id)
+                inc(catalog.SWEEPER_REQUEUED, queue)
 
     def _reclaim_expired_leases(self, report: SweepReport) -> None:
         with self.sessions() as session:
@@ -155,11 +158,13 @@ class Sweeper:
                     changed = sm.fail_lost(session, job_id, error=reason if kind else f"unknown kind {kind_name}")
                     if changed is not None:
                         report.failed.append(job_id)
+                        inc(catalog.SWEEPER_RECLAIMS, "failed")
                 else:
                     message_id = send_job(self.broker, kind, job_id, queue)
                     changed = sm.reclaim_lost(session, job_id, message_id=message_id)
                     if changed is not None:
                         report.reclaimed.append(job_id)
+                        inc(catalog.SWEEPER_RECLAIMS, "retried")
                 if changed is not None:
                     events = changed.events
             self.publisher.publish(events)
@@ -208,3 +213,4 @@ class Sweeper:
                     detail={"reason": "message missing from the broker", "status": status},
                 )
             report.resent.append(job_id)
+            inc(catalog.SWEEPER_RESENDS, queue)

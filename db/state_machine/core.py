@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent
+from db.observe.transitions import note_row, observed_columns
 from db.statuses import ALLOWED_FROM, JobStatus
 
 
@@ -80,6 +81,7 @@ def transition_statement(
             Job.claim_token,
             Job.updated_at,
             Job.id.label("changed_id"),
+            *observed_columns(),
             *(col.label(f"extra_{i}") for i, col in enumerate(returning)),
         )
         .cte("changed_row")
@@ -106,6 +108,7 @@ def transition_statement(
         changed_row.c.attempts,
         changed_row.c.claim_token,
         changed_row.c.updated_at,
+        *observed_columns(changed_row),
         *(changed_row.c[f"extra_{i}"] for i in range(len(returning))),
     ).add_cte(audit)
 
@@ -132,7 +135,9 @@ def run_transition(
     ).one_or_none()
     if row is None:
         return None
-    from_status, owner_id, attempts, claim_token, at, *extra = row
+    from_status, owner_id, attempts, claim_token, at, *rest = row
+    # The change's log line, metrics and trace point, reported once it is committed (db.observe).
+    extra = note_row(session, job_id, from_status, to.value, at, attempts, actor, rest)
     changed = Changed(job_id, owner_id, from_status, to.value, at, attempts, claim_token, [], tuple(extra))
     body = StatusChanged(job_id, to.value, from_status, at, attempts, detail=detail or None, **(event or {}))
     changed.events.append(LiveEvent(owner_id, body))

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from db.base import utcnow
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent
+from db.observe.transitions import note_created
 from db.statuses import JobStatus
 
 INITIAL_STATUSES = frozenset({JobStatus.QUEUED.value, JobStatus.PENDING_PAYMENT.value})
@@ -102,6 +103,7 @@ def create(session: Session | Connection, job: NewJob, *, actor: str) -> list[Li
     # On the session's connection: a Core statement, not an ORM bulk insert.
     conn = session.connection() if isinstance(session, Session) else session
     conn.execute(_INSERT, _parameters(job, actor))
+    note_created(session, job, actor)
     return created_events(job)
 
 
@@ -109,4 +111,6 @@ async def create_async(conn: AsyncConnection, job: NewJob, *, actor: str) -> lis
     """``create`` from the API's event loop. On an autocommit connection the statement is its own transaction
     (both rows or neither)."""
     await conn.execute(_INSERT, _parameters(job, actor))
+    if conn.sync_connection is not None:
+        note_created(conn.sync_connection, job, actor)
     return created_events(job)

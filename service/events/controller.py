@@ -16,6 +16,7 @@ from db.models import Job
 from db.statuses import ACTIVE
 from service.auth.principal import Principal
 from service.errors import BadRequest, NotFound
+from service.events.observed import counted
 from service.events.streams import StreamPlan, event_stream, job_ids_filter
 from service.jobs.schemas import job_out
 from service.jobs.service import get_job_row, visible_to
@@ -79,7 +80,8 @@ class EventsController(Controller):
             heartbeat_seconds=res.settings.sse.heartbeat_seconds,
             watch_until_terminal=(str(job_id),),
         )
-        return ServerSentEvent(event_stream(res.hub, res.redis, plan, snapshots), headers=_SSE_HEADERS)
+        stream = counted("job", event_stream(res.hub, res.redis, plan, snapshots))
+        return ServerSentEvent(stream, headers=_SSE_HEADERS)
 
     @get("/api/events", operation_id="streamEvents")
     async def events(
@@ -123,4 +125,4 @@ class EventsController(Controller):
             wants=job_ids_filter(set(named) if named else None),
             watch_until_terminal=tuple(str(j) for j in named) if named else None,
         )
-        return ServerSentEvent(event_stream(res.hub, res.redis, plan, snapshots), headers=_SSE_HEADERS)
+        return ServerSentEvent(counted("user", event_stream(res.hub, res.redis, plan, snapshots)), headers=_SSE_HEADERS)

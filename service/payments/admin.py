@@ -12,6 +12,7 @@ from actors.payments.stripe_client import checkout_facts
 from db import state_machine as sm
 from db.locks import lock_job
 from db.models import Job
+from service.auth.admin import require_admin
 from service.auth.principal import Principal
 from service.errors import Conflict, NotFound
 from service.jobs.schemas import JobOut, job_out
@@ -19,12 +20,6 @@ from service.jobs.service import publish
 from service.payments.activation import start_paid_job
 from service.payments.checkout import _stripe_unavailable, require_stripe
 from service.resources import Resources
-
-
-def require_admin(user: Principal) -> None:
-    # Like another user's job, an admin action is not found rather than forbidden: it reveals nothing.
-    if not user.is_admin:
-        raise NotFound("Not found.", code="not_found")
 
 
 async def start_by_admin(res: Resources, user: Principal, session_id: str) -> JobOut:

@@ -13,6 +13,7 @@ from actors.payments.stripe_client import StripeConnection, checkout_facts
 from db.state_machine import NewJob
 from service.auth.principal import Principal
 from service.errors import Conflict, ServiceUnavailable
+from service.payments import observed
 from service.payments.pricing import Quote
 from service.settings import Settings
 
@@ -83,6 +84,7 @@ async def create_checkout(
     job.payment_url = facts.url
     job.payment_expires_at = datetime.fromtimestamp(facts.expires_at or expires_at, UTC)
     job.payment_status = "pending"
+    observed.checkout_created(job)
 
 
 def _product_name(job: NewJob, quote: Quote) -> str:

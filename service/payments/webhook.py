@@ -43,6 +43,7 @@ from db.models import Job, StripeEvent
 from db.statuses import JobStatus
 from service.errors import BadRequest, ServiceUnavailable
 from service.jobs.service import publish
+from service.payments import observed
 from service.payments.activation import start_paid_job
 from service.resources import Resources
 
@@ -206,6 +207,7 @@ async def _apply(
                 session, job_id, "payment_rejected", {**detail, "reason": mismatch.code, "why": mismatch.message}
             )
             return f"rejected:{mismatch.code}", []
+        observed.paid(job, facts)
         return "queued", await start_paid_job(res, session, job, facts, actor=ACTOR, detail=detail)
     # An expiry or a failed async payment: only a job still waiting for payment expires.
     if job.status != JobStatus.PENDING_PAYMENT or job.payment_session_id != facts.id:

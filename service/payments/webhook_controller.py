@@ -7,6 +7,8 @@ from typing import Any
 from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK
 
+from service.errors import ServiceError
+from service.payments import observed
 from service.payments.webhook import WebhookOutcome, handle, verify
 from service.resources import get_resources
 
@@ -26,5 +28,9 @@ class StripeWebhookController(Controller):
     async def stripe_webhook(self, request: Request[Any, Any, Any]) -> WebhookOutcome:
         """Verify the signature on the raw body, store the event id once, apply it; 400 on a bad signature."""
         res = get_resources(request.app)
-        event = verify(res, await request.body(), request.headers.get("stripe-signature"))
+        try:
+            event = verify(res, await request.body(), request.headers.get("stripe-signature"))
+        except ServiceError as exc:
+            observed.webhook_refused(exc.code)
+            raise
         return await handle(res, event)

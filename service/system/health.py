@@ -1,4 +1,5 @@
-"""``GET /api/health``: Postgres, Redis, the number of live worker processes, whether programs are sandboxed."""
+"""``GET /api/health``: Postgres, Redis, the number of live worker processes and which queues they consume, whether
+programs are sandboxed, and whether each configured provider answers (cached: ``service.system.providers``)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import time
 from typing import Any
 
 import anyio
-from litestar import Controller, Request, Response, get
+import msgspec
+from litestar import Controller, Litestar, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from actors.broker import NAMESPACE
+from actors.observe import presence
 from actors.process import sandbox_status
 from service.resources import Resources, get_resources
+from service.system.providers import ProviderProbes
+from service.system.queue_names import known_queues
 
 CHECK_TIMEOUT_SECONDS = 3.0
 
@@ -42,6 +47,24 @@ async def _check_redis(res: Resources) -> tuple[str, int]:
         return f"error: {type(exc).__name__}", 0
 
 
+async def _workers_per_queue(res: Resources) -> dict[str, int]:
+    """Live worker processes consuming each known queue (0: nothing takes its jobs)."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            workers = await presence.live_workers(res.redis)
+    except Exception:
+        return {}
+    return {q: sum(1 for w in workers if q in w.queues) for q in sorted(known_queues())}
+
+
+def _probes(app: Litestar) -> ProviderProbes:
+    probes: ProviderProbes | None = app.state.get("provider_probes")
+    if probes is None:
+        probes = ProviderProbes()
+        app.state["provider_probes"] = probes
+    return probes
+
+
 class HealthController(Controller):
     tags = ("system",)
 
@@ -65,4 +88,6 @@ class HealthController(Controller):
         # Whether programs run by jobs are sandboxed on this host (probed once; workers log theirs at start).
         sandbox = await anyio.to_thread.run_sync(sandbox_status)
         body["sandbox"] = {"available": sandbox.available, "reason": sandbox.reason}
+        body["queues"] = await _workers_per_queue(res) if redis_status == "ok" else {}
+        body["providers"] = msgspec.to_builtins(await _probes(request.app).statuses(res))
         return Response(body, status_code=200 if healthy else 503)

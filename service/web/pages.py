@@ -16,6 +16,7 @@ from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
+from service.auth.admin import require_admin
 from service.auth.principal import Principal
 from service.errors import NotFound
 from service.jobs import service
@@ -103,6 +104,13 @@ class PagesController(Controller):
                 "detail_template": detail_template(job.kind),
             },
         )
+
+    @get("/admin", media_type=MediaType.HTML)
+    async def admin(self, request: Request[Principal, Any, Any]) -> Template:
+        """The operator's dashboard (admins; anyone else gets the not-found page): live queues and workers,
+        pause/resume, a job search across users with history, retry, cancel and bulk actions."""
+        require_admin(request.user)
+        return Template(template_name="admin.html", context={"user": request.user})
 
     @get("/settings", media_type=MediaType.HTML)
     async def settings(self, request: Request[Principal, Any, Any]) -> Template:

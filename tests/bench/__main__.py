@@ -28,6 +28,7 @@ BENCHMARKS = {
     "llms_crawl": "tests.bench.llms_crawl",
     "build_overhead": "tests.bench.build_overhead",
     "article_orders": "tests.bench.article_orders",
+    "metrics_scrape": "tests.bench.metrics_scrape",
 }
 
 

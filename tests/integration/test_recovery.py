@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from db.observe.catalog import SWEEPER_RECLAIMS, SWEEPER_RESENDS
 from tests.conftest import ApiUser
 from tests.support.isolated_stack import IsolatedStack, isolated_stack, wait_until
 from tests.support.services import (
@@ -114,6 +115,8 @@ async def test_sigkilled_worker_job_runs_again_and_succeeds_exactly_once(stack: 
     lost = next(e for e in stack.history(job_id) if e["to_status"] == "retrying")
     assert lost["actor"] == "scheduler"
     assert "worker lost" in lost["detail"]["reason"]
+    reclaims = SWEEPER_RECLAIMS.key
+    wait_until(lambda: float(stack.redis.hget(reclaims, "retried") or 0) == 1.0, 10, "the re-claim counted")
 
 
 async def test_message_lost_from_redis_is_resent_and_job_runs_once(stack: IsolatedStack, user: ApiUser) -> None:
@@ -140,6 +143,8 @@ async def test_message_lost_from_redis_is_resent_and_job_runs_once(stack: Isolat
     assert stack.completions(job_id) == 1
     assert succeeded_events(stack, job_id) == 1
     assert [e["type"] for e in stack.history(job_id)].count("message_resent") == 1
+    # and the re-send is counted for /metrics (the scheduler flushes its counters every second)
+    wait_until(lambda: float(stack.redis.hget(SWEEPER_RESENDS.key, "test") or 0) == 1.0, 10, "the re-send counted")
 
 
 async def test_sigterm_hands_running_jobs_back_without_using_an_attempt(stack: IsolatedStack, user: ApiUser) -> None:

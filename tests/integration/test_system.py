@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,11 +57,28 @@ async def test_health_reports_database_redis_and_workers(api_url: str, worker: S
         response = await poll(fetch, lambda r: r.json().get("workers", 0) >= 1, timeout=15)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"status", "database", "redis", "workers", "sandbox"}
+    assert set(body) == {"status", "database", "redis", "workers", "sandbox", "queues", "providers"}
     assert (body["status"], body["database"], body["redis"]) == ("ok", "ok", "ok")
     assert body["workers"] >= 1
+    # Which queues have a live worker (from the workers' presence beats, a few seconds apart)
+    body = (await poll(lambda: client_get_health(api_url), lambda r: r.json()["queues"].get("noop", 0) >= 1)).json()
+    assert body["queues"]["test"] >= 1
+    # Configured providers: the fake Stripe answers; llms.txt declares its Ollama (no Gemini key: not probed)
+    stripe = body["providers"]["stripe"]
+    assert stripe["reachable"] is True
+    assert stripe["detail"].startswith("HTTP ")
+    assert set(body["providers"]) >= {"stripe", "ollama"} and "gemini" not in body["providers"]
+    assert "127.0.0.1" not in str(body["providers"])
+    # and they are cached: the next check makes no new probe
+    again = (await client_get_health(api_url)).json()
+    assert again["providers"]["stripe"]["checked_at"] == stripe["checked_at"]
     # The suite installs bubblewrap (.ci/run), so programs run by jobs are sandboxed here.
     assert body["sandbox"] == {"available": True, "reason": None}
+
+
+async def client_get_health(api_url: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=api_url) as client:
+        return await client.get("/api/health")
 
 
 async def test_queue_stats_need_authentication(api_url: str) -> None:
@@ -138,30 +156,63 @@ def _samples(metrics: str, name: str) -> dict[str, float]:
     return found
 
 
+async def scrape(api_url: str) -> str:
+    async with httpx.AsyncClient(base_url=api_url, headers=SCRAPER_HEADERS) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+# Longer than the processes' flush interval (1 s): increments of an earlier test have reached Redis by then.
+SETTLE_SECONDS = 2.5
+
+
 async def test_metrics_in_prometheus_text(
     make_user: Callable[..., Awaitable[ApiUser]], worker: ServiceProcess, api_url: str
 ) -> None:
-    # Given a succeeded and a failed job
+    # Counters live in Redis and add up over time: this test reads what its own jobs added
+    await asyncio.sleep(SETTLE_SECONDS)
+    before = await scrape(api_url)
+
+    def added(body: str, name: str, labels: str) -> float:
+        return _samples(body, name).get(labels, 0.0) - _samples(before, name).get(labels, 0.0)
+
+    # Given a succeeded and a failed job, and a long one running
     user = await make_user()
     await run_job(user, "test_noop")
     await run_job(user, "test_sleep", {"fail_permanently": True})
-    # When Prometheus scrapes with its token
-    async with httpx.AsyncClient(base_url=api_url, headers=SCRAPER_HEADERS) as client:
-        response = await client.get("/metrics")
-    # Then the job counts, durations and open SSE streams are there
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    body = response.text
-    jobs = _samples(body, "genjobs_jobs")
-    assert jobs['{kind="test_noop",status="succeeded"}'] == 1.0
-    assert jobs['{kind="test_sleep",status="failed"}'] == 1.0
-    assert sum(jobs.values()) == 2.0
-    buckets = _samples(body, "genjobs_job_duration_seconds_bucket")
-    assert buckets['{kind="test_noop",le="1.0"}'] == 1.0
-    assert buckets['{kind="test_noop",le="+Inf"}'] == 1.0
-    assert _samples(body, "genjobs_job_duration_seconds_count")['{kind="test_sleep"}'] == 1.0
-    assert "# TYPE genjobs_job_duration_seconds histogram" in body
+    long = await user.client.post("/api/jobs", json={"kind": "test_sleep", "params": {"steps": 1000, "delay": 0.05}})
+    assert long.status_code == 202, long.text
+
+    # When Prometheus scrapes with its token (workers flush their counters to Redis every second)
+    def recorded(body: str) -> bool:
+        return (
+            added(body, "genjobs_job_transitions_total", '{kind="test_noop",queue="noop",status="succeeded"}') >= 1
+            and added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="failed"}') >= 1
+            and _samples(body, "genjobs_jobs").get('{kind="test_sleep",queue="test",status="running"}') == 1.0
+            and _samples(body, "genjobs_dead_letters").get('{queue="test"}') == 1.0
+        )
+
+    body = await poll(lambda: scrape(api_url), recorded)
+    # Then creations and claims are counted (two jobs created on queue "test", both claimed)
+    assert added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="queued"}') >= 2
+    assert added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="running"}') >= 2
+    # and active jobs are gauges (finished ones are counted by their transitions, never by a table scan)
+    assert all('status="succeeded"' not in labels for labels in _samples(body, "genjobs_jobs"))
+    # and queue wait and run time are histograms per kind and queue (Prometheus text sorts the labels)
+    assert "# TYPE genjobs_job_run_seconds histogram" in body
+    assert "# TYPE genjobs_job_queue_wait_seconds histogram" in body
+    noop = '{kind="test_noop",le="%s",queue="noop",status="succeeded"}'
+    assert added(body, "genjobs_job_run_seconds_bucket", noop % "+Inf") == 1.0
+    assert added(body, "genjobs_job_run_seconds_bucket", noop % "60.0") == 1.0
+    assert added(body, "genjobs_job_queue_wait_seconds_count", '{kind="test_noop",queue="noop"}') == 1.0
+    # and the workers, their queues and the open SSE streams are there
+    assert _samples(body, "genjobs_workers_live")[""] >= 1
+    assert _samples(body, "genjobs_queue_workers")['{queue="noop"}'] >= 1
+    assert _samples(body, "genjobs_queue_paused")['{queue="noop"}'] == 0
     assert _samples(body, "genjobs_sse_streams_open")[""] >= 0
+    assert (await user.client.delete(f"/api/jobs/{long.json()['id']}")).status_code == 204
 
 
 @pytest.mark.parametrize(
@@ -260,3 +311,15 @@ async def test_jobs_behind_busy_workers_count_as_waiting(
     finally:
         for job_id in ids:
             await user.client.delete(f"/api/jobs/{job_id}")
+
+
+async def test_dashboard_and_alert_rules_use_only_exported_metrics(api_url: str) -> None:
+    # Every series the Grafana dashboard and the example alert rules query is one /metrics serves
+    root = Path(__file__).resolve().parents[2] / "deploy"
+    referenced: set[str] = set()
+    for path in [root / "grafana" / "genjobs.json", root / "prometheus" / "alerts.yml"]:
+        referenced |= set(re.findall(r"genjobs_[a-z_]+", path.read_text()))
+    families = set(re.findall(r"^# TYPE (\S+) ", await scrape(api_url), flags=re.MULTILINE))
+    names = {f"{f}{suffix}" for f in families for suffix in ("", "_total", "_bucket", "_count", "_sum")}
+    assert len(referenced) > 10, referenced
+    assert referenced <= names, sorted(referenced - names)

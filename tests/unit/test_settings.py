@@ -119,3 +119,13 @@ def test_redacted_leaves_urls_without_password_and_an_empty_secret_alone() -> No
 )
 def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "text"), ("text", "text"), ("JSON", "json"), (" json ", "json")])
+def test_log_format(value: str, expected: str) -> None:
+    assert Settings.from_env({"LOG_FORMAT": value}).log_format == expected
+
+
+def test_an_unknown_log_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="LOG_FORMAT must be 'text' or 'json', got 'xml'"):
+        Settings.from_env({"LOG_FORMAT": "xml"})

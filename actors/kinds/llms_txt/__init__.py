@@ -85,6 +85,7 @@ LLMS_TXT = register_kind(
         settings=load_settings,
         check_params=check_params,
         warm_up="actors.kinds.llms_txt.extract_pool:warm_up",
+        health_probes=lambda s: {"ollama": s.ollama_url, **({"gemini": s.gemini_api_base} if s.gemini_api_key else {})},
         shut_down="actors.kinds.llms_txt.extract_pool:shut_down",
         counts_toward_quota=True,
         max_retries=2,

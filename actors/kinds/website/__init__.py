@@ -53,6 +53,7 @@ WEBSITE = register_kind(
         settings=load_settings,
         check_params=check_params,
         rate_limit=rate_limit,
+        health_probes=lambda s: {"website_generator": s.generator_url} if s.generator_url else {},
         # A message is one or two HTTP requests; the 20-minute wait is the poll deadline, not this limit.
         time_limit_seconds=120,
         max_retries=3,

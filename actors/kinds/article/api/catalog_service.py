@@ -20,9 +20,9 @@ from actors.kinds.article.api.schemas import (
 )
 from actors.kinds.article.models import CatalogArticle, CatalogDomain
 from actors.kinds.article.quality import count_words
+from service.auth.admin import require_admin
 from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
-from service.payments.admin import require_admin
 from service.resources import get_resources
 
 AnyRequest = Request[Principal, Any, Any]

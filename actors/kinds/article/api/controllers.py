@@ -37,9 +37,9 @@ from actors.kinds.article.api.views import (
 )
 from actors.kinds.article.models import Order
 from actors.kinds.article.statuses import ORDER_STATUSES
+from service.auth.admin import require_admin
 from service.auth.principal import Principal
 from service.errors import BadRequest
-from service.payments.admin import require_admin
 from service.resources import get_resources
 
 AnyRequest = Request[Principal, Any, Any]

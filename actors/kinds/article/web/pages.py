@@ -13,8 +13,8 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get
 from litestar.response import Template
 
+from service.auth.admin import require_admin
 from service.auth.principal import Principal
-from service.payments.admin import require_admin
 from service.web.pages import PagesController
 
 
