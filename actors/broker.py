@@ -11,6 +11,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
+from actors.observe.tracing import inject_trace
 from actors.pause import PausableRedisBroker
 from actors.registry import JobKind
 
@@ -81,9 +82,11 @@ def send_job(
 def enqueue_call(broker: RedisBroker, message: dramatiq.Message[None]) -> tuple[str, list[str], list[Any]]:
     """(script source, keys, args) of the call to Dramatiq's own dispatch script that enqueues ``message``
     (with its ``redis_message_id`` set) as ``RedisBroker.enqueue`` does, for a caller that sends it in one
-    pipeline with other commands (the API's job creation). Undelayed messages only; the broker has no
-    middleware to run around it (``build_broker``'s senders have none)."""
+    pipeline with other commands (the API's job creation). Undelayed messages only; no broker middleware runs
+    around it, so the sender's trace context is put in the options here."""
     message_id = message.options["redis_message_id"]
+    # What the TraceContext middleware does for messages sent through the broker.
+    inject_trace(message.options)
     args: list[Any] = [
         "enqueue",
         int(time.time() * 1000),

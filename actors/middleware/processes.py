@@ -26,6 +26,6 @@ class ProcessReaper(Middleware):
             log.warning("programs run by jobs are NOT sandboxed: %s", status.reason)
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        killed = kill_all_groups(final=True)
+        killed = kill_all_groups()
         if killed:
             log.warning("killed %d process group(s) still running at shutdown", killed)

@@ -87,6 +87,17 @@ def current_trace_id() -> str | None:
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
 
 
+def inject_trace(options: dict[str, Any]) -> None:
+    """Put the current span's W3C trace context into a message's ``options`` (nothing outside a span)."""
+    if not tracing_active():
+        return
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    for key in _CARRIER_KEYS:
+        if key in carrier:
+            options[key] = carrier[key]
+
+
 class TraceContext(Middleware):
     """Carries the sender's trace in message options and runs each message in a span that continues it.
 
@@ -96,11 +107,7 @@ class TraceContext(Middleware):
         self._local = threading.local()
 
     def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        for key in _CARRIER_KEYS:
-            if key in carrier:
-                message.options[key] = carrier[key]
+        inject_trace(message.options)
 
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
         carrier = {k: str(message.options[k]) for k in _CARRIER_KEYS if k in message.options}

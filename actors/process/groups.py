@@ -12,26 +12,31 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from actors.process.watch import group_usage
 
 log = logging.getLogger("genjobs.process")
 
 _lock = threading.Lock()
+# Held while a program is started and its group registered, and while a sweep takes its list: a program being
+# started during a sweep is either in the list or started after it, never between the two.
+_spawn_lock = threading.Lock()
 # pgid -> a label for logs (the command line)
 _live: dict[int, str] = {}
-# Set by the worker's final sweep: a group registered after it (its program was started while the sweep ran)
-# is killed at once instead of outliving the worker.
-_closed = False
+
+
+@contextmanager
+def spawning() -> Iterator[None]:
+    """Start a program and ``register_group`` it inside this block."""
+    with _spawn_lock:
+        yield
 
 
 def register_group(pgid: int, label: str) -> None:
     with _lock:
-        if not _closed:
-            _live[pgid] = label
-            return
-    log.warning("killing process group %d (%s): the worker is stopping", pgid, label)
-    signal_group(pgid, signal.SIGKILL)
+        _live[pgid] = label
 
 
 def unregister_group(pgid: int) -> None:
@@ -59,17 +64,15 @@ def signal_group(pgid: int, sig: signal.Signals) -> bool:
     return True
 
 
-def kill_all_groups(grace_seconds: float = 2.0, *, final: bool = False) -> int:
+def kill_all_groups(grace_seconds: float = 2.0) -> int:
     """SIGTERM every live group, SIGKILL what is left after ``grace_seconds``; returns how many there were.
 
-    For the worker's shutdown (``final``: no group may start after it; one whose program was being started
-    during the sweep is killed as it registers): the threads running the jobs kill their own groups too, but
-    a thread that is stuck or already gone must not leave programs running.
+    For the worker's shutdown: the threads running the jobs kill their own groups too, but a thread that
+    is stuck or already gone must not leave programs running. A program being started as the sweep begins is
+    waited for (``spawning``), so it is in the sweep.
     """
-    global _closed
-    with _lock:
-        _closed = _closed or final
-        groups = dict(_live)
+    with _spawn_lock:
+        groups = live_groups()
     for pgid, label in groups.items():
         log.info("stopping process group %d (%s)", pgid, label)
         signal_group(pgid, signal.SIGTERM)

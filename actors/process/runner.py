@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from actors.process.groups import group_exists, register_group, signal_group, unregister_group
+from actors.process.groups import group_exists, register_group, signal_group, spawning, unregister_group
 from actors.process.limits import ProcessLimits, prlimit_argv, prlimit_path
 from actors.process.lines import LineSplitter
 from actors.process.result import ProcessResult, StopReason
@@ -122,18 +122,19 @@ def run_process(
     if log is not None:
         log.write(f"$ {shlex.join(argv)}\n")
     started = time.monotonic()
-    proc = subprocess.Popen(
-        command,
-        cwd=workdir,
-        env=clean_env(env, workdir),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        process_group=0,
-        close_fds=True,
-    )
-    pgid = proc.pid
-    register_group(pgid, " ".join(argv)[:200])
+    with spawning():
+        proc = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=clean_env(env, workdir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            process_group=0,
+            close_fds=True,
+        )
+        pgid = proc.pid
+        register_group(pgid, " ".join(argv)[:200])
     stopped: StopReason | None = None
     try:
         stopped = _supervise(proc, output, limits, started, timeout, should_stop, grace_seconds)
