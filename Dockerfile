@@ -11,6 +11,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN pip install --no-cache-dir uv
 
+# Programs jobs run: Node and npm for the build kind, bubblewrap for its sandbox (without the privileges to make
+# namespaces, e.g. under Docker's default seccomp profile, the worker logs that programs run unsandboxed).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nodejs npm bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 
 # Dependencies before code: this layer is rebuilt only when the lock file changes.
