@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -99,18 +100,23 @@ def note_transition(session: Session | Connection, facts: TransitionFacts) -> No
     elif session.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         report(facts)
     else:
-        session.info.setdefault(_NOTES, []).append(facts)
+        _pending.setdefault(session, []).append(facts)
+
+
+# Changes made in a connection's own transaction (not a session's), until it commits or rolls back. Keyed by
+# the Connection itself: its ``info`` would reach for the DBAPI connection, which fails once it was invalidated.
+_pending: weakref.WeakKeyDictionary[Connection, list[TransitionFacts]] = weakref.WeakKeyDictionary()
 
 
 @event.listens_for(Engine, "commit")
 def _report_connection_committed(conn: Connection) -> None:
-    for facts in conn.info.pop(_NOTES, ()):
+    for facts in _pending.pop(conn, ()):
         report(facts)
 
 
 @event.listens_for(Engine, "rollback")
 def _forget_connection_rolled_back(conn: Connection) -> None:
-    conn.info.pop(_NOTES, None)
+    _pending.pop(conn, None)
 
 
 @event.listens_for(Session, "after_commit")
