@@ -104,6 +104,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await hub.stop()
         broker.client.close()
         await redis_client.aclose()
+        # A client given its pool does not close it: its connections would be left to the garbage collector.
+        await pool.aclose()
         await engine.dispose()
 
 
