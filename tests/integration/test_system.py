@@ -192,6 +192,8 @@ async def test_metrics_in_prometheus_text(
             and added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="failed"}') >= 1
             and _samples(body, "genjobs_jobs").get('{kind="test_sleep",queue="test",status="running"}') == 1.0
             and _samples(body, "genjobs_dead_letters").get('{queue="test"}') == 1.0
+            # (the gauges come from Postgres at once, the counters a flush later: wait for both)
+            and added(body, "genjobs_job_transitions_total", '{kind="test_sleep",queue="test",status="running"}') >= 2
         )
 
     body = await poll(lambda: scrape(api_url), recorded)
