@@ -255,8 +255,10 @@ def _processes_mentioning(needle: str) -> list[int]:
 async def test_a_build_sees_no_secrets_and_cannot_write_outside_its_folder(
     user: ApiUser, tmp_path: Path, service_env: dict[str, str]
 ) -> None:
-    # This checkout: on the read-only root inside the sandbox (ARTIFACTS_DIR is hidden under an empty tmpfs).
-    outside = Path.cwd() / f"escape-{uuid.uuid4().hex}"
+    # The home folder: on the read-only root inside the sandbox (ARTIFACTS_DIR is hidden under an empty tmpfs).
+    # Not this checkout: one under /tmp (a CI clone) is inside the sandbox's private /tmp, where a write succeeds
+    # unseen outside.
+    outside = Path.home() / f"escape-{uuid.uuid4().hex}"
     script = (
         f"env | sort; (touch {outside} && echo WROTE-OUTSIDE) || echo write-refused; "
         f"echo artifacts: $(ls {service_env['ARTIFACTS_DIR']}); "
