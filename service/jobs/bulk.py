@@ -20,8 +20,9 @@ from db.models import Job
 from db.statuses import ACTIVE, RETRYABLE_BY_USER, JobStatus
 from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, ServiceError
+from service.jobs.enqueue import publish
 from service.jobs.schemas import JobOut, job_out
-from service.jobs.service import cancel_row, get_job_row, publish, retry_job, set_cancel_flag, visible_to
+from service.jobs.service import cancel_row, get_job_row, retry_job, set_cancel_flag, visible_to
 from service.resources import Resources
 
 BULK_MAX = 100

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from db.statuses import JobStatus
 from service.auth.principal import Principal
 from service.errors import BadRequest, PayloadTooLarge
-from service.jobs import service
+from service.jobs import creation, service
 from service.jobs.schemas import CreatedJob, CreateJobRequest, HistoryEntry, JobOut, JobPage
 from service.resources import get_resources
 from service.uploads.jobs import create_job_with_files
@@ -70,7 +70,7 @@ class JobsController(Controller):
 
         Kinds that take files are sent as ``multipart/form-data`` instead: parts ``kind``, ``params`` (JSON),
         optional ``priority`` and ``idempotency_key``, and the kind's file parts."""
-        job, created = await service.create_job(get_resources(request.app), request.user, data)
+        job, created = await creation.create_job(get_resources(request.app), request.user, data)
         return created_response(job, created)
 
     @get("/", operation_id="listJobs")

@@ -1,4 +1,6 @@
-"""Sending a new job to Redis: its message and its first live event in one pipeline, one round trip.
+"""The Redis side of the jobs endpoints: a job's message, and live events after a commit.
+
+Sending a new job: its message and its first live event in one pipeline, one round trip.
 
 Both are Lua scripts (Dramatiq's dispatch script, and ``db.live``'s append script) called by their SHA; a
 server that does not know a script yet (a fresh or restarted Redis) gets it loaded and the call repeated,
@@ -8,16 +10,26 @@ which is safe because a script that was not found did not run.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
 
+import anyio
 import dramatiq
 import redis
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from redis.exceptions import NoScriptError
 
-from actors.broker import enqueue_call
+from actors.broker import enqueue_call, send_job
+from actors.registry import get_kind
 from db.live import APPEND_SCRIPT, LiveEvent, append_call
+from service.errors import BadRequest, dependency_down
+
+if TYPE_CHECKING:
+    from service.resources import Resources
+
+log = logging.getLogger("genjobs.jobs")
 
 
 def _sha(source: str) -> str:
@@ -73,3 +85,26 @@ class CreationSender:
         for _source, sha, keys, args in calls:
             pipe.evalsha(sha, len(keys), *keys, *args)
         return list(await pipe.execute(raise_on_error=False))
+
+
+async def publish(res: Resources, events: list[LiveEvent]) -> None:
+    # Postgres already holds the change; live subscribers recover from a lost event by reconnecting.
+    try:
+        await res.publisher.publish(events)
+    except redis.RedisError:
+        log.warning("could not publish %d live event(s): Redis unavailable", len(events))
+
+
+async def send_message(res: Resources, kind_name: str, job_id: uuid.UUID, queue: str) -> str:
+    """Send the message that runs a job (inside the caller's transaction, under the job's lock); 503 without Redis."""
+    kind = get_kind(kind_name)
+    if kind is None:
+        raise BadRequest(f"Job kind {kind_name!r} is no longer available.", code="unknown_kind")
+    try:
+        return await anyio.to_thread.run_sync(send_job, res.broker, kind, job_id, queue)
+    except redis.RedisError as exc:
+        raise dependency_down(
+            "redis",
+            "The job queue (Redis) is unavailable, so the job was not created; please try again shortly.",
+            type(exc).__name__,
+        ) from None

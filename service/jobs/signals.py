@@ -29,9 +29,10 @@ from db.models import Job
 from db.statuses import JobStatus
 from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from service.jobs.enqueue import publish, send_message
 from service.jobs.params import field_errors
 from service.jobs.schemas import JobOut, job_out
-from service.jobs.service import get_job_row, publish, send_message
+from service.jobs.service import get_job_row
 from service.resources import Resources
 
 # A signed webhook request older (or newer) than this is refused, so a captured request cannot be replayed.

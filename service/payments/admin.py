@@ -15,8 +15,8 @@ from db.models import Job
 from service.auth.admin import require_admin
 from service.auth.principal import Principal
 from service.errors import Conflict, NotFound
+from service.jobs.enqueue import publish
 from service.jobs.schemas import JobOut, job_out
-from service.jobs.service import publish
 from service.payments.activation import start_paid_job
 from service.payments.checkout import _stripe_unavailable, require_stripe
 from service.resources import Resources

@@ -42,7 +42,7 @@ from db.locks import lock_job
 from db.models import Job, StripeEvent
 from db.statuses import JobStatus
 from service.errors import BadRequest, ServiceUnavailable
-from service.jobs.service import publish
+from service.jobs.enqueue import publish
 from service.payments import observed
 from service.payments.activation import start_paid_job
 from service.resources import Resources

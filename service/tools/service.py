@@ -14,9 +14,9 @@ from actors.links import job_page_url
 from service.auth.principal import Principal
 from service.errors import BadRequest
 from service.input_guard import check_json_value, decode_json
+from service.jobs.creation import create_job
 from service.jobs.params import field_errors
 from service.jobs.schemas import CreateJobRequest
-from service.jobs.service import create_job
 from service.resources import Resources
 from service.tools.definitions import Tool, all_tools
 

@@ -22,7 +22,7 @@ from actors.registry import JobKind, get_kind
 from actors.uploads import ArchiveRefused, ExtractLimits, UploadPolicy, check_archive, upload_dir
 from service.auth.principal import Principal
 from service.errors import BadRequest
-from service.jobs import service
+from service.jobs import creation
 from service.jobs.schemas import CreateJobRequest, JobOut
 from service.resources import Resources
 from service.uploads.receive import ReceivedForm, SavedFile, receive_form
@@ -50,7 +50,7 @@ async def create_job_with_files(
         (incoming / MANIFEST).write_bytes(msgspec.json.encode({f.part: f for f in form.files}))
         kept = upload_dir(res.settings.artifacts_dir, job_id)
         incoming.rename(kept)
-        job, created = await service.create_job(res, user, req, job_id=job_id, with_files=True)
+        job, created = await creation.create_job(res, user, req, job_id=job_id, with_files=True)
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         if kept is not None:

@@ -20,7 +20,7 @@ from db.live import LiveEvent
 from db.locks import lock_job
 from db.statuses import JobStatus
 from service.auth.principal import Principal
-from service.jobs.service import send_message
+from service.jobs.enqueue import send_message
 from service.payments.checkout import create_checkout, require_stripe
 from service.payments.pricing import BreakdownLine, Quote, display_amount
 from service.resources import Resources

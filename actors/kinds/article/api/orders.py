@@ -28,7 +28,7 @@ from db.live import LiveEvent
 from db.models import Job, User
 from service.auth.principal import Principal
 from service.errors import BadRequest, Conflict, Forbidden
-from service.jobs.service import publish
+from service.jobs.enqueue import publish
 from service.resources import Resources
 
 log = logging.getLogger("genjobs.orders")
