@@ -9,11 +9,10 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actors.payments.stripe_client import CheckoutFacts
-from db import state_machine as sm
 from db.locks import lock_job
 from db.models import Job
 from db.statuses import JobStatus
@@ -32,14 +31,15 @@ def check_session(job: Job, facts: CheckoutFacts, *, require_owner: bool = True)
         return Mismatch("unpaid", f"the session's payment_status is {facts.payment_status!r}, not 'paid'")
     if job.status != JobStatus.PENDING_PAYMENT:
         return Mismatch("job_not_pending", f"the job is {job.status}, not pending_payment")
-    if job.payment_session_id != facts.id:
+    payment = job.payment
+    if payment is None or payment.session_id != facts.id:
         return Mismatch("session_mismatch", f"session {facts.id} is not the job's session")
     if require_owner and facts.metadata.get("user_id") != str(job.owner_id):
         return Mismatch("owner_mismatch", "the session's user is not the job's owner")
-    if facts.amount_total != job.amount_cents:
-        return Mismatch("amount_mismatch", f"amount_total {facts.amount_total} != price {job.amount_cents}")
-    if (facts.currency or "").lower() != job.currency:
-        return Mismatch("currency_mismatch", f"currency {facts.currency!r} != {job.currency!r}")
+    if facts.amount_total != payment.amount_cents:
+        return Mismatch("amount_mismatch", f"amount_total {facts.amount_total} != price {payment.amount_cents}")
+    if (facts.currency or "").lower() != payment.currency:
+        return Mismatch("currency_mismatch", f"currency {facts.currency!r} != {payment.currency!r}")
     return None
 
 
@@ -52,24 +52,6 @@ def session_detail(facts: CheckoutFacts, **extra: Any) -> dict[str, Any]:
         "currency": facts.currency,
         **extra,
     }
-
-
-def mark_paid(
-    session: Session,
-    job_id: uuid.UUID,
-    *,
-    actor: str,
-    message_id: str | None,
-    detail: dict[str, Any],
-    payment_intent: str | None,
-) -> sm.Changed | None:
-    """pending_payment -> queued with the payment columns, in the caller's transaction."""
-    changed = sm.mark_paid(session, job_id, actor=actor, message_id=message_id, detail=detail)
-    if changed is not None:
-        session.execute(
-            update(Job).where(Job.id == job_id).values(payment_status="paid", payment_intent_id=payment_intent)
-        )
-    return changed
 
 
 def lock_for_update(session: Session, job_id: uuid.UUID) -> Job | None:

@@ -22,18 +22,18 @@ from datetime import timedelta
 
 import stripe
 from dramatiq.brokers.redis import RedisBroker
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.broker import send_job
-from actors.payments.activation import check_session, lock_for_update, mark_paid, session_detail
+from actors.payments.activation import check_session, lock_for_update, session_detail
 from actors.payments.refund import refund_job
 from actors.payments.refund_status import UNSETTLED_REFUND, apply_refund_status, owes_refund_clause
 from actors.payments.stripe_client import StripeConnection, checkout_facts
 from actors.registry import get_kind
 from db import state_machine as sm
 from db.live import LiveEvent, LivePublisher
-from db.models import Job
+from db.models import Job, Payment
 from db.statuses import JobStatus
 
 log = logging.getLogger("genjobs.reconcile")
@@ -80,9 +80,10 @@ class PaymentReconciler:
     def _settle_expired_checkouts(self, report: ReconcileReport) -> None:
         with self.sessions() as session:
             rows = session.execute(
-                select(Job.id, Job.payment_session_id)
-                .where(Job.status == JobStatus.PENDING_PAYMENT.value, Job.payment_expires_at < func.now())
-                .order_by(Job.payment_expires_at)
+                select(Job.id, Payment.session_id)
+                .join(Payment, Payment.job_id == Job.id)
+                .where(Job.status == JobStatus.PENDING_PAYMENT.value, Payment.expires_at < func.now())
+                .order_by(Payment.expires_at)
                 .limit(BATCH)
             ).all()
         for job_id, session_id in rows:
@@ -109,9 +110,7 @@ class PaymentReconciler:
                 # Paid by a method that settles later: expiring the job now would keep the money of a job
                 # that never runs. Its async_payment_succeeded / _failed webhook (or a later look) decides.
                 sm.record_event(session, job_id, "payment_processing", actor=ACTOR, detail=session_detail(facts))
-                session.execute(
-                    update(Job).where(Job.id == job_id).values(payment_expires_at=func.now() + PROCESSING_RECHECK)
-                )
+                session.execute(sm.payments.look_again_at(job_id, func.now() + PROCESSING_RECHECK))
                 return
             if facts is not None and facts.payment_status == "paid":
                 detail = session_detail(facts, reason="paid; its webhook was not received")
@@ -121,12 +120,10 @@ class PaymentReconciler:
                     why = mismatch.message if mismatch else f"unknown kind {job.kind}"
                     sm.record_event(session, job_id, "payment_rejected", actor=ACTOR, detail={**detail, "why": why})
                     # Push the next look back, so a rejected job is not looked up again on every pass.
-                    session.execute(
-                        update(Job).where(Job.id == job_id).values(payment_expires_at=func.now() + timedelta(days=1))
-                    )
+                    session.execute(sm.payments.look_again_at(job_id, func.now() + timedelta(days=1)))
                     return
                 message_id = send_job(self.broker, kind, job_id, job.queue)
-                changed = mark_paid(
+                changed = sm.mark_paid(
                     session,
                     job_id,
                     actor=ACTOR,
@@ -139,7 +136,7 @@ class PaymentReconciler:
                     report.started.append(job_id)
             else:
                 changed = sm.expire(session, job_id, actor=ACTOR, reason="checkout session expired unpaid")
-                session.execute(update(Job).where(Job.id == job_id).values(payment_status="expired"))
+                session.execute(sm.payments.closed(job_id, "expired"))
                 if changed is not None:
                     events = changed.events
                     report.expired.append(job_id)
@@ -149,10 +146,11 @@ class PaymentReconciler:
         with self.sessions() as session:
             rows = session.scalars(
                 select(Job.id)
+                .join(Payment, Payment.job_id == Job.id)
                 .where(
                     owes_refund_clause(),
-                    Job.refund_id.is_(None),
-                    Job.refund_status.is_(None),
+                    Payment.refund_id.is_(None),
+                    Payment.refund_status.is_(None),
                     Job.finished_at < func.now() - timedelta(seconds=self.refund_grace_seconds),
                 )
                 .limit(BATCH)
@@ -169,8 +167,9 @@ class PaymentReconciler:
     def _refresh_unsettled_refunds(self, report: ReconcileReport) -> None:
         with self.sessions() as session:
             rows = session.execute(
-                select(Job.id, Job.refund_id)
-                .where(Job.refund_id.is_not(None), Job.refund_status.in_(list(UNSETTLED_REFUND)))
+                select(Job.id, Payment.refund_id)
+                .join(Payment, Payment.job_id == Job.id)
+                .where(Payment.refund_id.is_not(None), Payment.refund_status.in_(list(UNSETTLED_REFUND)))
                 .order_by(Job.finished_at)
                 .limit(BATCH)
             ).all()

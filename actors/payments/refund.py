@@ -19,7 +19,7 @@ from typing import Any
 
 import dramatiq
 import stripe
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.finished import on_finished
@@ -27,7 +27,7 @@ from actors.payments.refund_status import REFUNDABLE, owes_refund
 from actors.payments.stripe_client import StripeConfig, StripeConnection, checkout_facts
 from actors.retry import backoff_seconds
 from db import state_machine as sm
-from db.models import Job
+from db.models import Job, Payment
 from db.observe import catalog
 from db.observe.recorder import inc
 
@@ -74,22 +74,19 @@ def refund_job(sessions: sessionmaker[Session], client: stripe.StripeClient, job
     was already refunded from the dashboard) is stored as refund status ``failed`` and recorded."""
     with sessions() as session:
         job = session.execute(
-            select(
-                Job.status,
-                Job.payment_status,
-                Job.queued_at,
-                Job.payment_session_id,
-                Job.payment_intent_id,
-                Job.refund_id,
-            ).where(Job.id == job_id)
+            select(Job.status, Job.queued_at, Payment.status, Payment.session_id, Payment.intent_id, Payment.refund_id)
+            .join(Payment, Payment.job_id == Job.id)
+            .where(Job.id == job_id)
         ).one_or_none()
-    if job is None or not owes_refund(job.status, job.payment_status, job.queued_at):
+    if job is None:
         return "not_refundable"
-    if job.refund_id is not None:
+    status, queued_at, payment_status, session_id, payment_intent, refund_id = job
+    if not owes_refund(status, payment_status, queued_at):
+        return "not_refundable"
+    if refund_id is not None:
         return "already_refunded"
-    payment_intent = job.payment_intent_id
-    if payment_intent is None and job.payment_session_id:
-        payment_intent = checkout_facts(client.v1.checkout.sessions.retrieve(job.payment_session_id)).payment_intent
+    if payment_intent is None and session_id:
+        payment_intent = checkout_facts(client.v1.checkout.sessions.retrieve(session_id)).payment_intent
     if payment_intent is None:
         _store(sessions, job_id, None, "failed", actor, {"error": "the paid session has no payment intent"})
         return "refund_refused"
@@ -119,12 +116,7 @@ def _store(
     detail: dict[str, Any],
 ) -> None:
     with sessions.begin() as session:
-        stored = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.refund_id.is_(None))
-            .values(refund_id=refund_id, refund_status=status)
-            .returning(Job.id)
-        ).one_or_none()
+        stored = session.execute(sm.payments.refund_asked(job_id, refund_id, status)).one_or_none()
         if stored is not None:
             event = "refunded" if refund_id else "refund_failed"
             sm.record_event(

@@ -12,11 +12,11 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from db import state_machine as sm
-from db.models import Job
+from db.models import Job, Payment
 from db.statuses import JobStatus
 
 # A paid job that ended without delivering: failed or timed out after its retries.
@@ -37,9 +37,9 @@ def owes_refund(status: str, payment_status: str | None, queued_at: Any) -> bool
 
 
 def owes_refund_clause() -> ColumnElement[bool]:
-    """``owes_refund`` as a SQL condition on ``jobs``."""
+    """``owes_refund`` as a SQL condition on ``jobs`` joined with their ``payments``."""
     return and_(
-        Job.payment_status == "paid",
+        Payment.status == "paid",
         or_(
             Job.status.in_(list(REFUNDABLE)),
             and_(Job.status.in_(list(CLOSED_UNPAID)), Job.queued_at.is_(None)),
@@ -56,7 +56,7 @@ def apply_refund_status(
     if not isinstance(refund_id, str) or not isinstance(status, str):
         return None, "ignored:not_a_refund"
     row = session.execute(
-        select(Job.id, Job.refund_status).where(Job.refund_id == refund_id).with_for_update()
+        select(Payment.job_id, Payment.refund_status).where(Payment.refund_id == refund_id).with_for_update()
     ).one_or_none()
     if row is None:
         return None, "ignored:unknown_refund"
@@ -66,7 +66,7 @@ def apply_refund_status(
     if current in SETTLED_REFUND and status in UNSETTLED_REFUND:
         # An older event delivered late: the refund has already settled.
         return job_id, "ignored:stale"
-    session.execute(update(Job).where(Job.id == job_id).values(refund_status=status[:32]))
+    session.execute(sm.payments.refund_settled(job_id, status))
     detail: dict[str, Any] = {"refund_id": refund_id, "from": current, "status": status, "source": source}
     if refund.get("failure_reason"):
         detail["failure_reason"] = refund["failure_reason"]

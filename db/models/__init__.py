@@ -9,6 +9,7 @@ from db.models.job_log import JobLog
 from db.models.job_poll import JobPoll
 from db.models.notification import Notification
 from db.models.notification_preference import NotificationPreference
+from db.models.payment import Payment
 from db.models.scheduler_run import SchedulerRun
 from db.models.stripe_event import StripeEvent
 from db.models.user import User
@@ -22,6 +23,7 @@ __all__ = [
     "JobPoll",
     "Notification",
     "NotificationPreference",
+    "Payment",
     "SchedulerRun",
     "StripeEvent",
     "User",

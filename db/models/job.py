@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, UUIDPrimaryKey, utcnow
+from db.models.payment import Payment
 from db.statuses import JobStatus
 
 _STATUS_VALUES = ", ".join(f"'{s.value}'" for s in JobStatus)
@@ -72,23 +73,13 @@ class Job(UUIDPrimaryKey, Base):
     job_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
-    # Payment (paid kinds only).
-    amount_cents: Mapped[int | None] = mapped_column(Integer)
-    currency: Mapped[str | None] = mapped_column(String(3))
-    payment_session_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    # The Checkout page the user pays on, and when its session stops accepting payment.
-    payment_url: Mapped[str | None] = mapped_column(Text)
-    payment_expires_at: Mapped[datetime | None]
-    # pending | paid | expired | cancelled (the money side; ``status`` is the job side).
-    payment_status: Mapped[str | None] = mapped_column(String(16))
-    payment_intent_id: Mapped[str | None] = mapped_column(String(255))
-    # Set once a refund was asked of Stripe (one per job: idempotency key ``refund-<job id>``).
-    refund_id: Mapped[str | None] = mapped_column(String(255))
-    refund_status: Mapped[str | None] = mapped_column(String(32))
-
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+
+    # A paid job's payment (``db.models.payment``), loaded with the job; read-only here: written only by
+    # ``db.state_machine.payments``.
+    payment: Mapped[Payment | None] = relationship(lazy="selectin", viewonly=True, uselist=False)

@@ -5,7 +5,8 @@ workers can never both claim a job and a finished job can never be moved again; 
 is written in the same statement. Each function returns the live events to publish *after* the caller commits
 (see ``db.live``), or ``None`` when the change did not apply. The transitions are grouped by what they serve:
 ``runs`` (claim, finish, retry, lost workers, cancel, a user's retry), ``waits`` (park, resume) and
-``payments`` (paid, expired); ``creation`` inserts a new job with its first audit event.
+``payments`` (paid, expired; and the only writes of the ``payments`` table, as ``sm.payments.<statement>``);
+``creation`` inserts a new job, with its payment row when it is paid, and its first audit event.
 
 Errors::
 
@@ -13,6 +14,7 @@ Errors::
      └── InvalidTransition   the job exists but is not in a state the change may start from
 """
 
+from db.state_machine import payments
 from db.state_machine.core import (
     Changed,
     InvalidTransition,
@@ -23,7 +25,7 @@ from db.state_machine.core import (
     transition,
 )
 from db.state_machine.creation import NewJob, create, create_async, created_events
-from db.state_machine.payments import expire, mark_paid
+from db.state_machine.payments import NewPayment, expire, mark_paid
 from db.state_machine.runs import cancel, claim, fail, fail_lost, reclaim_lost, requeue, schedule_retry, succeed
 from db.state_machine.waits import park, resume
 
@@ -31,6 +33,7 @@ __all__ = [
     "Changed",
     "InvalidTransition",
     "NewJob",
+    "NewPayment",
     "StateError",
     "cancel",
     "claim",
@@ -43,6 +46,7 @@ __all__ = [
     "fail_lost",
     "mark_paid",
     "park",
+    "payments",
     "reclaim_lost",
     "record_event",
     "requeue",

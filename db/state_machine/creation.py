@@ -15,22 +15,23 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Executable, String, bindparam, func, insert, literal, null, select
+from sqlalchemy import Connection, Executable, String, Uuid, bindparam, func, insert, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.live import LiveEvent, StatusChanged
-from db.models import Job, JobEvent
+from db.models import Job, JobEvent, Payment
 from db.observe.transitions import note_created
+from db.state_machine.payments import NewPayment
 from db.statuses import JobStatus
 
 INITIAL_STATUSES = frozenset({JobStatus.QUEUED.value, JobStatus.PENDING_PAYMENT.value})
 
 
 class NewJob(msgspec.Struct, kw_only=True):
-    """The columns of a job being created (the rest take their defaults). Mutable: a paid job gets its
-    payment page's fields before it is inserted."""
+    """The columns of a job being created (the rest take their defaults). Mutable: a paid job's payment gets
+    its Checkout Session before it is inserted."""
 
     id: uuid.UUID
     owner_id: uuid.UUID
@@ -46,24 +47,31 @@ class NewJob(msgspec.Struct, kw_only=True):
     queued_at: datetime | None = None
     message_id: str | None = None
     result: dict[str, Any] | None = None
-    amount_cents: int | None = None
-    currency: str | None = None
-    payment_session_id: str | None = None
-    payment_url: str | None = None
-    payment_expires_at: datetime | None = None
-    payment_status: str | None = None
+    # A paid job's payment row, inserted by the same statement.
+    payment: NewPayment | None = None
 
 
-_COLUMNS = tuple(f.name for f in msgspec.structs.fields(NewJob))
+_COLUMNS = tuple(f.name for f in msgspec.structs.fields(NewJob) if f.name != "payment")
+_PAYMENT_COLUMNS = tuple(f.name for f in msgspec.structs.fields(NewPayment))
 
 
-def _build_statement() -> Executable:
+def _build_statement(*, paid: bool) -> Executable:
     new_job = (
         insert(Job)
-        .values({name: bindparam(name, type_=Job.__table__.c[name].type) for name in _COLUMNS})
+        # Parameters named apart from the columns, whose own names the payment's INSERT reserves.
+        .values({name: bindparam(f"job_{name}", type_=Job.__table__.c[name].type) for name in _COLUMNS})
         .returning(Job.id, Job.status, Job.kind, Job.priority)
         .cte("new_job")
     )
+    payment = None
+    if paid:
+        # The payment row names the new job by its id, a parameter (SQLAlchemy cannot nest the job's INSERT
+        # in this one); Postgres checks its foreign key at the end of the statement, when the job exists.
+        ids = [bindparam("payment_id", type_=Uuid()), bindparam("payment_job_id", type_=Uuid())]
+        values = [bindparam(f"payment_{name}", type_=Payment.__table__.c[name].type) for name in _PAYMENT_COLUMNS]
+        columns = ["id", "job_id", *_PAYMENT_COLUMNS, "created_at", "updated_at"]
+        row = select(*ids, *values, func.now(), func.now())
+        payment = insert(Payment).from_select(columns, row).cte("new_payment")
     audit = select(
         new_job.c.id,
         literal("created"),
@@ -73,18 +81,26 @@ def _build_statement() -> Executable:
         # What history shows of the creation.
         func.jsonb_build_object("kind", new_job.c.kind, "priority", new_job.c.priority),
     )
-    return insert(JobEvent).from_select(["job_id", "type", "from_status", "to_status", "actor", "detail"], audit)
+    statement = insert(JobEvent).from_select(["job_id", "type", "from_status", "to_status", "actor", "detail"], audit)
+    # Not referenced by the audit insert, so named here to be part of the statement.
+    return statement.add_cte(payment) if payment is not None else statement
 
 
-_INSERT = _build_statement()
+_INSERT = _build_statement(paid=False)
+_INSERT_PAID = _build_statement(paid=True)
 
 
-def _parameters(job: NewJob, actor: str) -> dict[str, Any]:
+def _statement(job: NewJob, actor: str) -> tuple[Executable, dict[str, Any]]:
+    """The creation statement for ``job`` (with its payment row or without) and its parameters."""
     if job.status not in INITIAL_STATUSES:
         raise ValueError(f"a job starts queued or pending_payment, not {job.status}")
-    values = {name: getattr(job, name) for name in _COLUMNS}
+    values = {f"job_{name}": getattr(job, name) for name in _COLUMNS}
     values["actor"] = actor
-    return values
+    if job.payment is None:
+        return _INSERT, values
+    values["payment_id"], values["payment_job_id"] = uuid.uuid4(), job.id
+    values.update({f"payment_{name}": getattr(job.payment, name) for name in _PAYMENT_COLUMNS})
+    return _INSERT_PAID, values
 
 
 def created_events(job: NewJob) -> list[LiveEvent]:
@@ -102,7 +118,7 @@ def create(session: Session | Connection, job: NewJob, *, actor: str) -> list[Li
     """
     # On the session's connection: a Core statement, not an ORM bulk insert.
     conn = session.connection() if isinstance(session, Session) else session
-    conn.execute(_INSERT, _parameters(job, actor))
+    conn.execute(*_statement(job, actor))
     note_created(session, job, actor)
     return created_events(job)
 
@@ -110,7 +126,7 @@ def create(session: Session | Connection, job: NewJob, *, actor: str) -> list[Li
 async def create_async(conn: AsyncConnection, job: NewJob, *, actor: str) -> list[LiveEvent]:
     """``create`` from the API's event loop. On an autocommit connection the statement is its own transaction
     (both rows or neither)."""
-    await conn.execute(_INSERT, _parameters(job, actor))
+    await conn.execute(*_statement(job, actor))
     if conn.sync_connection is not None:
         note_created(conn.sync_connection, job, actor)
     return created_events(job)

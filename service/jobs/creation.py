@@ -90,8 +90,7 @@ async def create_job(
         created_at=now,
         queued_at=None if paid else now,
         message_id=None if paid else new_message_id(),
-        amount_cents=quote.amount_cents if quote else None,
-        currency=quote.currency if quote else None,
+        payment=sm.NewPayment(amount_cents=quote.amount_cents, currency=quote.currency) if quote else None,
         # Shown by the creation answer, GET and the first SSE event alike, before any worker ran.
         result=tracking_result(res.settings.public_url, job_id) if kind.tracked else None,
     )

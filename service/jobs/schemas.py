@@ -147,11 +147,10 @@ def job_out(job: Job) -> JobOut:
 
 
 def payment_out(job: Job) -> PaymentOut | None:
-    if job.amount_cents is None or job.currency is None:
+    p = job.payment
+    if p is None:
         return None
-    return PaymentOut(
-        job.payment_url, job.amount_cents, job.currency, job.payment_status, job.refund_id, job.refund_status
-    )
+    return PaymentOut(p.url, p.amount_cents, p.currency, p.status, p.refund_id, p.refund_status)
 
 
 def new_job_out(job: NewJob) -> JobOut:
@@ -173,8 +172,8 @@ def new_job_out(job: NewJob) -> JobOut:
         finished_at=None,
         links=links_for(job.id),
         payment=(
-            PaymentOut(job.payment_url, job.amount_cents, job.currency, job.payment_status, None, None)
-            if job.amount_cents is not None and job.currency is not None
+            PaymentOut(p.url, p.amount_cents, p.currency, p.status, None, None)
+            if (p := job.payment) is not None
             else None
         ),
     )

@@ -96,10 +96,10 @@ async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None
 async def cancel_row(res: Resources, session: AsyncSession, user: Principal, job: Job) -> list[LiveEvent]:
     """Cancel an active job in the caller's transaction (its payment page closed first); returns the live
     events to publish after commit. The caller sets the cancel flag after commit (``set_cancel_flag``)."""
-    if job.status == JobStatus.PENDING_PAYMENT and job.payment_session_id:
+    if job.status == JobStatus.PENDING_PAYMENT and job.payment is not None and job.payment.session_id:
         # Close the payment page first: a cancelled job must not be payable any more.
-        await expire_checkout(res.stripe, job.payment_session_id)
-        await session.execute(update(Job).where(Job.id == job.id).values(payment_status="cancelled"))
+        await expire_checkout(res.stripe, job.payment.session_id)
+        await session.execute(sm.payments.closed(job.id, "cancelled"))
     changed = await session.run_sync(sm.cancel, job.id, actor=f"user:{user.id}", reason="cancelled by user")
     return changed.events if changed is not None else []
 
@@ -118,7 +118,7 @@ async def retry_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOu
     async with res.sessions() as session, session.begin():
         # The row lock makes a concurrent retry wait and then see the job already queued (409, no message).
         job = await get_job_row(session, user, job_id, for_update=True)
-        if job.amount_cents is not None:
+        if job.payment is not None:
             # A paid run is not repeated for free (a failed one is refunded); the user starts a new job.
             raise Conflict(
                 f"Job {job_id} was a paid job; start a new job instead of retrying it.",

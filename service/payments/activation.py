@@ -14,9 +14,9 @@ import redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.broker import send_job
-from actors.payments.activation import mark_paid
 from actors.payments.stripe_client import CheckoutFacts
 from actors.registry import get_kind
+from db import state_machine as sm
 from db.live import LiveEvent
 from db.models import Job
 from service.errors import ServiceUnavailable
@@ -39,6 +39,6 @@ async def start_paid_job(
             ) from None
     # Without a message (unknown kind) the sweeper reports it; the payment is still recorded as taken.
     changed = await session.run_sync(
-        mark_paid, job.id, actor=actor, message_id=message_id, detail=detail, payment_intent=facts.payment_intent
+        sm.mark_paid, job.id, actor=actor, message_id=message_id, detail=detail, payment_intent=facts.payment_intent
     )
     return changed.events if changed is not None else []

@@ -11,7 +11,7 @@ from actors.payments.activation import check_session, session_detail
 from actors.payments.stripe_client import checkout_facts
 from db import state_machine as sm
 from db.locks import lock_job
-from db.models import Job
+from db.models import Job, Payment
 from service.auth.admin import require_admin
 from service.auth.principal import Principal
 from service.errors import Conflict, NotFound
@@ -35,7 +35,7 @@ async def start_by_admin(res: Resources, user: Principal, session_id: str) -> Jo
     facts = checkout_facts(session_obj)
     actor = f"admin:{user.id}"
     async with res.sessions() as session, session.begin():
-        job_id = await session.scalar(select(Job.id).where(Job.payment_session_id == session_id))
+        job_id = await session.scalar(select(Payment.job_id).where(Payment.session_id == session_id))
         if job_id is None:
             raise NotFound(f"No job was created with Checkout Session {session_id}.", code="job_not_found")
         await session.run_sync(lock_job, job_id)

@@ -43,7 +43,8 @@ def _stripe_unavailable(exc: stripe.StripeError, doing: str) -> ServiceUnavailab
 async def create_checkout(
     connection: StripeConnection, settings: Settings, job: NewJob, quote: Quote, user: Principal
 ) -> None:
-    """Create the job's Checkout Session and put its id, URL and expiry on ``job`` (not yet stored)."""
+    """Create the job's Checkout Session and put its id, URL and expiry on ``job.payment`` (not yet stored)."""
+    assert job.payment is not None, "a paid job is created with its payment"
     expires_at = int(time.time()) + settings.stripe.checkout_expiry_seconds
     metadata = {
         "job_id": str(job.id),
@@ -80,10 +81,10 @@ async def create_checkout(
     except stripe.StripeError as exc:
         raise _stripe_unavailable(exc, "creating the payment page") from None
     facts = checkout_facts(session)
-    job.payment_session_id = facts.id
-    job.payment_url = facts.url
-    job.payment_expires_at = datetime.fromtimestamp(facts.expires_at or expires_at, UTC)
-    job.payment_status = "pending"
+    job.payment.session_id = facts.id
+    job.payment.url = facts.url
+    job.payment.expires_at = datetime.fromtimestamp(facts.expires_at or expires_at, UTC)
+    job.payment.status = "pending"
     observed.checkout_created(job)
 
 

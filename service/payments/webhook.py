@@ -178,11 +178,7 @@ async def _apply(
     if event.type in PAID_EVENTS:
         mismatch = check_session(job, facts)
         if mismatch is not None and _paid_after_close(job, facts):
-            await session.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(payment_status="paid", payment_intent_id=facts.payment_intent)
-            )
+            await session.execute(sm.payments.paid(job_id, facts.payment_intent))
             await _record(session, job_id, "payment_after_close", {**detail, "reason": f"job is {job.status}"})
             return REFUND_DUE, []
         if mismatch is not None and _refund_on_mismatch(job, facts, mismatch.code):
@@ -190,11 +186,7 @@ async def _apply(
             # not run, and money is never kept for a job that does not run. It expires and is refunded.
             reason = f"the payment did not match this generation ({mismatch.message}), so it was refunded"
             changed = await session.run_sync(lambda s: sm.expire(s, job_id, actor=ACTOR, reason=reason))
-            await session.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(payment_status="paid", payment_intent_id=facts.payment_intent)
-            )
+            await session.execute(sm.payments.paid(job_id, facts.payment_intent))
             await _record(
                 session,
                 job_id,
@@ -210,12 +202,12 @@ async def _apply(
         observed.paid(job, facts)
         return "queued", await start_paid_job(res, session, job, facts, actor=ACTOR, detail=detail)
     # An expiry or a failed async payment: only a job still waiting for payment expires.
-    if job.status != JobStatus.PENDING_PAYMENT or job.payment_session_id != facts.id:
+    if job.status != JobStatus.PENDING_PAYMENT or _session_of(job) != facts.id:
         await _record(session, job_id, "payment_event_ignored", {**detail, "reason": f"job is {job.status}"})
         return "ignored:not_pending", []
     reason = "payment failed" if event.type == "checkout.session.async_payment_failed" else "checkout session expired"
     changed = await session.run_sync(lambda s: sm.expire(s, job_id, actor=ACTOR, reason=reason))
-    await session.execute(update(Job).where(Job.id == job_id).values(payment_status="expired"))
+    await session.execute(sm.payments.closed(job_id, "expired"))
     await _record(session, job_id, "payment_expired", detail)
     return "expired", changed.events if changed is not None else []
 
@@ -226,7 +218,7 @@ def _refund_on_mismatch(job: Job, facts: CheckoutFacts, code: str) -> bool:
         code in REFUNDED_MISMATCHES
         and facts.payment_status == "paid"
         and job.status == JobStatus.PENDING_PAYMENT
-        and job.payment_session_id == facts.id
+        and _session_of(job) == facts.id
     )
 
 
@@ -236,9 +228,14 @@ def _paid_after_close(job: Job, facts: CheckoutFacts) -> bool:
         facts.payment_status == "paid"
         and job.status in CLOSED_UNPAID
         and job.queued_at is None
-        and job.payment_session_id == facts.id
-        and job.payment_status != "paid"
+        and job.payment is not None
+        and job.payment.session_id == facts.id
+        and job.payment.status != "paid"
     )
+
+
+def _session_of(job: Job) -> str | None:
+    return job.payment.session_id if job.payment is not None else None
 
 
 async def _record(session: AsyncSession, job_id: uuid.UUID, type_: str, detail: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -29,6 +30,7 @@ APP_TABLES = {
     "notifications",
     "notification_preferences",
     "job_logs",
+    "payments",
     # The article kind's own tables (actors/kinds/article/models).
     "catalog_domains",
     "catalog_articles",
@@ -95,3 +97,56 @@ def test_migrations_match_the_models(fresh_database_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_payment_columns_move_to_their_table_and_back(fresh_database_url: str) -> None:
+    # Given a database at 0009 with a paid job (its payment on the jobs row) and a free one
+    url = fresh_database_url
+    upgrade(url, "0009")
+    engine = make_engine(url, pool_size=1)
+    user_id, paid_id, free_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    jobs = (
+        "INSERT INTO jobs (id, owner_id, kind, params, status, queue, {cols}) VALUES (:id, :user, 'llms_txt', '{{}}', "
+        "'failed', 'default', {vals})"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO users (id, email, password_hash) VALUES (:id, 'old@example.test', 'x')"),
+                {"id": user_id},
+            )
+            conn.execute(
+                text(
+                    jobs.format(
+                        cols="amount_cents, currency, payment_session_id, payment_url, payment_status, "
+                        "payment_intent_id, refund_id, refund_status",
+                        vals="250, 'usd', 'cs_old', 'https://pay.example/cs_old', 'paid', 'pi_old', 're_old', "
+                        "'pending'",
+                    )
+                ),
+                {"id": paid_id, "user": user_id},
+            )
+            conn.execute(text(jobs.format(cols="title", vals="'free'")), {"id": free_id, "user": user_id})
+        # When it is upgraded, then the paid job has one payment row holding what its columns held
+        upgrade(url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT job_id, amount_cents, currency, session_id, url, status, intent_id, refund_id, "
+                    "refund_status FROM payments"
+                )
+            ).all()
+            columns = {c["name"] for c in inspect(conn).get_columns("jobs")}
+        assert [tuple(r) for r in rows] == [
+            (paid_id, 250, "usd", "cs_old", "https://pay.example/cs_old", "paid", "pi_old", "re_old", "pending")
+        ]
+        assert not columns & {"amount_cents", "payment_status", "refund_id"}
+        # And downgraded again, the columns are back on the job with the same values
+        downgrade(url, "0009")
+        with engine.connect() as conn:
+            back = conn.execute(
+                text("SELECT id, amount_cents, payment_session_id, refund_status FROM jobs ORDER BY title NULLS FIRST")
+            ).all()
+        assert [tuple(r) for r in back] == [(paid_id, 250, "cs_old", "pending"), (free_id, None, None, None)]
+    finally:
+        engine.dispose()

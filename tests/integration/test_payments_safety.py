@@ -182,8 +182,12 @@ async def test_a_paid_job_lost_on_its_last_attempt_or_timed_out_is_refunded_once
     # Given a paid job whose worker died on its last attempt (lease run out) or that timed out
     with db_engine.begin() as conn:
         conn.execute(
+            text("UPDATE payments SET status = 'paid', intent_id = :pi WHERE job_id = :id"),
+            {"id": job_id, "pi": paid["payment_intent"]},
+        )
+        conn.execute(
             text(
-                "UPDATE jobs SET payment_status = 'paid', payment_intent_id = :pi, queued_at = now(), "
+                "UPDATE jobs SET queued_at = now(), "
                 "started_at = now(), attempts = max_attempts, "
                 + (
                     "status = 'running', claim_token = gen_random_uuid(), lease_expires_at = now() - interval '1 s' "
@@ -192,7 +196,7 @@ async def test_a_paid_job_lost_on_its_last_attempt_or_timed_out_is_refunded_once
                 )
                 + "WHERE id = :id"
             ),
-            {"id": job_id, "pi": paid["payment_intent"]},
+            {"id": job_id},
         )
     # Then the sweeper fails the lost one, and either way exactly one refund is made and recorded
     row = await wait_for_row(db_engine, job_id, lambda r: r["refund_id"] is not None, 30, "a refund")

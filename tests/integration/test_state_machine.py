@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import state_machine as sm
-from db.models import Job, JobEvent, User
+from db.models import Job, JobEvent, Payment, User
 from db.statuses import ALLOWED_FROM, JobStatus
 
 
@@ -35,6 +35,8 @@ def new_job(sessions: sessionmaker[Session], owner: uuid.UUID, status: JobStatus
     job = sm.NewJob(
         id=uuid.uuid4(), owner_id=owner, kind="test_sleep", params={}, status=status.value, queue="test", max_attempts=2
     )
+    if status == JobStatus.PENDING_PAYMENT:
+        job.payment = sm.NewPayment(amount_cents=120, currency="usd", session_id=f"cs_{job.id.hex}")
     with sessions.begin() as session:
         events = sm.create(session, job, actor="test")
     assert events[0].body.status == status.value
@@ -148,11 +150,17 @@ def test_payment_transitions(sessions: sessionmaker[Session], owner: uuid.UUID) 
     paid = new_job(sessions, owner, JobStatus.PENDING_PAYMENT)
     with sessions.begin() as session:
         assert sm.claim(session, paid, worker="w", lease_seconds=30) is None
-        changed = sm.mark_paid(session, paid, actor="stripe", message_id="m1", detail={"event": "evt_1"})
+        changed = sm.mark_paid(
+            session, paid, actor="stripe", message_id="m1", payment_intent="pi_1", detail={"event": "evt_1"}
+        )
     assert changed is not None and (changed.from_status, changed.to_status) == ("pending_payment", "queued")
+    # The payment row was created with the job and is paid with it, in the same transaction
+    with sessions() as session:
+        payment = session.scalars(select(Payment).where(Payment.job_id == paid)).one()
+    assert (payment.amount_cents, payment.currency, payment.status, payment.intent_id) == (120, "usd", "paid", "pi_1")
     with sessions.begin() as session:
         # paying twice, or expiring after payment, changes nothing
-        assert sm.mark_paid(session, paid, actor="stripe", message_id="m2") is None
+        assert sm.mark_paid(session, paid, actor="stripe", message_id="m2", payment_intent="pi_2") is None
         assert sm.expire(session, paid, actor="stripe", reason="session expired") is None
         assert sm.claim(session, paid, worker="w", lease_seconds=30) is not None
     # An unpaid one expires, and then can never be paid
@@ -160,7 +168,12 @@ def test_payment_transitions(sessions: sessionmaker[Session], owner: uuid.UUID) 
     with sessions.begin() as session:
         expired = sm.expire(session, unpaid, actor="scheduler", reason="checkout expired")
         assert expired is not None and expired.to_status == "expired"
-        assert sm.mark_paid(session, unpaid, actor="stripe", message_id="m3") is None
+        assert sm.mark_paid(session, unpaid, actor="stripe", message_id="m3", payment_intent="pi_3") is None
+    with sessions() as session:
+        unpaid_payment = session.execute(
+            select(Payment.status, Payment.intent_id).where(Payment.job_id == unpaid)
+        ).one()
+    assert tuple(unpaid_payment) == ("pending", None)
     assert events_of(sessions, unpaid) == [
         ("created", None, "pending_payment"),
         ("status", "pending_payment", "expired"),

@@ -24,6 +24,7 @@ from service.auth.users import create_user, issue_api_key
 from service.embedded import start_embedded_redis
 from service.settings import Settings
 from tests.conftest import ApiUser, start_api
+from tests.support.llms_jobs import job_row
 from tests.support.services import (
     ServiceProcess,
     admin_database_url,
@@ -114,10 +115,8 @@ class IsolatedStack:
         return ApiUser(user_id, email, "correct horse", key, client)
 
     def job(self, job_id: str) -> dict[str, Any]:
-        """The job row straight from Postgres (deleted jobs included)."""
-        with self.engine.connect() as conn:
-            row = conn.execute(text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id}).mappings().one()
-        return dict(row)
+        """The job row straight from Postgres (deleted jobs included), with its payment's columns."""
+        return job_row(self.engine, job_id)
 
     def history(self, job_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -28,10 +28,18 @@ async def create_llms_job(client: httpx.AsyncClient, **params: Any) -> str:
     return str(response.json()["id"])
 
 
+# A job's row with its payment's columns under the names tests read them by (NULL for a free job).
+JOB_ROW_SQL = text(
+    "SELECT j.*, p.amount_cents, p.currency, p.session_id AS payment_session_id, p.url AS payment_url, "
+    "p.expires_at AS payment_expires_at, p.status AS payment_status, p.intent_id AS payment_intent_id, "
+    "p.refund_id, p.refund_status FROM jobs AS j LEFT JOIN payments AS p ON p.job_id = j.id WHERE j.id = :id"
+)
+
+
 def job_row(engine: Engine, job_id: str) -> dict[str, Any]:
-    """The job row straight from Postgres (deleted jobs included)."""
+    """The job row straight from Postgres (deleted jobs included), with its payment's columns."""
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id}).mappings().one()
+        row = conn.execute(JOB_ROW_SQL, {"id": job_id}).mappings().one()
     return dict(row)
 
 

@@ -70,8 +70,7 @@ async def start_job(
         max_attempts=kind.max_retries + 1,
         created_at=utcnow(),
         queued_at=None if quote else utcnow(),
-        amount_cents=quote.amount_cents if quote else None,
-        currency=quote.currency if quote else None,
+        payment=sm.NewPayment(amount_cents=quote.amount_cents, currency=quote.currency) if quote else None,
         # Notifications link to the order's page, not the job's, and speak of orders.
         result=order_job_result(res.settings.public_url, order.id),
     )

@@ -78,6 +78,7 @@ async def order_out(session: AsyncSession, order: Order, *, detail: bool) -> Ord
         )
     step = _step(order, current)
     label = STEPS[step - 1][1] if step else "Waiting for payment"
+    payment = first.payment if first is not None else None
     return OrderOut(
         id=str(order.id),
         type=order.type,
@@ -100,8 +101,8 @@ async def order_out(session: AsyncSession, order: Order, *, detail: bool) -> Ord
         can_request_revision=order.status == OrderStatus.QUALITY_CHECK,
         can_submit=order.status == OrderStatus.QUALITY_CHECK and latest is not None,
         links={"self": f"/api/orders/{order.id}", "page": f"/orders/{order.id}", "events": "/api/events"},
-        payment_url=first.payment_url if first is not None and order.status == OrderStatus.PENDING_PAYMENT else None,
-        refund_status=first.refund_status if first is not None else None,
+        payment_url=payment.url if payment is not None and order.status == OrderStatus.PENDING_PAYMENT else None,
+        refund_status=payment.refund_status if payment is not None else None,
         latest_version=version_out(latest, content=detail) if latest is not None and order.status in _READY else None,
         submitted_version_id=str(order.submitted_version_id) if order.submitted_version_id else None,
         jobs=[OrderJobOut(str(j.id), j.kind, j.queue, j.status, j.progress_step, j.created_at) for j in jobs],
