@@ -33,6 +33,7 @@ def unpaid_job(engine: Engine, client: redis.Redis, owner: uuid.UUID, host: str)
         queue="llms_txt.gemini",
         title=host,
         max_attempts=1,
+        payment=sm.NewPayment(amount_cents=50, currency="usd"),
     )
     job_id = job.id
     with sessionmaker(engine, expire_on_commit=False).begin() as session:
@@ -44,7 +45,7 @@ def unpaid_job(engine: Engine, client: redis.Redis, owner: uuid.UUID, host: str)
 def confirm_payment(engine: Engine, client: redis.Redis, job_id: uuid.UUID) -> None:
     """What the payment webhook does once paid: pending_payment -> queued (no message: no worker runs it)."""
     with sessionmaker(engine, class_=Session).begin() as session:
-        changed = sm.mark_paid(session, job_id, actor="test:webhook", message_id=None)
+        changed = sm.mark_paid(session, job_id, actor="test:webhook", message_id=None, payment_intent="pi_test")
     assert changed is not None
     LivePublisher(client).publish(changed.events)
 
