@@ -35,6 +35,7 @@ _CHROME = (
     "header, footer, [role=banner], [role=navigation], [role=contentinfo], [role=complementary], "
     "[role=dialog], [id*=cookie i], [class*=cookie i], [id*=consent i], [class*=consent i]"
 )
+_CHROME_AND_NOISE = f"{_CHROME}, {_NOISE}"
 # Text a page shows when scripts are off or before consent: never a description.
 _BOILERPLATE = re.compile(
     r"\b(cookies?|consent|enable javascript|javascript is (disabled|required)|your browser|"
@@ -270,8 +271,10 @@ def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
         content = tree.body
         if content is None:
             return None
-        _remove(content, _CHROME)
-    _remove(content, _NOISE)
+        # One pass for both lists: every CSS query walks the whole subtree (about 25 µs on a manual page).
+        _remove(content, _CHROME_AND_NOISE)
+    else:
+        _remove(content, _NOISE)
     return content
 
 
