@@ -20,13 +20,13 @@ import httpx
 from actors.context import JobContext
 from actors.errors import PermanentJobError
 from actors.kinds.llms_txt.assemble import SiteInfo, render_llms_txt
-from actors.kinds.llms_txt.bodies import BadEncoding, BodyTooLarge
+from actors.kinds.llms_txt.batches import PageBatches
 from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.discovery import Discovery, discover
 from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
-from actors.kinds.llms_txt.extract_pool import extract, extraction_pool
+from actors.kinds.llms_txt.extract_pool import extract_batch, extraction_pool
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
 from actors.kinds.llms_txt.full_text import write_full_text
@@ -132,16 +132,11 @@ class Generation:
         """A fetch result as a checkpoint record, its page extracted (links are discovery's business)."""
         record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
         if result.ok:
-            limit = self.config.fetch.max_page_bytes
-            try:
-                record.page, size = await extract(
-                    pool, result.final_url, result.body, outline, False, result.encoding, limit
-                )
-            except (BodyTooLarge, BadEncoding) as exc:
-                # The fetcher's causes for the same failures when it decodes as it reads.
-                record.error = "too_large" if isinstance(exc, BodyTooLarge) else "connection"
-            else:
-                self.bytes += size
+            item = (result.final_url, result.body, outline, result.encoding)
+            [(record.page, size, record.error)] = await extract_batch(
+                pool, [item], False, self.config.fetch.max_page_bytes
+            )
+            self.bytes += size
         return record
 
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
@@ -163,20 +158,29 @@ class Generation:
         delay = min(discovery.crawl_delay, MAX_CRAWL_DELAY_SECONDS) if discovery.crawl_delay else None
         pool = extraction_pool(self.config.extract_processes)
 
-        async def on_page(result: FetchResult) -> None:
-            record = await self._record(pool, result, outline=result.url in sampled)
+        def on_record(record: PageRecord, size: int) -> None:
+            self.bytes += size
             self.checkpoint.append(record)
-            self._count(record, position.get(result.url, total))
+            self._count(record, position.get(record.url, total))
             self.ctx.progress(self.done, total, "fetch")
 
-        home = self.home
-        first = discovery.urls[0] if discovery.urls else None
-        if home is not None and first is not None and first not in seen and normalize(home.url) == first:
-            seen.add(first)
-            await on_page(home)
-        # Pages come still compressed: the extraction processes decode them.
-        pending = (u for u in discovery.urls if u not in seen)
-        await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
+        async with PageBatches(pool, self.config.fetch.max_page_bytes, on_record) as batches:
+
+            async def on_page(result: FetchResult) -> None:
+                if result.ok:
+                    batches.add(result, outline=result.url in sampled)
+                else:
+                    on_record(PageRecord(url=result.url, final_url=result.final_url, error=result.error), 0)
+
+            home = self.home
+            first = discovery.urls[0] if discovery.urls else None
+            if home is not None and first is not None and first not in seen and normalize(home.url) == first:
+                seen.add(first)
+                await on_page(home)
+            # Pages come still compressed: the extraction processes decode them.
+            pending = (u for u in discovery.urls if u not in seen)
+            await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
+            await batches.finish()
         self.ctx.progress(self.done, total, "fetch")
 
     def _count(self, record: PageRecord, position: int) -> None:
