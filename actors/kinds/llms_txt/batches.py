@@ -5,8 +5,8 @@ A fetch worker adds its page and takes the next URL at once; a batch goes to the
 extracts a batch in the crawl's own process when the pool already has enough pages queued, which blocks
 the event loop for that batch: that is the crawl's back-pressure, so nothing piles up in memory.
 
-Each extracted page goes to ``on_record`` (checkpoint, counts, progress) in the event loop. The first
-exception a batch raises (``on_record`` raising ``JobCancelled``, say) is raised again by the next ``add``
+A batch's pages go to ``on_records`` together (checkpoint, counts, progress) in the event loop. The first
+exception a batch raises (``on_records`` raising ``JobCancelled``, say) is raised again by the next ``add``
 and by ``finish``, so it stops the crawl; ``close`` cancels the batches still running.
 """
 
@@ -25,21 +25,22 @@ from actors.kinds.llms_txt.fetcher import FetchResult
 # is paid once for all of them.
 BATCH_PAGES = 8
 
-OnRecord = Callable[[PageRecord, int], None]
+# Each page's checkpoint record and its decoded size (0 for an error).
+OnRecords = Callable[[list[tuple[PageRecord, int]]], None]
 
 
 class PageBatches:
-    """Use as ``async with PageBatches(pool, limit, on_record) as batches``; ``add`` each fetched page."""
+    """Use as ``async with PageBatches(pool, limit, on_records) as batches``; ``add`` each fetched page."""
 
-    def __init__(self, pool: ProcessPoolExecutor | None, limit: int, on_record: OnRecord) -> None:
+    def __init__(self, pool: ProcessPoolExecutor | None, limit: int, on_records: OnRecords) -> None:
         """Args:
         pool: The extraction pool (None: extract in this process).
         limit: The most bytes a page may decode to (``FetchConfig.max_page_bytes``).
-        on_record: Called with each page's checkpoint record and its decoded size (0 for an error).
+        on_records: Called with each batch's checkpoint records and decoded sizes (0 for an error).
         """
         self._pool = pool
         self._limit = limit
-        self._on_record = on_record
+        self._on_records = on_records
         self._pending: list[tuple[FetchResult, bool]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
@@ -89,9 +90,12 @@ class PageBatches:
         items: list[BatchItem] = [(r.final_url, r.body, outline, r.encoding) for r, outline in batch]
         try:
             outcomes = await extract_batch(self._pool, items, False, self._limit)
-            for (result, _), (page, size, error) in zip(batch, outcomes, strict=True):
-                record = PageRecord(url=result.url, final_url=result.final_url, error=error, page=page)
-                self._on_record(record, size)
+            self._on_records(
+                [
+                    (PageRecord(url=result.url, final_url=result.final_url, error=error, page=page), size)
+                    for (result, _), (page, size, error) in zip(batch, outcomes, strict=True)
+                ]
+            )
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

@@ -158,19 +158,20 @@ class Generation:
         delay = min(discovery.crawl_delay, MAX_CRAWL_DELAY_SECONDS) if discovery.crawl_delay else None
         pool = extraction_pool(self.config.extract_processes)
 
-        def on_record(record: PageRecord, size: int) -> None:
-            self.bytes += size
-            self.checkpoint.append(record)
-            self._count(record, position.get(record.url, total))
+        def on_records(records: list[tuple[PageRecord, int]]) -> None:
+            self.checkpoint.append_all([record for record, _ in records])
+            for record, size in records:
+                self.bytes += size
+                self._count(record, position.get(record.url, total))
             self.ctx.progress(self.done, total, "fetch")
 
-        async with PageBatches(pool, self.config.fetch.max_page_bytes, on_record) as batches:
+        async with PageBatches(pool, self.config.fetch.max_page_bytes, on_records) as batches:
 
             async def on_page(result: FetchResult) -> None:
                 if result.ok:
                     batches.add(result, outline=result.url in sampled)
                 else:
-                    on_record(PageRecord(url=result.url, final_url=result.final_url, error=result.error), 0)
+                    on_records([(PageRecord(url=result.url, final_url=result.final_url, error=result.error), 0)])
 
             home = self.home
             first = discovery.urls[0] if discovery.urls else None
