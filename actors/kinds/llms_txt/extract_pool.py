@@ -78,15 +78,27 @@ async def extract_batch(
         with _lock:
             _queued += len(items)
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(pool, decode_and_extract_batch, items, links, limit)
+            future = pool.submit(decode_and_extract_batch, items, links, limit)
         except BrokenProcessPool:
-            log.warning("an extraction process died; extracting in the crawl's own process from now on")
-            _broken = True
-        finally:
-            with _lock:
-                _queued -= len(items)
+            _release(len(items))
+        else:
+            # Released when the pool's answer arrives (in the pool's manager thread), not when this task
+            # next runs: an event loop busy extracting a batch itself would otherwise see the pool as still
+            # full, and extract the next batch itself as well.
+            future.add_done_callback(lambda _: _release(len(items)))
+            try:
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool:
+                pass
+        log.warning("an extraction process died; extracting in the crawl's own process from now on")
+        _broken = True
     return decode_and_extract_batch(items, links, limit)
+
+
+def _release(pages: int) -> None:
+    global _queued
+    with _lock:
+        _queued -= pages
 
 
 def decode_and_extract_batch(items: list[BatchItem], links: bool, limit: int) -> list[BatchOutcome]:
