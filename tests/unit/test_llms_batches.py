@@ -64,3 +64,17 @@ async def test_an_error_while_recording_stops_the_crawl() -> None:
         # Then the next page added raises it too: the fetch workers stop
         with pytest.raises(RuntimeError, match="job cancelled"):
             extraction.add(_page(99), outline=False)
+
+
+async def test_a_failed_fetch_is_recorded_at_once() -> None:
+    found: list[tuple[PageRecord, int]] = []
+    async with PageBatches(None, 1_000_000, found.extend) as extraction:
+        extraction.add(
+            FetchResult("https://docs.example.com/gone", "https://docs.example.com/gone", 404, error="http_404"), False
+        )
+        # Before the crawl ends: nothing waits for a batch to fill
+        assert [(record.url, record.error, size) for record, size in found] == [
+            ("https://docs.example.com/gone", "http_404", 0)
+        ]
+        await extraction.finish()
+    assert len(found) == 1

@@ -54,9 +54,12 @@ class PageBatches:
         await self.close()
 
     def add(self, result: FetchResult, outline: bool) -> None:
-        """Queue a page fetched with its body still encoded (``FetchResult.ok``), to extract with or without
-        its outline; a full batch goes to the pool."""
+        """Queue a fetched page (its body may still be encoded), to extract with or without its outline; a full
+        batch goes to the pool. A failed fetch goes to ``on_records`` at once, as its error."""
         self._raise_error()
+        if not result.ok:
+            self._on_records([(PageRecord(url=result.url, final_url=result.final_url, error=result.error), 0)])
+            return
         self._pending.append((result, outline))
         if len(self._pending) >= BATCH_PAGES:
             self._dispatch()
