@@ -19,10 +19,10 @@ from urllib.parse import quote
 
 import pytest
 
-from actors.kinds.llms_txt.bodies import GZIP_MAGIC, BodyTooLarge
+from actors.kinds.llms_txt.bodies import GZIP_MAGIC
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.discovery import discover
-from actors.kinds.llms_txt.extract_pool import extract
+from actors.kinds.llms_txt.extract_pool import extract_batch
 from actors.kinds.llms_txt.fetcher import DEFAULT_USER_AGENT, FetchConfig, Fetcher, FetchResult
 from actors.kinds.llms_txt.netguard import IPAddress
 from actors.kinds.llms_txt.robots import load_robots
@@ -147,14 +147,16 @@ async def test_a_page_fetched_undecoded_is_decoded_later_under_the_same_cap(acme
     assert raw.ok, raw
     assert (raw.encoding, decoded.encoding) == ("gzip", "")
     assert raw.body.startswith(GZIP_MAGIC)
-    page, size = await extract(None, raw.final_url, raw.body, links=False, encoding=raw.encoding, limit=10**6)
+    [(page, size, error)] = await extract_batch(None, [(raw.final_url, raw.body, False, raw.encoding)], False, 10**6)
+    assert page is not None and error is None
     assert (page.title, size) == ("Acme Cloud | Acme Cloud", len(decoded.body))
     async with Fetcher(FetchConfig(allow_private=True, max_page_bytes=8_000)) as fetcher:
         # About 5 KB on the wire, 14 KB decoded: read, then refused when decoded.
         capped = await fetcher.fetch(acme_site.base_url, decode=False)
     assert capped.ok, capped
-    with pytest.raises(BodyTooLarge):
-        await extract(None, capped.final_url, capped.body, encoding=capped.encoding, limit=8_000)
+    # The cause code the fetcher gives when it decodes as it reads
+    item = (capped.final_url, capped.body, False, capped.encoding)
+    assert await extract_batch(None, [item], True, 8_000) == [(None, 0, "too_large")]
     async with Fetcher(FetchConfig(allow_private=True, max_page_bytes=1_000)) as fetcher:
         assert (await fetcher.fetch(acme_site.base_url, decode=False)).error == "too_large"
 

@@ -6,8 +6,12 @@ import os
 import zipfile
 from pathlib import Path
 
-from actors.kinds.llms_txt.full_text import FullText
+import msgspec
+
+from actors.kinds.llms_txt.assemble import SiteInfo, render_llms_full
+from actors.kinds.llms_txt.full_text import FullText, write_full_text
 from actors.kinds.llms_txt.output import BUNDLE_ZIP, LLMS_FULL_TXT, LLMS_TXT, STREAM_CHUNK, Bundle, write_outputs
+from actors.kinds.llms_txt.sections import DescribedPage, Section
 
 
 def test_a_streamed_file_is_in_the_bundle_once_and_whole(tmp_path: Path) -> None:
@@ -52,3 +56,32 @@ def test_discarding_with_a_stream_open_leaves_nothing(tmp_path: Path) -> None:
     # When it is discarded, Then no bundle is left, finished or not
     bundle.discard()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_section_files_are_read_from_their_byte_ranges(tmp_path: Path) -> None:
+    # Given an llms-full.txt over the split size, its sections noted as byte ranges
+    sections = [
+        Section(
+            name=name,
+            pages=[
+                DescribedPage(url=f"https://docs.example.com/{name}/{i}", title=f"{name} {i}", markdown="Wörds " * 400)
+                for i in range(3)
+            ],
+        )
+        for name in ("Guides", "Reference")
+    ]
+    site = SiteInfo(name="Acmé", base_url="https://docs.example.com/", summary="Docs.")
+    bundle = Bundle(tmp_path)
+    stream = bundle.stream(LLMS_FULL_TXT)
+    full = write_full_text(tmp_path, site, sections, split_bytes=1_000, copy_to=stream.write)
+    stream.close()
+    # When the outputs are written
+    write_outputs(tmp_path, bundle, "# Docs\n", full)
+    # Then each section's file in the bundle is the section rendered on its own, and the whole file is whole
+    with zipfile.ZipFile(tmp_path / BUNDLE_ZIP) as archive:
+        assert archive.testzip() is None
+        assert archive.read(LLMS_FULL_TXT).decode() == render_llms_full(site, sections)
+        for section, name in zip(sections, ("llms-full/guides.txt", "llms-full/reference.txt"), strict=True):
+            titled = msgspec.structs.replace(site, name=f"Acmé: {section.name}")
+            assert archive.read(name).decode() == render_llms_full(titled, [section])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [BUNDLE_ZIP, LLMS_FULL_TXT, LLMS_TXT]

@@ -59,10 +59,14 @@ class Checkpoint:
             return
 
     def append(self, record: PageRecord) -> None:
+        self.append_all([record])
+
+    def append_all(self, records: list[PageRecord]) -> None:
+        """Append ``records`` with one write (a batch of extracted pages: one system call, not one each)."""
         if self._out is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._out = self._pages.open("ab")
-        self._out.write(_encode(record) + b"\n")
+        self._out.write(b"".join([_encode(record) + b"\n" for record in records]))
         self._out.flush()
 
     def close(self) -> None:

@@ -35,6 +35,10 @@ _CHROME = (
     "header, footer, [role=banner], [role=navigation], [role=contentinfo], [role=complementary], "
     "[role=dialog], [id*=cookie i], [class*=cookie i], [id*=consent i], [class*=consent i]"
 )
+_CHROME_AND_NOISE = f"{_CHROME}, {_NOISE}"
+# What the main content, the base URL and the metadata are chosen from, found in one walk of the tree (each CSS
+# query walks all of it: about 25 µs on a manual page), in document order.
+_LANDMARKS = "main, [role=main], article, base[href], meta[content]"
 # Text a page shows when scripts are off or before consent: never a description.
 _BOILERPLATE = re.compile(
     r"\b(cookies?|consent|enable javascript|javascript is (disabled|required)|your browser|"
@@ -110,8 +114,10 @@ def extract_page(url: str, html: str | bytes, outline: bool = False, links: bool
         The page's `PageInfo`.
     """
     tree = LexborHTMLParser(html, encoding=isinstance(html, bytes))
-    metas = _meta_contents(tree)
-    base = _base_url(tree, url)
+    # Read before anything is cut out of the tree.
+    landmarks = tree.css(_LANDMARKS)
+    metas = _meta_contents(landmarks)
+    base = _base_url(landmarks, url)
     found = _links(tree, base) if links else []
     title = _title(tree, metas)
     lang = _lang(tree)
@@ -119,7 +125,7 @@ def extract_page(url: str, html: str | bytes, outline: bool = False, links: bool
     # Before the main content is cut out: a table of contents often sits in <nav> or <aside>.
     tree_outline = page_outline(tree, base) if outline else None
 
-    content = _main_content(tree)
+    content = _main_content(tree, landmarks)
     paragraph = _first_paragraph(content) if content is not None else None
     if paragraph:
         paragraph = shorten(paragraph, MAX_DESCRIPTION_CHARS)
@@ -188,10 +194,12 @@ def strip_site_name(title: str, site_name: str | None) -> str:
     return title
 
 
-def _meta_contents(tree: LexborHTMLParser) -> dict[str, str]:
+def _meta_contents(landmarks: list[LexborNode]) -> dict[str, str]:
     # One pass over <meta>: names and properties are case-insensitive in practice ("Description").
     found: dict[str, str] = {}
-    for meta in tree.css("meta[content]"):
+    for meta in landmarks:
+        if meta.tag != "meta":
+            continue
         attrs = meta.attributes
         key = attrs.get("name") or attrs.get("property")
         content = attrs.get("content")
@@ -202,8 +210,8 @@ def _meta_contents(tree: LexborHTMLParser) -> dict[str, str]:
     return found
 
 
-def _base_url(tree: LexborHTMLParser, url: str) -> str:
-    base = tree.css_first("base[href]")
+def _base_url(landmarks: list[LexborNode], url: str) -> str:
+    base = next((node for node in landmarks if node.tag == "base" and "href" in node.attributes), None)
     href = base.attributes.get("href") if base is not None else None
     if href and (resolved := urljoin(url, href.strip())).startswith(("http://", "https://")):
         return resolved
@@ -256,11 +264,13 @@ def _lang(tree: LexborHTMLParser) -> str | None:
     return lang.strip() or None if lang else None
 
 
-def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
+def _main_content(tree: LexborHTMLParser, landmarks: list[LexborNode]) -> LexborNode | None:
     """The element holding the page's own content, with noise removed (mutates the tree)."""
-    content = tree.css_first("main") or tree.css_first("[role=main]")
+    content = next((node for node in landmarks if node.tag == "main"), None) or next(
+        (node for node in landmarks if node.css_matches("[role=main]")), None
+    )
     if content is None:
-        articles = tree.css("article")
+        articles = [node for node in landmarks if node.tag == "article"]
         # Several <article>s are a listing (a blog index): the body is the better whole.
         if len(articles) == 1:
             content = articles[0]
@@ -270,8 +280,10 @@ def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
         content = tree.body
         if content is None:
             return None
-        _remove(content, _CHROME)
-    _remove(content, _NOISE)
+        # One pass for both lists: every CSS query walks the whole subtree (about 25 µs on a manual page).
+        _remove(content, _CHROME_AND_NOISE)
+    else:
+        _remove(content, _NOISE)
     return content
 
 

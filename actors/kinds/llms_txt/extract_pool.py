@@ -1,12 +1,18 @@
 """Page extraction in other processes, so a crawl uses more than one core.
 
 Extraction (selectolax + html-to-markdown) holds the GIL, so threads do not help; a small process pool
-does. The crawl's own process extracts a page in place only when the pool already has
+does. The crawl's own process extracts pages in place only when the pool already has
 `QUEUED_PER_PROCESS` pages per process waiting: fetching, checkpointing and writing the bundle cost that
 process about as much CPU as extraction costs the pool, so on a 2-core machine with one pool process the
 two are balanced when the pool takes nearly every page. (Measured on the benchmark's manual, 1,176 pages:
 with 2 pages queued at most, the crawl's process spent 2.4 s of CPU and the pool 0.55 s, so one core
 waited for the other; with 8, 1.5 s each.)
+
+The crawl hands pages over in batches (``extract_batch``, ``batches.PageBatches``): each task of a
+``ProcessPoolExecutor`` costs the submitting process two helper threads' work (the queue feeder pickles
+it, the manager thread unpickles its result and wakes the event loop), which was about 0.45 ms of CPU a
+page when every page was a task (0.53 s for the benchmark's 1,176 pages), besides the GIL hand-overs that
+stall the event loop.
 
 The pool is created once per worker process (at worker boot, see ``warm_up``), kept for its jobs
 (starting Python processes costs a few hundred milliseconds) and stopped with it (``shut_down``). Its
@@ -24,7 +30,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from actors.kinds.llms_txt.bodies import decode_body
+from actors.kinds.llms_txt.bodies import BadEncoding, BodyTooLarge, decode_body
 from actors.kinds.llms_txt.extract import PageInfo, extract_page
 from actors.kinds.llms_txt.settings import LlmsTxtSettings
 
@@ -35,7 +41,11 @@ _processes = 0
 _broken = False
 # Pages handed to the pool and not back yet, over every crawl of this worker process.
 _queued = 0
-QUEUED_PER_PROCESS = 8
+QUEUED_PER_PROCESS = 16
+# One item of a batch: (url, body still in its content encoding, read its outline, the encoding).
+BatchItem = tuple[str, bytes, bool, str]
+# What became of it: (page, decoded size, None) or (None, 0, cause code).
+BatchOutcome = tuple[PageInfo | None, int, str | None]
 
 
 def extraction_pool(processes: int) -> ProcessPoolExecutor | None:
@@ -58,34 +68,53 @@ def warm_up(settings: LlmsTxtSettings) -> None:
     extraction_pool(settings.extract_processes)
 
 
-async def extract(
-    pool: ProcessPoolExecutor | None,
-    url: str,
-    body: bytes,
-    outline: bool = False,
-    links: bool = True,
-    encoding: str = "",
-    limit: int = 0,
-) -> tuple[PageInfo, int]:
-    """``decode_and_extract`` in the pool, or here when there is none (or it broke, or it has enough queued).
-
-    Raises:
-        BodyTooLarge, BadEncoding: from ``bodies.decode_body``.
-    """
+async def extract_batch(
+    pool: ProcessPoolExecutor | None, items: list[BatchItem], links: bool, limit: int
+) -> list[BatchOutcome]:
+    """``decode_and_extract_batch`` in the pool, or here when there is none (or it broke, or it has enough
+    pages queued): one task for all of ``items``."""
     global _broken, _queued
     if pool is not None and not _broken and _queued < QUEUED_PER_PROCESS * max(1, _processes):
         with _lock:
-            _queued += 1
+            _queued += len(items)
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(pool, decode_and_extract, url, body, outline, links, encoding, limit)
+            future = pool.submit(decode_and_extract_batch, items, links, limit)
         except BrokenProcessPool:
-            log.warning("an extraction process died; extracting in the crawl's own process from now on")
-            _broken = True
-        finally:
-            with _lock:
-                _queued -= 1
-    return decode_and_extract(url, body, outline, links, encoding, limit)
+            _release(len(items))
+        else:
+            # Released when the pool's answer arrives (in the pool's manager thread), not when this task
+            # next runs: an event loop busy extracting a batch itself would otherwise see the pool as still
+            # full, and extract the next batch itself as well.
+            future.add_done_callback(lambda _: _release(len(items)))
+            try:
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool:
+                pass
+        log.warning("an extraction process died; extracting in the crawl's own process from now on")
+        _broken = True
+    return decode_and_extract_batch(items, links, limit)
+
+
+def _release(pages: int) -> None:
+    global _queued
+    with _lock:
+        _queued -= pages
+
+
+def decode_and_extract_batch(items: list[BatchItem], links: bool, limit: int) -> list[BatchOutcome]:
+    """``decode_and_extract`` for each item; a page that cannot be decoded gets the fetcher's cause code for
+    the same failure when it decodes as it reads (``too_large`` or ``connection``)."""
+    outcomes: list[BatchOutcome] = []
+    for url, body, outline, encoding in items:
+        try:
+            page, size = decode_and_extract(url, body, outline, links, encoding, limit)
+        except BodyTooLarge:
+            outcomes.append((None, 0, "too_large"))
+        except BadEncoding:
+            outcomes.append((None, 0, "connection"))
+        else:
+            outcomes.append((page, size, None))
+    return outcomes
 
 
 def decode_and_extract(

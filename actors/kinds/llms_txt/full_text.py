@@ -4,16 +4,15 @@ section when it is larger than the split size.
 The file is the head (``assemble.full_text_head``) and each page's block (``assemble.full_text_block``)
 joined by ``assemble.BLOCK_SEPARATOR``: byte for byte what ``assemble.render_llms_full`` returns. Blocks are
 encoded and written one at a time and each section's byte range in the file is noted, so a section's own
-file is its own head followed by a copy of that range, read back from disk in chunks.
+file is its own head followed by that range (a `SectionPart`): the bundle reads it from the file as it
+compresses it, and no copy is written.
 
-Everything is written under temporary names in the job's folder; ``output.write_outputs`` moves
-llms-full.txt into place and puts the section files in the bundle, and ``discard`` removes what a failed
-job left.
+The file is written under a temporary name in the job's folder; ``output.write_outputs`` moves it into place
+and puts the section files in the bundle, and ``discard`` removes what a failed job left.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +23,6 @@ from actors.kinds.llms_txt.sections import Section
 from actors.kinds.llms_txt.sizes import estimate_tokens, section_filename, tokens_for_chars
 
 TEMPORARY_NAME = "llms-full.txt.tmp"
-PARTS_FOLDER = "llms-full.parts.tmp"
-_COPY_CHUNK = 1 << 20
 
 
 class SectionText(msgspec.Struct):
@@ -36,6 +33,16 @@ class SectionText(msgspec.Struct):
     tokens: int
 
 
+class SectionPart(msgspec.Struct, frozen=True):
+    """One file of the bundle made of a byte range of llms-full.txt: ``head``, bytes ``start:end``, ``tail``."""
+
+    filename: str
+    head: bytes
+    start: int
+    end: int
+    tail: bytes
+
+
 class FullText(msgspec.Struct):
     """The written llms-full.txt.
 
@@ -44,14 +51,15 @@ class FullText(msgspec.Struct):
         bytes: Its size in bytes.
         tokens: Its token estimate.
         sections: Every section's name, file name and token estimate, in file order.
-        parts: (bundle name, path) of each section's own file; empty unless the whole is over the split size.
+        parts: Each section's own file, as its head and its byte range of the whole; empty unless the whole is
+            over the split size.
     """
 
     path: str
     bytes: int
     tokens: int
     sections: list[SectionText]
-    parts: list[tuple[str, str]]
+    parts: list[SectionPart]
 
     @property
     def split(self) -> bool:
@@ -94,39 +102,20 @@ def write_full_text(
             ranges.append((start, written))
             out.append(SectionText(section.name, section_filename(section.name, taken), tokens))
         written += put(b"\n")
-    parts = _write_parts(folder, path, site, out, ranges, sections) if written > split_bytes else []
+    parts = _parts(site, out, ranges, sections) if written > split_bytes else []
     return FullText(str(path), written, tokens_for_chars(chars), out, parts)
 
 
 def discard(folder: Path) -> None:
-    """Remove the temporary files a job that did not finish left behind."""
+    """Remove the temporary file a job that did not finish left behind."""
     (folder / TEMPORARY_NAME).unlink(missing_ok=True)
-    shutil.rmtree(folder / PARTS_FOLDER, ignore_errors=True)
 
 
-def _write_parts(
-    folder: Path,
-    whole: Path,
-    site: SiteInfo,
-    texts: list[SectionText],
-    ranges: list[tuple[int, int]],
-    sections: list[Section],
-) -> list[tuple[str, str]]:
-    parts_folder = folder / PARTS_FOLDER
-    parts_folder.mkdir(exist_ok=True)
+def _parts(
+    site: SiteInfo, texts: list[SectionText], ranges: list[tuple[int, int]], sections: list[Section]
+) -> list[SectionPart]:
     parts = []
-    with whole.open("rb") as source:
-        for i, (text, (start, end), section) in enumerate(zip(texts, ranges, sections, strict=True)):
-            titled = msgspec.structs.replace(site, name=f"{site.name}: {text.name}" if site.name else text.name)
-            part = parts_folder / f"{i}.txt"
-            with part.open("wb") as f:
-                f.write(full_text_head(titled, len(section.pages)).encode())
-                source.seek(start)
-                left = end - start
-                while left > 0:
-                    chunk = source.read(min(_COPY_CHUNK, left))
-                    f.write(chunk)
-                    left -= len(chunk)
-                f.write(b"\n")
-            parts.append((text.filename, str(part)))
+    for text, (start, end), section in zip(texts, ranges, sections, strict=True):
+        titled = msgspec.structs.replace(site, name=f"{site.name}: {text.name}" if site.name else text.name)
+        parts.append(SectionPart(text.filename, full_text_head(titled, len(section.pages)).encode(), start, end, b"\n"))
     return parts

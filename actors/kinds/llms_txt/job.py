@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,13 +19,13 @@ import httpx
 from actors.context import JobContext
 from actors.errors import PermanentJobError
 from actors.kinds.llms_txt.assemble import SiteInfo, render_llms_txt
-from actors.kinds.llms_txt.bodies import BadEncoding, BodyTooLarge
+from actors.kinds.llms_txt.batches import PageBatches
 from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.discovery import Discovery, discover
 from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
-from actors.kinds.llms_txt.extract_pool import extract, extraction_pool
+from actors.kinds.llms_txt.extract_pool import extraction_pool
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
 from actors.kinds.llms_txt.full_text import write_full_text
@@ -108,41 +107,32 @@ class Generation:
         self.base_url, self.home = await reach(fetcher, self.params.target, self.base_url)
         pool = extraction_pool(self.config.extract_processes)
 
-        async def keep_walked(result: FetchResult) -> None:
-            # A page the link walk fetched is extracted and checkpointed now: ``_fetch`` reads it back from
-            # the checkpoint (as after a retry) instead of fetching it again. Its position is known only
-            # once discovery is over, so it is counted there.
-            self.checkpoint.append(await self._record(pool, result, outline=True))
-            self.ctx.check_cancelled()
+        def keep(records: list[tuple[PageRecord, int]]) -> None:
+            self.checkpoint.append_all([record for record, _ in records])
+            self.bytes += sum(size for _, size in records)
 
-        discovery = await discover(
-            fetcher,
-            self.base_url,
-            max_urls=self.params.max_urls,
-            include=self.params.include_paths,
-            exclude=self.params.exclude_paths,
-            deadline=time.monotonic() + DISCOVERY_BUDGET_SECONDS,
-            home_page=self.home,
-            on_walked=keep_walked,
-        )
+        async with PageBatches(pool, self.config.fetch.max_page_bytes, keep) as batches:
+
+            async def keep_walked(result: FetchResult) -> None:
+                # A page the link walk fetched is extracted and checkpointed (a batch at a time): ``_fetch``
+                # reads it back from the checkpoint (as after a retry) instead of fetching it again. Its
+                # position is known only once discovery is over, so it is counted there.
+                batches.add(result, outline=True)
+                self.ctx.check_cancelled()
+
+            discovery = await discover(
+                fetcher,
+                self.base_url,
+                max_urls=self.params.max_urls,
+                include=self.params.include_paths,
+                exclude=self.params.exclude_paths,
+                deadline=time.monotonic() + DISCOVERY_BUDGET_SECONDS,
+                home_page=self.home,
+                on_walked=keep_walked,
+            )
+            await batches.finish()
         self.checkpoint.save_discovery(discovery)
         return discovery
-
-    async def _record(self, pool: ProcessPoolExecutor | None, result: FetchResult, outline: bool) -> PageRecord:
-        """A fetch result as a checkpoint record, its page extracted (links are discovery's business)."""
-        record = PageRecord(url=result.url, final_url=result.final_url, error=result.error)
-        if result.ok:
-            limit = self.config.fetch.max_page_bytes
-            try:
-                record.page, size = await extract(
-                    pool, result.final_url, result.body, outline, False, result.encoding, limit
-                )
-            except (BodyTooLarge, BadEncoding) as exc:
-                # The fetcher's causes for the same failures when it decodes as it reads.
-                record.error = "too_large" if isinstance(exc, BodyTooLarge) else "connection"
-            else:
-                self.bytes += size
-        return record
 
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
         total = len(discovery.urls)
@@ -163,20 +153,27 @@ class Generation:
         delay = min(discovery.crawl_delay, MAX_CRAWL_DELAY_SECONDS) if discovery.crawl_delay else None
         pool = extraction_pool(self.config.extract_processes)
 
-        async def on_page(result: FetchResult) -> None:
-            record = await self._record(pool, result, outline=result.url in sampled)
-            self.checkpoint.append(record)
-            self._count(record, position.get(result.url, total))
+        def on_records(records: list[tuple[PageRecord, int]]) -> None:
+            self.checkpoint.append_all([record for record, _ in records])
+            for record, size in records:
+                self.bytes += size
+                self._count(record, position.get(record.url, total))
             self.ctx.progress(self.done, total, "fetch")
 
-        home = self.home
-        first = discovery.urls[0] if discovery.urls else None
-        if home is not None and first is not None and first not in seen and normalize(home.url) == first:
-            seen.add(first)
-            await on_page(home)
-        # Pages come still compressed: the extraction processes decode them.
-        pending = (u for u in discovery.urls if u not in seen)
-        await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
+        async with PageBatches(pool, self.config.fetch.max_page_bytes, on_records) as batches:
+
+            async def on_page(result: FetchResult) -> None:
+                batches.add(result, outline=result.url in sampled)
+
+            home = self.home
+            first = discovery.urls[0] if discovery.urls else None
+            if home is not None and first is not None and first not in seen and normalize(home.url) == first:
+                seen.add(first)
+                await on_page(home)
+            # Pages come still compressed: the extraction processes decode them.
+            pending = (u for u in discovery.urls if u not in seen)
+            await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
+            await batches.finish()
         self.ctx.progress(self.done, total, "fetch")
 
     def _count(self, record: PageRecord, position: int) -> None:

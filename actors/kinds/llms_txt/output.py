@@ -3,13 +3,20 @@
 The bundle is written while the crawl runs: page files are compressed into it as pages arrive (in batches), in
 one background thread (zlib releases the GIL, so this uses the core the event loop leaves idle); llms-full.txt
 is compressed into it while it is being written (``Bundle.stream``), and only llms.txt and the per-section
-files are added at the end. Files are written to a temporary name and renamed, so a download never sees half
-a file.
+files are added at the end, each section's file compressed straight from its byte range of llms-full.txt.
+Files are written to a temporary name and renamed, so a download never sees half a file.
+
+Entries are compressed with ISA-L's deflate (python-isal) rather than zlib: on the benchmark's Markdown its
+level 2 is about 4 times faster than zlib's fastest level and its output a few percent smaller, and the
+bundle compresses about three times the site's Markdown (the page files, llms-full.txt and its section
+files). zipfile has no public hook for another compressor, so ``_open_entry`` hands the entry writer an
+ISA-L compressor in place of the zlib one it made; the ZIP is an ordinary deflate ZIP either way.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,8 +25,9 @@ from typing import IO
 from urllib.parse import urlsplit
 
 import msgspec
+from isal import isal_zlib
 
-from actors.kinds.llms_txt.full_text import FullText
+from actors.kinds.llms_txt.full_text import FullText, SectionPart
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
 
 LLMS_TXT = "llms.txt"
@@ -51,6 +59,29 @@ def _write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
+
+
+# ISA-L's levels go from 0 to 3; 2 was the fastest on Markdown, and smaller than 0 and 1.
+COMPRESS_LEVEL = 2
+_COPY_CHUNK = 1 << 20
+
+
+def _open_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
+    """An entry of ``archive`` open for writing, compressed by ISA-L (deflate, as ``info`` says)."""
+    info.compress_type = zipfile.ZIP_DEFLATED
+    entry = archive.open(info, "w")
+    if hasattr(entry, "_compressor"):
+        # Raw deflate (negative window bits), as zipfile's own compressor writes it.
+        setattr(entry, "_compressor", isal_zlib.compressobj(COMPRESS_LEVEL, isal_zlib.DEFLATED, -15))  # noqa: B010
+    return entry
+
+
+def _entry_info(name: str, size: int) -> zipfile.ZipInfo:
+    """A new entry's header: now, owner read-write (as ``ZipFile.writestr``), its size for the ZIP64 choice."""
+    info = zipfile.ZipInfo(name, time.localtime(time.time())[:6])
+    info.external_attr = 0o600 << 16
+    info.file_size = size
+    return info
 
 
 # Page files handed to the writer thread together: one wake-up (and GIL hand-over) per batch, not per page.
@@ -102,8 +133,8 @@ class Bundle:
         self.streamed.add(name)
 
     def _open_entry(self, name: str) -> None:
-        # force_zip64: the size is not known in advance, and may be over 2 GiB.
-        self._entry = self._open().open(name, "w", force_zip64=True)
+        # A size over the ZIP64 limit: it is not known in advance, and may be over 2 GiB.
+        self._entry = _open_entry(self._open(), _entry_info(name, zipfile.ZIP64_LIMIT))
 
     def _write_entry(self, data: bytes) -> None:
         if self._entry is not None:
@@ -114,13 +145,13 @@ class Bundle:
         if entry is not None:
             entry.close()
 
-    def finish(self, texts: Sequence[tuple[str, str]], files: Sequence[tuple[str, str]] = ()) -> int:
-        """Add ``texts`` (name, text) and ``files`` (name, path on disk, streamed in), close the ZIP and move
-        it into place; returns its size in bytes."""
+    def finish(self, texts: Sequence[tuple[str, str]], source: str = "", parts: Sequence[SectionPart] = ()) -> int:
+        """Add ``texts`` (name, text) and ``parts`` (each its head and a byte range of the file ``source``),
+        close the ZIP and move it into place; returns its size in bytes."""
         self._batch.extend(texts)
         self._flush()
-        for name, path in files:
-            self._last = self._writer.submit(self._put_file, name, path)
+        for part in parts:
+            self._last = self._writer.submit(self._put_part, part, source)
         self._writer.submit(self._close).result()
         for step in self._streaming:
             step.result()  # a streamed file that could not be written fails the job, as a failed close does
@@ -145,15 +176,28 @@ class Bundle:
     def _put_all(self, files: list[tuple[str, str]]) -> None:
         archive = self._open()
         for name, text in files:
-            archive.writestr(name, text)
+            data = text.encode()
+            with _open_entry(archive, _entry_info(name, len(data))) as entry:
+                entry.write(data)
 
-    def _put_file(self, name: str, path: str) -> None:
-        self._open().write(path, name)
+    def _put_part(self, part: SectionPart, source: str) -> None:
+        size = len(part.head) + part.end - part.start + len(part.tail)
+        with _open_entry(self._open(), _entry_info(part.filename, size)) as entry, open(source, "rb") as f:
+            entry.write(part.head)
+            f.seek(part.start)
+            left = part.end - part.start
+            while left > 0:
+                chunk = f.read(min(_COPY_CHUNK, left))
+                if not chunk:
+                    raise OSError(f"{source} ended before byte {part.end}")
+                entry.write(chunk)
+                left -= len(chunk)
+            entry.write(part.tail)
 
     def _open(self) -> zipfile.ZipFile:
         if self._zip is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            # Level 1: several times faster than the default on text, and within a few percent of its size.
+            # Entries are deflated by ISA-L (``_open_entry``); zipfile's own level matters only if it cannot be.
             self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         return self._zip
 
@@ -198,18 +242,20 @@ def write_outputs(folder: Path, bundle: Bundle, llms_txt: str, full: FullText | 
         bundle: The bundle holding the page files already.
         llms_txt: The llms.txt text.
         full: The llms-full.txt written by ``full_text.write_full_text``, None when full text was not asked
-            for. Its section files (when it was split) go into the bundle only and are removed here.
+            for. Its section files (when it was split) go into the bundle only, read from its byte ranges.
     """
     folder.mkdir(parents=True, exist_ok=True)
     txt = llms_txt.encode()
     _write(folder / LLMS_TXT, txt)
     written = [Artifact(LLMS_TXT, len(txt))]
-    files: list[tuple[str, str]] = []
+    parts: list[SectionPart] = []
+    source = str(folder / LLMS_FULL_TXT)
     if full is not None:
-        Path(full.path).replace(folder / LLMS_FULL_TXT)
+        Path(full.path).replace(source)
         written.append(Artifact(LLMS_FULL_TXT, full.bytes))
-        whole = [] if LLMS_FULL_TXT in bundle.streamed else [(LLMS_FULL_TXT, str(folder / LLMS_FULL_TXT))]
-        files = [*whole, *full.parts]
-    written.append(Artifact(BUNDLE_ZIP, bundle.finish([(LLMS_TXT, llms_txt)], files)))
+        if LLMS_FULL_TXT not in bundle.streamed:
+            parts.append(SectionPart(LLMS_FULL_TXT, b"", 0, full.bytes, b""))
+        parts.extend(full.parts)
+    written.append(Artifact(BUNDLE_ZIP, bundle.finish([(LLMS_TXT, llms_txt)], source, parts)))
     discard_full_text(folder)
     return written

@@ -1,0 +1,106 @@
+"""Fetched pages handed to the extraction pool a batch at a time, while the crawl goes on fetching.
+
+A fetch worker adds its page and takes the next URL at once; a batch goes to the pool when it is full
+(``BATCH_PAGES``) and the last, partial one when the crawl ends (``finish``). ``extract_pool.extract_batch``
+extracts a batch in the crawl's own process when the pool already has enough pages queued, which blocks
+the event loop for that batch: that is the crawl's back-pressure, so nothing piles up in memory.
+
+A batch's pages go to ``on_records`` together (checkpoint, counts, progress) in the event loop. The first
+exception a batch raises (``on_records`` raising ``JobCancelled``, say) is raised again by the next ``add``
+and by ``finish``, so it stops the crawl; ``close`` cancels the batches still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from types import TracebackType
+
+from actors.kinds.llms_txt.checkpoint import PageRecord
+from actors.kinds.llms_txt.extract_pool import BatchItem, extract_batch
+from actors.kinds.llms_txt.fetcher import FetchResult
+
+# Pages per pool task: the pool's per-task cost in the crawl's process (helper threads, pickling, wake-ups)
+# is paid once for all of them.
+BATCH_PAGES = 8
+
+# Each page's checkpoint record and its decoded size (0 for an error).
+OnRecords = Callable[[list[tuple[PageRecord, int]]], None]
+
+
+class PageBatches:
+    """Use as ``async with PageBatches(pool, limit, on_records) as batches``; ``add`` each fetched page."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None, limit: int, on_records: OnRecords) -> None:
+        """Args:
+        pool: The extraction pool (None: extract in this process).
+        limit: The most bytes a page may decode to (``FetchConfig.max_page_bytes``).
+        on_records: Called with each batch's checkpoint records and decoded sizes (0 for an error).
+        """
+        self._pool = pool
+        self._limit = limit
+        self._on_records = on_records
+        self._pending: list[tuple[FetchResult, bool]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._error: BaseException | None = None
+
+    async def __aenter__(self) -> PageBatches:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def add(self, result: FetchResult, outline: bool) -> None:
+        """Queue a fetched page (its body may still be encoded), to extract with or without its outline; a full
+        batch goes to the pool. A failed fetch goes to ``on_records`` at once, as its error."""
+        self._raise_error()
+        if not result.ok:
+            self._on_records([(PageRecord(url=result.url, final_url=result.final_url, error=result.error), 0)])
+            return
+        self._pending.append((result, outline))
+        if len(self._pending) >= BATCH_PAGES:
+            self._dispatch()
+
+    async def finish(self) -> None:
+        """Extract what is still queued and wait for every batch; raises the first error of any."""
+        if self._pending:
+            self._dispatch()
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+        self._raise_error()
+
+    async def close(self) -> None:
+        """Cancel the batches still running (the crawl stopped)."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _dispatch(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.create_task(self._run(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[tuple[FetchResult, bool]]) -> None:
+        items: list[BatchItem] = [(r.final_url, r.body, outline, r.encoding) for r, outline in batch]
+        try:
+            outcomes = await extract_batch(self._pool, items, False, self._limit)
+            self._on_records(
+                [
+                    (PageRecord(url=result.url, final_url=result.final_url, error=error, page=page), size)
+                    for (result, _), (page, size, error) in zip(batch, outcomes, strict=True)
+                ]
+            )
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if self._error is None:
+                self._error = exc
