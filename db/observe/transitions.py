@@ -86,10 +86,16 @@ def note_row(
 
 def note_created(session: Session | Connection, job: Job | NewJob, actor: str) -> None:
     """Note a job created in this session's transaction (its first status, from nothing)."""
-    note_transition(
-        session,
-        TransitionFacts(job.id, job.kind, job.queue, None, job.status, job.created_at, 0, actor, None, None),
-    )
+    note_transition(session, _created(job, actor))
+
+
+def report_created(job: Job | NewJob, actor: str) -> None:
+    """Report a job whose creation is committed already (an autocommit statement)."""
+    report(_created(job, actor))
+
+
+def _created(job: Job | NewJob, actor: str) -> TransitionFacts:
+    return TransitionFacts(job.id, job.kind, job.queue, None, job.status, job.created_at, 0, actor, None, None)
 
 
 def note_transition(session: Session | Connection, facts: TransitionFacts) -> None:

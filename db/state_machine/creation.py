@@ -15,14 +15,17 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Executable, String, bindparam, func, insert, literal, null, select
+import psycopg
+from psycopg.rows import TupleRow
+from sqlalchemy import Connection, Insert, String, bindparam, func, insert, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
+from db.direct import DirectStatement
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent
-from db.observe.transitions import note_created
+from db.observe.transitions import note_created, report_created
 from db.statuses import JobStatus
 
 INITIAL_STATUSES = frozenset({JobStatus.QUEUED.value, JobStatus.PENDING_PAYMENT.value})
@@ -57,7 +60,7 @@ class NewJob(msgspec.Struct, kw_only=True):
 _COLUMNS = tuple(f.name for f in msgspec.structs.fields(NewJob))
 
 
-def _build_statement() -> Executable:
+def _build_statement() -> Insert:
     new_job = (
         insert(Job)
         .values({name: bindparam(name, type_=Job.__table__.c[name].type) for name in _COLUMNS})
@@ -77,6 +80,7 @@ def _build_statement() -> Executable:
 
 
 _INSERT = _build_statement()
+_INSERT_DIRECT = DirectStatement(_INSERT)
 
 
 def _parameters(job: NewJob, actor: str) -> dict[str, Any]:
@@ -113,4 +117,16 @@ async def create_async(conn: AsyncConnection, job: NewJob, *, actor: str) -> lis
     await conn.execute(_INSERT, _parameters(job, actor))
     if conn.sync_connection is not None:
         note_created(conn.sync_connection, job, actor)
+    return created_events(job)
+
+
+async def create_direct(conn: psycopg.AsyncConnection[TupleRow], job: NewJob, *, actor: str) -> list[LiveEvent]:
+    """``create`` on an autocommit psycopg connection (``db.direct``): the API's common case, its own
+    transaction (both rows or neither), without SQLAlchemy's work per execution.
+
+    Raises:
+        psycopg.errors.UniqueViolation: the owner already has a job with this idempotency key.
+    """
+    await _INSERT_DIRECT.execute(conn, _parameters(job, actor))
+    report_created(job, actor)
     return created_events(job)

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import msgspec
+import psycopg
 import redis
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from actors.broker import job_message, new_message_id
 from actors.errors import OptionUnavailable
 from actors.links import tracking_result
 from actors.registry import JobKind, all_kinds, get_kind
+from db import direct
 from db import state_machine as sm
 from db.base import utcnow
 from db.live import LiveEvent
@@ -113,10 +115,9 @@ async def create_job(
                 events = await sm.create_async(await session.connection(), job, actor=actor)
         else:
             await checkout()
-            async with res.engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                events = await sm.create_async(autocommit, job, actor=actor)
-    except IntegrityError:
+            async with direct.connection(res.direct) as conn:
+                events = await sm.create_direct(conn, job, actor=actor)
+    except (IntegrityError, psycopg.errors.UniqueViolation):
         # Lost a race with the same idempotency key: return the winner.
         existing = await _by_idempotency_key(res, user, req, params)
         if existing is None:
