@@ -14,7 +14,7 @@ sets off a check of the pool's idle connections, so the next requests get workin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -66,6 +66,20 @@ class DirectStatement:
     ) -> psycopg.AsyncCursor[TupleRow]:
         """Run the statement (prepared on the server after its first run on ``conn``)."""
         return await conn.execute(self.sql, self.parameters(values), prepare=True)
+
+    async def execute_many(self, conn: psycopg.AsyncConnection[TupleRow], values: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once for each of ``values`` in one transaction (all or none), all sent in one
+        pipeline: one round trip (``transaction()`` would cost three on an autocommit connection)."""
+        params = [self.parameters(one) for one in values]
+        try:
+            async with conn.pipeline(), conn.cursor() as cursor:
+                await cursor.execute("BEGIN")
+                await cursor.executemany(self.sql, params)
+                await cursor.execute("COMMIT")
+        except BaseException:
+            if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await conn.rollback()
+            raise
 
 
 def _default_value(arg: Any, is_scalar: bool) -> Callable[[], Any]:

@@ -25,6 +25,7 @@ from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
 from service.auth.login_limits import password_hash_limiter
 from service.events.hub import EventHub
+from service.jobs.batching import CreationBatcher
 from service.jobs.enqueue import CreationSender
 from service.payments.client import open_stripe
 from service.settings import Settings
@@ -41,8 +42,10 @@ class Resources:
     direct: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
     redis: aioredis.Redis
     publisher: AsyncLivePublisher
-    # A new job's message and first event, in one round trip.
+    # New jobs' messages and first events, in one round trip.
     sender: CreationSender
+    # Stores and sends new free jobs, grouped when they arrive together.
+    creations: CreationBatcher
     broker: RedisBroker
     hub: EventHub
     # Bounds the password hashes (argon2, 64 MiB each) this process computes at once.
@@ -85,6 +88,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     hub = EventHub(settings.redis.url)
     await hub.start()
     stripe_connection = open_stripe(settings)
+    sender = CreationSender(
+        redis_client, broker, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
+    )
     try:
         yield Resources(
             settings=settings,
@@ -95,12 +101,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             publisher=AsyncLivePublisher(
                 redis_client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
             ),
-            sender=CreationSender(
-                redis_client,
-                broker,
-                maxlen=settings.redis.stream_maxlen,
-                ttl_seconds=settings.redis.stream_ttl_seconds,
-            ),
+            sender=sender,
+            creations=CreationBatcher(direct_pool, sender, engine),
             broker=broker,
             hub=hub,
             password_hashing=password_hash_limiter(settings.auth),

@@ -22,7 +22,7 @@ from db.state_machine.core import (
     set_message_id,
     transition,
 )
-from db.state_machine.creation import NewJob, create, create_async, create_direct, created_events
+from db.state_machine.creation import NewJob, create, create_async, create_direct, create_direct_many, created_events
 from db.state_machine.payments import expire, mark_paid
 from db.state_machine.runs import cancel, claim, fail, fail_lost, reclaim_lost, requeue, schedule_retry, succeed
 from db.state_machine.waits import park, resume
@@ -37,6 +37,7 @@ __all__ = [
     "create",
     "create_async",
     "create_direct",
+    "create_direct_many",
     "created_events",
     "current_status",
     "expire",

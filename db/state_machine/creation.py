@@ -11,6 +11,7 @@ transaction (a quota or rate-limit check under its lock) it commits with that tr
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -130,3 +131,13 @@ async def create_direct(conn: psycopg.AsyncConnection[TupleRow], job: NewJob, *,
     await _INSERT_DIRECT.execute(conn, _parameters(job, actor))
     report_created(job, actor)
     return created_events(job)
+
+
+async def create_direct_many(
+    conn: psycopg.AsyncConnection[TupleRow], jobs: Sequence[tuple[NewJob, str]]
+) -> list[LiveEvent]:
+    """``create_direct`` of several (job, actor) pairs in one transaction (all or none), one round trip."""
+    await _INSERT_DIRECT.execute_many(conn, [_parameters(job, actor) for job, actor in jobs])
+    for job, actor in jobs:
+        report_created(job, actor)
+    return [event for job, _ in jobs for event in created_events(job)]

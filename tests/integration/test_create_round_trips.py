@@ -7,6 +7,7 @@ the figures are what went over the wire, not what the code says it does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,3 +81,47 @@ async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip(
     # And its first live event is in the job's stream
     entries = redis_client.xrange(f"genjobs:job:{job_id}:events")
     assert entries and entries[0][1][b"type"] == b"status"
+
+
+async def test_jobs_created_at_the_same_moment_are_each_stored_and_sent(
+    settings: Settings,
+    api_url: str,
+    make_user: Callable[..., Awaitable[ApiUser]],
+    db_engine: Engine,
+    redis_client: redis.Redis,
+) -> None:
+    # Given a user
+    user = await make_user()
+    async with httpx.AsyncClient(
+        base_url=api_url, headers={"Authorization": f"Bearer {user.api_key}"}, timeout=30
+    ) as client:
+        # When many jobs are created at once (grouped into shared statements and pipelines)
+        answers = await asyncio.gather(
+            *(client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": n}}) for n in range(40))
+        )
+    assert [a.status_code for a in answers] == [202] * 40, [a.text for a in answers]
+    ids = [a.json()["id"] for a in answers]
+    # Then each job is stored with its own params, its created event and the id of the message sent for it
+    with db_engine.connect() as conn:
+        rows = {
+            str(row.id): row
+            for row in conn.execute(
+                text(
+                    "SELECT j.id, j.params->>'n' AS n, j.queue, j.message_id, j.status, e.actor FROM jobs j "
+                    "JOIN job_events e ON e.job_id = j.id AND e.type = 'created' WHERE j.id = ANY(:ids)"
+                ),
+                {"ids": ids},
+            )
+        }
+    assert sorted(int(rows[i].n) for i in ids) == list(range(40))
+    assert {rows[i].actor for i in ids} == {f"user:{user.id}"}
+    broker = build_broker(settings.redis.url)
+    try:
+        for job_id in ids:
+            row = rows[job_id]
+            assert row.message_id is not None
+            assert message_exists(broker, row.queue, row.message_id) or row.status != "queued", row
+            # And its first live event is in its stream
+            assert redis_client.xrange(f"genjobs:job:{job_id}:events")
+    finally:
+        broker.client.close()
