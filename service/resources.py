@@ -71,7 +71,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         echo=settings.database.echo,
         pre_ping=False,
     )
-    direct_pool = direct.open_pool(settings.database.libpq_url, max_size=settings.database.pool_size)
+    direct_pool = direct.open_pool(settings.database.url, max_size=settings.database.pool_size)
     await direct_pool.open(wait=False)
     # A blocking pool: a burst (thousands of SSE clients connecting at once) waits for a connection
     # instead of failing with "Too many connections".

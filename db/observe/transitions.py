@@ -61,7 +61,7 @@ def observed_columns(cte: Any = None) -> list[Any]:
 
 
 def note_row(
-    session: Session | Connection,
+    session: Session | Connection | None,
     job_id: uuid.UUID,
     from_status: str,
     to_status: str,
@@ -98,10 +98,13 @@ def _created(job: Job | NewJob, actor: str) -> TransitionFacts:
     return TransitionFacts(job.id, job.kind, job.queue, None, job.status, job.created_at, 0, actor, None, None)
 
 
-def note_transition(session: Session | Connection, facts: TransitionFacts) -> None:
+def note_transition(session: Session | Connection | None, facts: TransitionFacts) -> None:
     """Remember a change made in this session's (or connection's) transaction, to report after it commits; a
-    change made on an autocommit connection is committed already and reported at once."""
-    if isinstance(session, Session):
+    change made on an autocommit connection (or with no session: a direct statement, ``db.direct``) is
+    committed already and reported at once."""
+    if session is None:
+        report(facts)
+    elif isinstance(session, Session):
         session.info.setdefault(_NOTES, []).append(facts)
     elif session.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         report(facts)

@@ -24,7 +24,18 @@ from db.state_machine.core import (
 )
 from db.state_machine.creation import NewJob, create, create_async, create_direct, create_direct_many, created_events
 from db.state_machine.payments import expire, mark_paid
-from db.state_machine.runs import cancel, claim, fail, fail_lost, reclaim_lost, requeue, schedule_retry, succeed
+from db.state_machine.runs import (
+    cancel,
+    claim,
+    claim_direct,
+    fail,
+    fail_lost,
+    reclaim_lost,
+    requeue,
+    schedule_retry,
+    succeed,
+    succeed_direct,
+)
 from db.state_machine.waits import park, resume
 
 __all__ = [
@@ -34,6 +45,7 @@ __all__ = [
     "StateError",
     "cancel",
     "claim",
+    "claim_direct",
     "create",
     "create_async",
     "create_direct",
@@ -52,5 +64,6 @@ __all__ = [
     "schedule_retry",
     "set_message_id",
     "succeed",
+    "succeed_direct",
     "transition",
 ]

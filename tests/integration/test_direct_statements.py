@@ -18,7 +18,7 @@ _INSERT = DirectStatement(insert(_things).values(id=bindparam("id"), name=bindpa
 
 
 async def test_a_group_is_one_transaction_in_one_round_trip(settings: Settings) -> None:
-    url = urlsplit(settings.database.libpq_url)
+    url = urlsplit(settings.database.url)
     with outage_proxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
         # Given a pool that reaches Postgres through a counting proxy, and an empty table
         pool = open_pool(url._replace(netloc=url.netloc.replace(f":{url.port}", f":{proxy.port}")).geturl(), max_size=1)
