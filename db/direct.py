@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import TupleRow
+from psycopg.rows import TupleRow, namedtuple_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from sqlalchemy import ClauseElement
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
@@ -75,6 +75,12 @@ class DirectStatement:
     ) -> psycopg.AsyncCursor[TupleRow]:
         """Run the statement (prepared on the server after its first run on ``conn``)."""
         return await conn.execute(self.sql, self.parameters(values), prepare=True)
+
+    async def fetch_named(self, conn: psycopg.AsyncConnection[TupleRow], values: Mapping[str, Any]) -> Any | None:
+        """Run the statement; its first row with its columns as attributes (a named tuple), or None."""
+        cursor = conn.cursor(row_factory=namedtuple_row)
+        await cursor.execute(self.sql, self.parameters(values), prepare=True)
+        return await cursor.fetchone()
 
     def execute_sync(self, conn: psycopg.Connection[TupleRow], values: Mapping[str, Any]) -> psycopg.Cursor[TupleRow]:
         """``execute`` on a blocking connection (a worker thread)."""
