@@ -29,6 +29,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from db.engine import CONNECT_TIMEOUT_SECONDS
 
+# How long a statement waits for a connection. While Postgres is down a pool cannot make one and the waiter
+# is not told why: this bounds how long a request takes to answer 503 (psycopg_pool's default is 30 s).
+POOL_TIMEOUT_SECONDS = 5.0
+
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
 
 
@@ -124,13 +128,17 @@ def open_pool(url: str, *, max_size: int) -> AsyncConnectionPool[psycopg.AsyncCo
     """A pool of autocommit connections to ``url`` (libpq's or SQLAlchemy's), not yet open (``await
     pool.open()``): one connection kept, up to ``max_size`` while busy."""
     conninfo, kwargs = _pool_arguments(url)
-    return AsyncConnectionPool(conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=False, name="direct")
+    return AsyncConnectionPool(
+        conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=False, name="direct", timeout=POOL_TIMEOUT_SECONDS
+    )
 
 
 def open_sync_pool(url: str, *, max_size: int) -> ConnectionPool[psycopg.Connection[TupleRow]]:
     """``open_pool`` for threads (a worker process), not yet open (``pool.open()``)."""
     conninfo, kwargs = _pool_arguments(url)
-    return ConnectionPool(conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=False, name="direct")
+    return ConnectionPool(
+        conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=False, name="direct", timeout=POOL_TIMEOUT_SECONDS
+    )
 
 
 # Checks started after a dead connection was found (held so that they are not garbage-collected midway).
