@@ -15,6 +15,7 @@ import msgspec
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from db import direct
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
 
@@ -52,9 +53,10 @@ class WorkerRuntime:
         # No pre-ping: every bookkeeping unit is ridden out (``ride_out``), a dead pooled connection included.
         self.engine = make_engine(config.database_url, pool_size=config.pool_size, pre_ping=False)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
-        # For units that are one statement (a claim, a success): each is its own transaction, with no BEGIN and
-        # COMMIT round trips around it. Same pool.
-        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # For units that are one statement (a claim, a success): autocommit psycopg connections, so each is its
+        # own transaction with no BEGIN and COMMIT round trips around it, run without SQLAlchemy (``db.direct``).
+        self.direct = direct.open_sync_pool(config.database_url, max_size=config.pool_size)
+        self.direct.open(wait=False)
         # Bounded timeouts: a dead Redis must fail a call (which the caller rides out), never hang a job.
         self.redis = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=10)
         self.publisher = LivePublisher(self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds)
@@ -75,5 +77,6 @@ class WorkerRuntime:
             return list(self._running.values())
 
     def close(self) -> None:
+        self.direct.close()
         self.engine.dispose()
         self.redis.close()

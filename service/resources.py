@@ -8,19 +8,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import psycopg
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from litestar import Litestar
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actors.broker import build_broker
 from actors.observe.tracing import TraceContext
 from actors.payments.stripe_client import StripeConnection
 from actors.registry import all_kinds, load_kind_modules
+from db import direct
 from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
 from service.auth.login_limits import password_hash_limiter
 from service.events.hub import EventHub
+from service.jobs.batching import CreationBatcher
 from service.jobs.enqueue import CreationSender
 from service.payments.client import open_stripe
 from service.settings import Settings
@@ -33,10 +38,14 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Autocommit psycopg connections for the hot statements that skip SQLAlchemy (``db.direct``).
+    direct: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
     redis: aioredis.Redis
     publisher: AsyncLivePublisher
-    # A new job's message and first event, in one round trip.
+    # New jobs' messages and first events, in one round trip.
     sender: CreationSender
+    # Stores and sends new free jobs, grouped when they arrive together.
+    creations: CreationBatcher
     broker: RedisBroker
     hub: EventHub
     # Bounds the password hashes (argon2, 64 MiB each) this process computes at once.
@@ -62,6 +71,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         echo=settings.database.echo,
         pre_ping=False,
     )
+    direct_pool = direct.open_pool(settings.database.url, max_size=settings.database.pool_size)
+    await direct_pool.open(wait=False)
     # A blocking pool: a burst (thousands of SSE clients connecting at once) waits for a connection
     # instead of failing with "Too many connections".
     pool = aioredis.BlockingConnectionPool.from_url(
@@ -77,21 +88,21 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     hub = EventHub(settings.redis.url)
     await hub.start()
     stripe_connection = open_stripe(settings)
+    sender = CreationSender(
+        redis_client, broker, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
+    )
     try:
         yield Resources(
             settings=settings,
             engine=engine,
             sessions=make_async_sessionmaker(engine),
+            direct=direct_pool,
             redis=redis_client,
             publisher=AsyncLivePublisher(
                 redis_client, maxlen=settings.redis.stream_maxlen, ttl_seconds=settings.redis.stream_ttl_seconds
             ),
-            sender=CreationSender(
-                redis_client,
-                broker,
-                maxlen=settings.redis.stream_maxlen,
-                ttl_seconds=settings.redis.stream_ttl_seconds,
-            ),
+            sender=sender,
+            creations=CreationBatcher(direct_pool, sender, engine),
             broker=broker,
             hub=hub,
             password_hashing=password_hash_limiter(settings.auth),
@@ -106,6 +117,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await redis_client.aclose()
         # A client given its pool does not close it: its connections would be left to the garbage collector.
         await pool.aclose()
+        await direct_pool.close()
         await engine.dispose()
 
 

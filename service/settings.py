@@ -37,6 +37,11 @@ class DatabaseSettings(msgspec.Struct, frozen=True):
         return _with_driver(self.url, "postgresql+psycopg")
 
     @property
+    def libpq_url(self) -> str:
+        """The URL for psycopg itself (``db.direct``)."""
+        return _with_driver(self.url, "postgresql")
+
+    @property
     def sync_url(self) -> str:
         """SQLAlchemy URL for the sync engine used by workers, the scheduler and migrations."""
         return _with_driver(self.url, "postgresql+psycopg")

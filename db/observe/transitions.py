@@ -61,7 +61,7 @@ def observed_columns(cte: Any = None) -> list[Any]:
 
 
 def note_row(
-    session: Session | Connection,
+    session: Session | Connection | None,
     job_id: uuid.UUID,
     from_status: str,
     to_status: str,
@@ -86,16 +86,25 @@ def note_row(
 
 def note_created(session: Session | Connection, job: Job | NewJob, actor: str) -> None:
     """Note a job created in this session's transaction (its first status, from nothing)."""
-    note_transition(
-        session,
-        TransitionFacts(job.id, job.kind, job.queue, None, job.status, job.created_at, 0, actor, None, None),
-    )
+    note_transition(session, _created(job, actor))
 
 
-def note_transition(session: Session | Connection, facts: TransitionFacts) -> None:
+def report_created(job: Job | NewJob, actor: str) -> None:
+    """Report a job whose creation is committed already (an autocommit statement)."""
+    report(_created(job, actor))
+
+
+def _created(job: Job | NewJob, actor: str) -> TransitionFacts:
+    return TransitionFacts(job.id, job.kind, job.queue, None, job.status, job.created_at, 0, actor, None, None)
+
+
+def note_transition(session: Session | Connection | None, facts: TransitionFacts) -> None:
     """Remember a change made in this session's (or connection's) transaction, to report after it commits; a
-    change made on an autocommit connection is committed already and reported at once."""
-    if isinstance(session, Session):
+    change made on an autocommit connection (or with no session: a direct statement, ``db.direct``) is
+    committed already and reported at once."""
+    if session is None:
+        report(facts)
+    elif isinstance(session, Session):
         session.info.setdefault(_NOTES, []).append(facts)
     elif session.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         report(facts)

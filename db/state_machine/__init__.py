@@ -24,9 +24,20 @@ from db.state_machine.core import (
     set_message_id,
     transition,
 )
-from db.state_machine.creation import NewJob, create, create_async, created_events
+from db.state_machine.creation import NewJob, create, create_async, create_direct, create_direct_many, created_events
 from db.state_machine.payments import NewPayment, expire, mark_paid
-from db.state_machine.runs import cancel, claim, fail, fail_lost, reclaim_lost, requeue, schedule_retry, succeed
+from db.state_machine.runs import (
+    cancel,
+    claim,
+    claim_direct,
+    fail,
+    fail_lost,
+    reclaim_lost,
+    requeue,
+    schedule_retry,
+    succeed,
+    succeed_direct,
+)
 from db.state_machine.waits import park, resume
 
 __all__ = [
@@ -37,8 +48,11 @@ __all__ = [
     "StateError",
     "cancel",
     "claim",
+    "claim_direct",
     "create",
     "create_async",
+    "create_direct",
+    "create_direct_many",
     "created_events",
     "current_status",
     "expire",
@@ -54,5 +68,6 @@ __all__ = [
     "schedule_retry",
     "set_message_id",
     "succeed",
+    "succeed_direct",
     "transition",
 ]

@@ -9,14 +9,18 @@ the same transaction. Each function returns the live events to publish *after* t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import msgspec
+import psycopg
+from psycopg.rows import TupleRow
 from sqlalchemy import ColumnElement, Connection, Select, String, Uuid, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from db.direct import DirectStatement
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent
 from db.observe.transitions import note_row, observed_columns
@@ -133,6 +137,38 @@ def run_transition(
     row = conn.execute(
         statement, {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
     ).one_or_none()
+    return _changed(session, row, job_id, to, actor=actor, detail=detail, event=event)
+
+
+def run_transition_direct(
+    conn: psycopg.Connection[TupleRow],
+    statement: DirectStatement,
+    job_id: uuid.UUID,
+    to: JobStatus,
+    *,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Changed | None:
+    """``run_transition`` of a ``DirectStatement`` built from a ``transition_statement``, on an autocommit
+    psycopg connection (``db.direct``): its own transaction, without SQLAlchemy's work per execution."""
+    row = statement.execute_sync(
+        conn, {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
+    ).fetchone()
+    return _changed(None, row, job_id, to, actor=actor, detail=detail, event=event)
+
+
+def _changed(
+    session: Session | Connection | None,
+    row: Sequence[Any] | None,
+    job_id: uuid.UUID,
+    to: JobStatus,
+    *,
+    actor: str,
+    detail: dict[str, Any] | None,
+    event: dict[str, Any] | None,
+) -> Changed | None:
     if row is None:
         return None
     from_status, owner_id, attempts, claim_token, at, *rest = row

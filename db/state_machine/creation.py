@@ -11,18 +11,22 @@ transaction (a quota or rate-limit check under its lock) it commits with that tr
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Executable, String, Uuid, bindparam, func, insert, literal, null, select
+import psycopg
+from psycopg.rows import TupleRow
+from sqlalchemy import Connection, Insert, String, Uuid, bindparam, func, insert, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
+from db.direct import DirectStatement
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent, Payment
-from db.observe.transitions import note_created
+from db.observe.transitions import note_created, report_created
 from db.state_machine.payments import NewPayment
 from db.statuses import JobStatus
 
@@ -55,7 +59,7 @@ _COLUMNS = tuple(f.name for f in msgspec.structs.fields(NewJob) if f.name != "pa
 _PAYMENT_COLUMNS = tuple(f.name for f in msgspec.structs.fields(NewPayment))
 
 
-def _build_statement(*, paid: bool) -> Executable:
+def _build_statement(*, paid: bool) -> Insert:
     new_job = (
         insert(Job)
         # Parameters named apart from the columns, whose own names the payment's INSERT reserves.
@@ -88,9 +92,11 @@ def _build_statement(*, paid: bool) -> Executable:
 
 _INSERT = _build_statement(paid=False)
 _INSERT_PAID = _build_statement(paid=True)
+# The same statements on psycopg directly (``db.direct``).
+_DIRECT_FREE, _DIRECT_PAID = DirectStatement(_INSERT), DirectStatement(_INSERT_PAID)
 
 
-def _statement(job: NewJob, actor: str) -> tuple[Executable, dict[str, Any]]:
+def _statement(job: NewJob, actor: str) -> tuple[Insert, dict[str, Any]]:
     """The creation statement for ``job`` (with its payment row or without) and its parameters."""
     if job.status not in INITIAL_STATUSES:
         raise ValueError(f"a job starts queued or pending_payment, not {job.status}")
@@ -130,3 +136,33 @@ async def create_async(conn: AsyncConnection, job: NewJob, *, actor: str) -> lis
     if conn.sync_connection is not None:
         note_created(conn.sync_connection, job, actor)
     return created_events(job)
+
+
+async def create_direct(conn: psycopg.AsyncConnection[TupleRow], job: NewJob, *, actor: str) -> list[LiveEvent]:
+    """``create`` on an autocommit psycopg connection (``db.direct``): the API's common case, its own
+    transaction (both rows or neither), without SQLAlchemy's work per execution.
+
+    Raises:
+        psycopg.errors.UniqueViolation: the owner already has a job with this idempotency key.
+    """
+    statement, values = _statement(job, actor)
+    await (_DIRECT_FREE if statement is _INSERT else _DIRECT_PAID).execute(conn, values)
+    report_created(job, actor)
+    return created_events(job)
+
+
+async def create_direct_many(
+    conn: psycopg.AsyncConnection[TupleRow], jobs: Sequence[tuple[NewJob, str]]
+) -> list[LiveEvent]:
+    """``create_direct`` of several free (job, actor) pairs in one transaction (all or none), one round trip.
+
+    Raises:
+        ValueError: a job is paid (its payment row needs the other statement: ``create_direct``).
+    """
+    statements = [_statement(job, actor) for job, actor in jobs]
+    if any(statement is not _INSERT for statement, _ in statements):
+        raise ValueError("create_direct_many takes free jobs only")
+    await _DIRECT_FREE.execute_many(conn, [values for _, values in statements])
+    for job, actor in jobs:
+        report_created(job, actor)
+    return [event for job, _ in jobs for event in created_events(job)]

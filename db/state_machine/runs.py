@@ -7,11 +7,21 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+import psycopg
+from psycopg.rows import TupleRow
 from sqlalchemy import Connection, Interval, Select, String, Uuid, bindparam, func
 from sqlalchemy.orm import Session
 
+from db.direct import DirectStatement
 from db.models import Job
-from db.state_machine.core import Changed, finish_values, run_transition, transition, transition_statement
+from db.state_machine.core import (
+    Changed,
+    finish_values,
+    run_transition,
+    run_transition_direct,
+    transition,
+    transition_statement,
+)
 from db.statuses import TERMINAL, JobStatus
 
 
@@ -42,8 +52,31 @@ def claim(session: Session | Connection, job_id: uuid.UUID, *, worker: str, leas
         job_id,
         JobStatus.RUNNING,
         actor=f"worker:{worker}",
-        parameters={"new_token": uuid.uuid4(), "worker": worker, "lease": timedelta(seconds=lease_seconds)},
+        parameters=_claim_parameters(worker, lease_seconds),
     )
+
+
+def claim_direct(
+    conn: psycopg.Connection[TupleRow], job_id: uuid.UUID, *, worker: str, lease_seconds: float
+) -> Changed | None:
+    """``claim`` on an autocommit psycopg connection (``db.direct``), a worker's common case."""
+    return run_transition_direct(
+        conn,
+        _claim_direct(),
+        job_id,
+        JobStatus.RUNNING,
+        actor=f"worker:{worker}",
+        parameters=_claim_parameters(worker, lease_seconds),
+    )
+
+
+@cache
+def _claim_direct() -> DirectStatement:
+    return DirectStatement(_claim_statement())
+
+
+def _claim_parameters(worker: str, lease_seconds: float) -> dict[str, Any]:
+    return {"new_token": uuid.uuid4(), "worker": worker, "lease": timedelta(seconds=lease_seconds)}
 
 
 @cache
@@ -73,6 +106,31 @@ def succeed(
         event={"result": result},
         parameters={"held_token": claim_token, "result_value": result},
     )
+
+
+def succeed_direct(
+    conn: psycopg.Connection[TupleRow],
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID,
+    result: dict[str, Any] | None,
+    *,
+    worker: str,
+) -> Changed | None:
+    """``succeed`` on an autocommit psycopg connection (``db.direct``), a worker's common case."""
+    return run_transition_direct(
+        conn,
+        _succeed_direct(),
+        job_id,
+        JobStatus.SUCCEEDED,
+        actor=f"worker:{worker}",
+        event={"result": result},
+        parameters={"held_token": claim_token, "result_value": result},
+    )
+
+
+@cache
+def _succeed_direct() -> DirectStatement:
+    return DirectStatement(_succeed_statement())
 
 
 def fail(

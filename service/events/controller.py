@@ -16,10 +16,10 @@ from db.models import Job
 from db.statuses import ACTIVE
 from service.auth.principal import Principal
 from service.errors import BadRequest, NotFound
-from service.events.observed import counted
+from service.events.observed import EventStream, counted
 from service.events.streams import StreamPlan, event_stream, job_ids_filter
 from service.jobs.schemas import job_out
-from service.jobs.service import get_job_row, visible_to
+from service.jobs.service import visible_job, visible_to
 from service.resources import Resources, get_resources
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -66,12 +66,10 @@ class EventsController(Controller):
         """A snapshot, then progress and status events of one job; ends after its final status."""
         res = get_resources(request.app)
         user = request.user
-        async with res.sessions() as session:
-            await get_job_row(session, user, job_id)
+        await visible_job(res, user, job_id, whole=False)
 
         async def snapshots() -> list[tuple[str, str, bytes]]:
-            async with res.sessions() as session:
-                return [_snapshot(await get_job_row(session, user, job_id))]
+            return [_snapshot(await visible_job(res, user, job_id))]
 
         plan = StreamPlan(
             channel=job_channel(job_id),
@@ -81,7 +79,7 @@ class EventsController(Controller):
             watch_until_terminal=(str(job_id),),
         )
         stream = counted("job", event_stream(res.hub, res.redis, plan, snapshots))
-        return ServerSentEvent(stream, headers=_SSE_HEADERS)
+        return EventStream(stream, headers=_SSE_HEADERS)
 
     @get("/api/events", operation_id="streamEvents")
     async def events(
@@ -125,4 +123,4 @@ class EventsController(Controller):
             wants=job_ids_filter(set(named) if named else None),
             watch_until_terminal=tuple(str(j) for j in named) if named else None,
         )
-        return ServerSentEvent(counted("user", event_stream(res.hub, res.redis, plan, snapshots)), headers=_SSE_HEADERS)
+        return EventStream(counted("user", event_stream(res.hub, res.redis, plan, snapshots)), headers=_SSE_HEADERS)

@@ -6,6 +6,10 @@ Order of operations gives "no gap, no duplicate":
    stream's newest id, read *before* the snapshot so no change can fall between snapshot and cursor;
 3. send the snapshot (only without a usable ``Last-Event-ID``), then the stream entries after the cursor,
    then live events, skipping any entry id at or before the last one sent.
+
+After a snapshot the stream entries after the cursor are not read: each was appended after the cursor was
+read, so after the subscription was confirmed, and the append script publishes what it appends, so each
+arrives live. Only a resumed stream reads the entries after its ``Last-Event-ID``, which may predate it.
 """
 
 from __future__ import annotations
@@ -107,11 +111,13 @@ async def event_stream(
                 state.saw_status(job_id, status)
             if state.finished:
                 return
-        state.cursor = parse_entry_id(cursor_id) or (0, 0)
-        async for message in _backlog(client, plan, state, cursor_id):
-            yield message
-        if state.finished:
-            return
+            state.cursor = parse_entry_id(cursor_id) or (0, 0)
+        else:
+            state.cursor = parse_entry_id(cursor_id) or (0, 0)
+            async for message in _backlog(client, plan, state, cursor_id):
+                yield message
+            if state.finished:
+                return
         while True:
             item = await sub.get(plan.heartbeat_seconds)
             if item is None:

@@ -6,21 +6,22 @@ import uuid
 from typing import Any
 
 import msgspec
-import redis
-from sqlalchemy import delete, select
+import psycopg
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from actors.broker import job_message, new_message_id
+from actors.broker import new_message_id
 from actors.errors import OptionUnavailable
 from actors.links import tracking_result
 from actors.registry import JobKind, all_kinds, get_kind
+from db import direct
 from db import state_machine as sm
 from db.base import utcnow
 from db.live import LiveEvent
 from db.models import Job
 from db.statuses import JobStatus
 from service.auth.principal import Principal
-from service.errors import BadRequest, Conflict, ServiceUnavailable, dependency_down
+from service.errors import BadRequest, Conflict, ServiceUnavailable
 from service.jobs.enqueue import publish
 from service.jobs.params import validate_params
 from service.jobs.schemas import CreateJobRequest, JobOut, job_out, new_job_out
@@ -45,8 +46,9 @@ async def create_job(
     ``job_id`` and ``with_files``: for a job whose files were already stored under that id
     (``service.uploads``).
 
-    The common case (a free kind without quota or rate limit) is one statement on an autocommit connection
-    and one Redis pipeline: the row and its audit event are committed first, naming the message id chosen
+    The common case (a free kind without quota, rate limit or idempotency key) is one statement on an
+    autocommit connection and one Redis pipeline, shared with the jobs created at the same moment
+    (``service.jobs.batching``): the row and its audit event are committed first, naming the message id chosen
     for it, and only then is the message sent, so a worker never gets a message whose job is not stored. If
     Redis fails, the row is deleted again and the caller gets 503; if this process dies in between, the
     sweeper finds the queued job without its message and sends it."""
@@ -110,23 +112,34 @@ async def create_job(
                 await enforce_rate_limit(session, user, kind, res.kind_settings.get(kind.name))
                 await checkout()
                 events = await sm.create_async(await session.connection(), job, actor=actor)
-        else:
+        elif paid or req.idempotency_key is not None:
             await checkout()
-            async with res.engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                events = await sm.create_async(autocommit, job, actor=actor)
-    except IntegrityError:
+            async with direct.connection(res.direct) as conn:
+                events = await sm.create_direct(conn, job, actor=actor)
+        else:
+            # The common case: stored and sent together with the jobs created at the same moment.
+            await res.creations.create(kind, job, actor)
+            events = None
+    except (IntegrityError, psycopg.errors.UniqueViolation):
         # Lost a race with the same idempotency key: return the winner.
         existing = await _by_idempotency_key(res, user, req, params)
         if existing is None:
             raise
         return existing, False
-    if paid:
-        await publish(res, events)
-    else:
-        await _send_new_job(res, kind, job, events)
+    await _announce(res, kind, job, events)
     await send_message_to_user(res, job.id, params)
     return new_job_out(job), True
+
+
+async def _announce(res: Resources, kind: JobKind, job: sm.NewJob, events: list[LiveEvent] | None) -> None:
+    """After the commit: a queued job's message and first event, or a paid job's first event (``None``: the
+    batcher sent them already)."""
+    if events is None:
+        return
+    if job.status == JobStatus.PENDING_PAYMENT.value:
+        await publish(res, events)
+    else:
+        await res.creations.send([(kind, job)], events)
 
 
 def _needs_checks(kind: JobKind, user: Principal) -> bool:
@@ -150,23 +163,6 @@ def _check_params(res: Resources, kind: JobKind, parsed: Any) -> None:
             f"Invalid params for kind {kind.name!r}: {exc}",
             code="invalid_params",
             details=[{"field": "params", "message": str(exc)}],
-        ) from None
-
-
-async def _send_new_job(res: Resources, kind: JobKind, job: sm.NewJob, events: list[LiveEvent]) -> None:
-    """Send a committed job's message and first event; without Redis, un-create the job and answer 503."""
-    message = job_message(kind, job.id, job.queue, message_id=job.message_id)
-    try:
-        await res.sender.send(message, events)
-    except redis.RedisError as exc:
-        # Nothing half-stored: the row (and, by cascade, its event) goes again. Were this to fail too, the
-        # sweeper would send the job's message once Redis is back.
-        async with res.engine.begin() as conn:
-            await conn.execute(delete(Job).where(Job.id == job.id, Job.status == JobStatus.QUEUED.value))
-        raise dependency_down(
-            "redis",
-            "The job queue (Redis) is unavailable, so the job was not created; please try again shortly.",
-            type(exc).__name__,
         ) from None
 
 

@@ -1,6 +1,6 @@
 """The Redis side of the jobs endpoints: a job's message, and live events after a commit.
 
-Sending a new job: its message and its first live event in one pipeline, one round trip.
+Sending new jobs: their messages and their first live events in one pipeline, one round trip.
 
 Both are Lua scripts (Dramatiq's dispatch script, and ``db.live``'s append script) called by their SHA; a
 server that does not know a script yet (a fresh or restarted Redis) gets it loaded and the call repeated,
@@ -9,9 +9,11 @@ which is safe because a script that was not found did not run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("genjobs.jobs")
 
 
+@functools.lru_cache(maxsize=8)
 def _sha(source: str) -> str:
     return hashlib.sha1(source.encode()).hexdigest()
 
@@ -44,21 +47,20 @@ class CreationSender:
         self._broker = broker
         self._maxlen = maxlen
         self._ttl = ttl_seconds
-        self._append_sha = _sha(APPEND_SCRIPT)
 
-    async def send(self, message: dramatiq.Message[None] | None, events: list[LiveEvent]) -> None:
-        """Enqueue ``message`` (with its ``redis_message_id`` set) and append ``events``, in this order.
+    async def send(self, messages: Sequence[dramatiq.Message[None]], events: Sequence[LiveEvent]) -> None:
+        """Enqueue ``messages`` (each with its ``redis_message_id`` set), then append ``events``, in one pipeline.
 
         Raises:
-            redis.RedisError: Redis failed; the message may or may not have been enqueued.
+            redis.RedisError: Redis failed; the messages may or may not have been enqueued.
         """
         calls: list[tuple[str, str, list[str], list[Any]]] = []
-        if message is not None:
+        for message in messages:
             source, keys, args = enqueue_call(self._broker, message)
             calls.append((source, _sha(source), keys, args))
         for event in events:
             keys, args = append_call(event, self._maxlen, self._ttl)
-            calls.append((APPEND_SCRIPT, self._append_sha, keys, args))
+            calls.append((APPEND_SCRIPT, _sha(APPEND_SCRIPT), keys, args))
         if calls:
             await self._run(calls)
 
@@ -76,7 +78,7 @@ class CreationSender:
             if isinstance(result, Exception) and not isinstance(result, NoScriptError):
                 raise result
         if missing:
-            # In order: the message still goes before its event.
+            # In order: a message still goes before its event.
             for source, _, keys, args in missing:
                 await self._client.eval(source, len(keys), *keys, *args)
 

@@ -3,20 +3,25 @@ thin and call one function here. Creating a job is ``service.jobs.creation``."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import types
 import uuid
+from typing import Any, cast
 
 import redis
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import BindParameter, ColumnElement, Uuid, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.links import tracking_result
 from actors.registry import get_kind, resolve
+from db import direct
 from db import state_machine as sm
+from db.direct import DirectStatement
 from db.live import Deleted, LiveEvent, cancel_flag_key
 from db.locks import lock_job
-from db.models import Job, JobEvent
+from db.models import Job, JobEvent, Payment
 from db.statuses import ACTIVE, RETRYABLE_BY_USER, JobStatus
 from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, dependency_down
@@ -31,10 +36,53 @@ CANCEL_FLAG_TTL_SECONDS = 86_400
 
 def visible_to(user: Principal) -> list[ColumnElement[bool]]:
     """Rows a caller may see: their own (admins: all), never deleted ones."""
+    return _visibility(None if user.is_admin else user.id)
+
+
+def _visibility(owner: uuid.UUID | BindParameter[uuid.UUID] | None) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Job.deleted_at.is_(None)]
-    if not user.is_admin:
-        conditions.append(Job.owner_id == user.id)
+    if owner is not None:
+        conditions.append(Job.owner_id == owner)
     return conditions
+
+
+# A paid job's payment, read with the job under these labels.
+_PAYMENT_LABELS = {f"payment_{c.key}": c for c in Payment.__table__.columns}
+
+
+@functools.cache
+def _visible_job(admin: bool, whole: bool) -> DirectStatement:
+    owner = None if admin else bindparam("owner_id", type_=Uuid())
+    where = [Job.id == bindparam("job_id", type_=Uuid()), *_visibility(owner)]
+    if not whole:
+        return DirectStatement(select(Job.id).where(*where))
+    payment = [column.label(label) for label, column in _PAYMENT_LABELS.items()]
+    joined = select(*Job.__table__.columns, *payment).outerjoin(Payment, Payment.job_id == Job.id)
+    return DirectStatement(joined.where(*where))
+
+
+def _job_like(row: Any) -> Job:
+    """A row of ``_visible_job(whole=True)`` read like a Job (with its ``payment``) by ``job_out``."""
+    values = row._asdict()
+    paid = {label.removeprefix("payment_"): values.pop(label) for label in _PAYMENT_LABELS}
+    payment = types.SimpleNamespace(**paid) if paid["id"] is not None else None
+    return cast(Job, types.SimpleNamespace(**values, payment=payment))
+
+
+async def visible_job(res: Resources, user: Principal, job_id: uuid.UUID, *, whole: bool = True) -> Job:
+    """The caller's job as a row of the ``jobs`` table's columns, read with one indexed lookup on a direct
+    connection (``db.direct``) instead of an ORM load: the hot paths (opening an SSE stream) that only read
+    its columns and its payment's. ``whole=False``: only check that it exists (the row then has ``id`` only).
+
+    Raises:
+        NotFound: no such job for this caller."""
+    values = {"job_id": job_id} if user.is_admin else {"job_id": job_id, "owner_id": user.id}
+    async with direct.connection(res.direct) as conn:
+        row = await _visible_job(user.is_admin, whole).fetch_named(conn, values)
+    if row is None:
+        raise NotFound(f"No job {job_id}.", code="job_not_found")
+    # Read like a Job by everything that only reads its columns (``job_out``).
+    return _job_like(row) if whole else cast(Job, row)
 
 
 async def get_job_row(session: AsyncSession, user: Principal, job_id: uuid.UUID, *, for_update: bool = False) -> Job:

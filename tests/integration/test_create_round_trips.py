@@ -7,6 +7,7 @@ the figures are what went over the wire, not what the code says it does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,14 +53,19 @@ async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip(
             for n in range(WARM_UP):
                 warm = await client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": n}})
                 assert warm.status_code == 202, warm.text
-            # When one more free job is created
-            pg_before, redis_before = pg_proxy.round_trips, redis_proxy.round_trips
-            created = await client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": 99}})
-            pg_trips, redis_trips = pg_proxy.round_trips - pg_before, redis_proxy.round_trips - redis_before
+            # When one more free job is created, a few times: the API's own background work (its metrics flush
+            # once a second, the live hub) may exchange with a server in the same moment, so the fewest
+            # exchanges of the tries are what a creation costs
+            pg_trips, redis_trips = [], []
+            for n in range(99, 104):
+                pg_before, redis_before = pg_proxy.round_trips, redis_proxy.round_trips
+                created = await client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": n}})
+                pg_trips.append(pg_proxy.round_trips - pg_before)
+                redis_trips.append(redis_proxy.round_trips - redis_before)
+                assert created.status_code == 202, created.text
         api.stop()
-    # Then it was answered 202 after one exchange with each server
-    assert created.status_code == 202, created.text
-    assert (pg_trips, redis_trips) == (1, 1)
+    # Then each was answered 202 after one exchange with each server
+    assert (min(pg_trips), min(redis_trips)) == (1, 1), (pg_trips, redis_trips)
     # And the stored job (with its audit event) names the message sent for it: still waiting in the broker, or
     # already taken by a worker of this test session that ran the job
     job_id = created.json()["id"]
@@ -80,3 +86,53 @@ async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip(
     # And its first live event is in the job's stream
     entries = redis_client.xrange(f"genjobs:job:{job_id}:events")
     assert entries and entries[0][1][b"type"] == b"status"
+
+
+async def test_jobs_created_at_the_same_moment_are_each_stored_and_sent(
+    settings: Settings,
+    api_url: str,
+    make_user: Callable[..., Awaitable[ApiUser]],
+    db_engine: Engine,
+    redis_client: redis.Redis,
+) -> None:
+    # Given a user
+    user = await make_user()
+    async with httpx.AsyncClient(
+        base_url=api_url, headers={"Authorization": f"Bearer {user.api_key}"}, timeout=30
+    ) as client:
+        # When many jobs are created at once (grouped into shared statements and pipelines)
+        answers = await asyncio.gather(
+            *(client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": n}}) for n in range(40))
+        )
+    assert [a.status_code for a in answers] == [202] * 40, [a.text for a in answers]
+    ids = [a.json()["id"] for a in answers]
+    # Then each job is stored with its own params, its created event and the id of the message sent for it
+    with db_engine.connect() as conn:
+        rows = {
+            str(row.id): row
+            for row in conn.execute(
+                text(
+                    "SELECT j.id, j.params->>'n' AS n, j.queue, j.message_id, j.status, e.actor FROM jobs j "
+                    "JOIN job_events e ON e.job_id = j.id AND e.type = 'created' WHERE j.id = ANY(:ids)"
+                ),
+                {"ids": ids},
+            )
+        }
+    assert sorted(int(rows[i].n) for i in ids) == list(range(40))
+    assert {rows[i].actor for i in ids} == {f"user:{user.id}"}
+    broker = build_broker(settings.redis.url)
+    try:
+        for job_id in ids:
+            row = rows[job_id]
+            assert row.message_id is not None
+            # (a worker of this test session may have run it since the rows were read: its status says so)
+            assert message_exists(broker, row.queue, row.message_id) or _status(db_engine, job_id) != "queued", row
+            # And its first live event is in its stream
+            assert redis_client.xrange(f"genjobs:job:{job_id}:events")
+    finally:
+        broker.client.close()
+
+
+def _status(engine: Engine, job_id: str) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": job_id}).scalar_one())

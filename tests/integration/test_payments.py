@@ -31,6 +31,7 @@ from tests.support.payments import (
     types,
 )
 from tests.support.services import ServiceProcess
+from tests.support.sse import read_events
 from tests.support.testsite.serving import RunningSite
 
 MakeUser = Callable[..., Awaitable[ApiUser]]
@@ -121,6 +122,9 @@ async def test_paid_job_waits_for_payment_then_runs_once(
         "refund_id": None,
         "refund_status": None,
     }
+    # And its live stream opens with the same payment in its snapshot
+    opened = await read_events(user.client, f"/api/jobs/{job_id}/events", stop=lambda events: bool(events))
+    assert opened.events[0].event == "snapshot" and opened.events[0].data["payment"] == job["payment"]
 
     # When the customer pays and the webhook arrives (before the user comes back to the success page)
     paid = await pay_and_notify(api_url, fake_stripe, job_id)

@@ -88,3 +88,28 @@ async def test_job_creation_fails_cleanly_when_redis_is_down(
         assert (await client.get("/api/health")).status_code == 200
     assert api.alive(), api.log_tail()
     api.stop()
+
+
+async def test_jobs_created_together_all_fail_cleanly_when_redis_is_down(
+    private_redis: PrivateRedis,
+    start_service: Callable[..., ServiceProcess],
+    make_user: Callable[..., Awaitable[ApiUser]],
+    db_engine: Engine,
+) -> None:
+    # Given an API process whose Redis is the private server has died
+    _api, url = start_api(start_service, env={"REDIS_URL": private_redis.url})
+    user = await make_user()
+    private_redis.kill()
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {user.api_key}"}, timeout=30
+    ) as client:
+        # When many jobs are created at the same moment (stored and sent in groups)
+        answers = await asyncio.gather(
+            *(client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": n}}) for n in range(12))
+        )
+    # Then each is refused with the queue's 503, and none of them was kept
+    assert [a.status_code for a in answers] == [503] * 12, [a.text for a in answers]
+    assert all(a.json()["error"]["details"]["component"] == "redis" for a in answers)
+    with db_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM jobs")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM job_events")).scalar_one() == 0
