@@ -102,23 +102,28 @@ def _breakdown(client: httpx.Client, job: dict[str, Any], marks: dict[str, float
     history = client.get(f"/api/jobs/{job['id']}/history").json()
     at = {e["to_status"]: datetime.fromisoformat(e["at"]).timestamp() for e in history if e["to_status"]}
     result = job["result"]
-    handler = float(result["total_seconds"])
-    steps = {f"handler.{k}": float(v) for k, v in result["seconds"].items()}
     run = at["succeeded"] - at["running"]
+    if result.get("cached"):
+        # The result (and its step timings) is the earlier build's: only the run as a whole is this job's.
+        inside: dict[str, float] = {"run": run}
+    else:
+        handler = float(result["total_seconds"])
+        steps = {f"handler.{k}": float(v) for k, v in result["seconds"].items()}
+        inside = {
+            **steps,
+            # The handler's bookkeeping between its steps (progress, logs, publishing the site).
+            "handler.other": handler - sum(steps.values()),
+            # From the claim to the recorded success, outside the handler (slot, folders, the result).
+            "worker_other": run - handler,
+        }
     return {
         # Upload, checks, the row and the message; until the client has the answer.
         "post": marks["answered"] - marks["post"],
         # The message waiting for an idle worker, and the claim.
         "pickup": at["running"] - at["queued"],
-        **steps,
-        # The handler's bookkeeping between its steps (progress, logs, publishing the site).
-        "handler.other": handler - sum(steps.values()),
-        # From the claim to the recorded success, outside the handler (slot, folders, recording the result).
-        "worker_other": run - handler,
-        # The success event reaching the client's SSE stream.
+        **inside,
+        # The success event reaching the client's SSE stream (and the stream's end).
         "notice": marks["seen"] - at["succeeded"],
-        # The POST answer before the job's created event (negative) is part of "post" above.
-        "clock_gap": at["queued"] - marks["answered"],
     }
 
 
@@ -130,7 +135,7 @@ def _medians(rows: list[dict[str, float]]) -> dict[str, float]:
 def run(env: BenchEnv, quick: bool) -> BenchResult:
     if shutil.which("npm") is None or shutil.which("node") is None:
         raise RuntimeError("node and npm are needed (apt-get install nodejs npm)")
-    runs = 2 if quick else 5
+    runs = 2 if quick else 9
     env.env.update({"BUILD_NPM_OFFLINE": "1"})
     _, port = env.start_api(name=NAME + "-api")
     env.start_worker(port, processes=1, threads=2, name=NAME + "-worker")
@@ -168,6 +173,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
     ratio = ours_s / shell_s
     ratios = [o / s for o, s in zip(ours, shell, strict=True)]
     hit_ms = statistics.median(hits)
+    hit_breakdown = _medians(hit_timeline)
     breakdown = _medians(breakdowns)
     shell_breakdown = _medians(shell_steps)
     figures = {
@@ -186,7 +192,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         "cache_hit_median_ms": round(hit_ms, 1),
         "cache_hit_breakdown_ms": hit_timeline,
     }
-    stretch = ", ".join(f"{k} {v:.2f}" for k, v in breakdown.items() if k != "clock_gap")
+    stretch = ", ".join(f"{k} {v:.2f}" for k, v in breakdown.items())
     shell_stretch = ", ".join(f"{k} {v:.2f}" for k, v in shell_breakdown.items())
     return BenchResult(
         NAME,
@@ -196,5 +202,9 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         figures,
         goal=f"overhead ratio <= {GOAL_RATIO}; cache hit < {GOAL_CACHE_HIT_MS:.0f} ms",
         goal_met=ratio <= GOAL_RATIO and hit_ms < GOAL_CACHE_HIT_MS,
-        notes=[f"service, median seconds: {stretch}", f"shell, median seconds: {shell_stretch}"],
+        notes=[
+            f"service, median seconds: {stretch}",
+            f"shell, median seconds: {shell_stretch}",
+            "cache hit, median ms: " + ", ".join(f"{k} {v:.0f}" for k, v in hit_breakdown.items()),
+        ],
     )
