@@ -77,6 +77,11 @@ class PausableRedisBroker(RedisBroker):
     def consumer_class(self) -> type[_RedisConsumer]:
         return PausableConsumer
 
+    def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        if signal == "worker_shutdown" and self._watch is not None:
+            self._watch.stopping()
+        super().emit_before(signal, *args, **kwargs)
+
     def queue_watch(self, interval: float) -> QueueWatch:
         """The process's one watch of this broker's queues (made by the first consumer)."""
         with self._watch_lock:

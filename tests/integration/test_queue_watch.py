@@ -41,3 +41,17 @@ def test_the_watch_reads_delay_queues_too(redis_client: redis.Redis) -> None:
         watch.register(queue)
     redis_client.rpush(f"{NAMESPACE}:a.DQ", "m")
     assert watch.check() == {"a.DQ"}
+
+
+def test_a_stopping_worker_shortens_the_idle_waits_under_way(redis_client: redis.Redis) -> None:
+    watch = QueueWatch(redis_client, NAMESPACE, interval=60)
+    watch.register("idle")
+    ended: list[float] = []
+    waiter = threading.Thread(target=lambda: (watch.wait("idle", timeout=30), ended.append(time.monotonic())))
+    waiter.start()
+    time.sleep(0.2)
+    # When the worker begins to stop, a consumer's idle wait ends soon (its thread is then told to stop)
+    stopped_at = time.monotonic()
+    watch.stopping()
+    waiter.join(10)
+    assert ended and ended[0] - stopped_at < 5
