@@ -46,12 +46,13 @@ class PausableConsumer(_RedisConsumer):
         return self._paused
 
     def __next__(self) -> Any:
+        if not self._is_paused() and not self.message_cache and self.outstanding_message_count < self.prefetch:
+            # Room for a message and none prefetched: wait until the watch sees one (or the idle fetch is due);
+            # a fetch that then misses sleeps Dramatiq's shortest backoff, not a long one.
+            self._watch.wait(self.queue_name, IDLE_FETCH_SECONDS)
+            self.misses = 0
+        # Checked again after the wait: the queue may have been paused meanwhile.
         if not self._is_paused():
-            if not self.message_cache and self.outstanding_message_count < self.prefetch:
-                # Room for a message and none prefetched: wait until the watch sees one (or the idle fetch is
-                # due); a fetch that then misses sleeps Dramatiq's shortest backoff, not a long one.
-                self._watch.wait(self.queue_name, IDLE_FETCH_SECONDS)
-                self.misses = 0
             message = super().__next__()  # type: ignore[no-untyped-call]
             if message is None and not self.message_cache:
                 self._watch.emptied(self.queue_name)
@@ -65,7 +66,8 @@ class PausableConsumer(_RedisConsumer):
         from actors.broker import refresh_heartbeat
 
         refresh_heartbeat(self.broker)
-        time.sleep(min(self.timeout, 1000) / 1000)
+        # Not the worker's poll timeout (50 ms): a resume is seen at the next check anyway.
+        time.sleep(CHECK_INTERVAL_SECONDS)
         return None
 
 

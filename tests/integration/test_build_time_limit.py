@@ -49,6 +49,7 @@ async def test_a_build_past_its_wall_time_limit_is_killed_and_named(iso: Isolate
     # Then the build ended timed out, naming the limit and the command that was killed
     assert job["status"] == "timed_out", job
     assert job["error"] == f"the build ran past its time limit of {LIMIT_SECONDS} s: `npm run build` was killed"
+    assert job["failed_command"] == "npm run build" and job["exit_code"] is None
     assert time.monotonic() - started >= LIMIT_SECONDS
     assert "going to sleep" in (await user.client.get(f"/api/jobs/{job_id}/logs")).json()["lines"]
     # and nothing of it is left running (the runner killed its process group before the job ended)
