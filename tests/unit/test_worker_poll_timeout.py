@@ -32,4 +32,4 @@ def test_the_setting_reaches_dramatiqs_worker() -> None:
 
 
 def test_the_default_applies_without_the_setting() -> None:
-    assert _worker_timeout({}) == "100"
+    assert _worker_timeout({}) == "50"
