@@ -9,12 +9,15 @@ Delayed messages still move to the queue when due and wait there.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import redis
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+
+from actors.queue_watch import IDLE_FETCH_SECONDS, QueueWatch
 
 PAUSED_KEY = "genjobs:queues:paused"
 CHECK_INTERVAL_SECONDS = 1.0
@@ -25,12 +28,15 @@ def paused_queues(client: redis.Redis) -> set[str]:
 
 
 class PausableConsumer(_RedisConsumer):
-    """Dramatiq's Redis consumer that takes nothing from its queue while the queue is paused."""
+    """Dramatiq's Redis consumer that takes nothing from its queue while the queue is paused, and that, idle,
+    waits for its process's ``QueueWatch`` to see messages instead of polling Redis itself."""
 
-    def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+    def __init__(self, broker: PausableRedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
         self._checked_at = 0.0
         self._paused = False
+        self._watch = broker.queue_watch(timeout / 1000)
+        self._watch.register(queue_name)
 
     def _is_paused(self) -> bool:
         now = time.monotonic()
@@ -40,8 +46,20 @@ class PausableConsumer(_RedisConsumer):
         return self._paused
 
     def __next__(self) -> Any:
+        if not self._is_paused() and not self.message_cache and self.outstanding_message_count < self.prefetch:
+            # Room for a message and none prefetched: wait until the watch sees one (or the idle fetch is due);
+            # a fetch that then misses sleeps Dramatiq's shortest backoff, not a long one. With messages in
+            # flight or delayed, one poll interval at most: this thread acknowledges them and releases due
+            # delayed ones between two calls.
+            busy = self.outstanding_message_count > 0
+            self._watch.wait(self.queue_name, self._watch.interval if busy else IDLE_FETCH_SECONDS)
+            self.misses = 0
+        # Checked again after the wait: the queue may have been paused meanwhile.
         if not self._is_paused():
-            return super().__next__()  # type: ignore[no-untyped-call]
+            message = super().__next__()  # type: ignore[no-untyped-call]
+            if message is None and not self.message_cache:
+                self._watch.emptied(self.queue_name)
+            return message
         if self.message_cache:
             ids = [Message.decode(data).options["redis_message_id"] for data in self.message_cache if data]
             self.message_cache = []
@@ -51,11 +69,27 @@ class PausableConsumer(_RedisConsumer):
         from actors.broker import refresh_heartbeat
 
         refresh_heartbeat(self.broker)
-        time.sleep(min(self.timeout, 1000) / 1000)
+        # Not the worker's poll timeout (50 ms): a resume is seen at the next check anyway.
+        time.sleep(CHECK_INTERVAL_SECONDS)
         return None
 
 
 class PausableRedisBroker(RedisBroker):
+    _watch: QueueWatch | None = None
+    _watch_lock = threading.Lock()
+
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
         return PausableConsumer
+
+    def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        if signal == "worker_shutdown" and self._watch is not None:
+            self._watch.stopping()
+        super().emit_before(signal, *args, **kwargs)
+
+    def queue_watch(self, interval: float) -> QueueWatch:
+        """The process's one watch of this broker's queues (made by the first consumer)."""
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = QueueWatch(self.client, self.namespace, interval)
+            return self._watch

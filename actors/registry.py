@@ -146,7 +146,8 @@ class JobKind(msgspec.Struct, frozen=True):
     # "module:function" returning Litestar route handlers (controllers, routers) the API mounts.
     routes: str | None = None
     # "module:function": ``async (session, job) -> dict``, the kind's own facts added as ``details`` to
-    # ``GET /api/jobs/{id}`` (e.g. the live step, the last log lines, an estimate of the time left); API only.
+    # ``GET /api/jobs/{id}``; its ``preview_url`` and ``estimated_seconds_remaining`` are also top-level fields
+    # of the job (``service.jobs.snapshot``); API only.
     details: str | None = None
     tool: ToolSpec | None = None
     # "module:function" adding the kind's own subcommand to ``python -m service`` (given argparse's subparsers).

@@ -47,9 +47,8 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
-    # An idle consumer polls Redis at most this far apart; Dramatiq's default (1 s) delays pickup.
-    # Dramatiq reads this when first imported, so it must be set before the import below.
-    os.environ.setdefault("dramatiq_worker_timeout", str(settings.worker.poll_timeout_ms))
+    # The idle consumers' poll timeout (WORKER_POLL_TIMEOUT_MS) is set in ``service.__main__``, before Dramatiq
+    # is first imported: it reads it only then.
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 

@@ -71,8 +71,9 @@ class WorkerSettings(msgspec.Struct, frozen=True):
     broker_maintenance_chance: int = 1000
     # How long a running job waits out a Redis or Postgres outage (retrying its bookkeeping) before giving up.
     outage_budget_seconds: float = 60.0
-    # How long an idle consumer waits between polls (ms): lower means faster pickup.
-    poll_timeout_ms: int = 100
+    # How often a worker process looks for new messages for its idle consumers (ms, ``actors.queue_watch``):
+    # the longest pickup delay of a new job.
+    poll_timeout_ms: int = 50
     # Extra modules that register job kinds (comma-separated), e.g. test kinds.
     kind_modules: tuple[str, ...] = ()
     # Fair scheduling: running jobs of one kind per owner, for kinds that set no limit of their own (0: unlimited).

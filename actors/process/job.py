@@ -30,6 +30,7 @@ from actors.process.sandbox import SandboxPolicy
 from actors.registry import Artifact
 from db.live import LiveEvent, LogLines
 from db.models import JobLog
+from db.state_machine import record_event
 
 if TYPE_CHECKING:
     from actors.context import JobContext
@@ -180,8 +181,31 @@ def run_job_process(
             output.finish()
         except Exception:
             log.exception("could not save the log tail of job %s", ctx.job_id)
+    if not result.ok and result.stopped is not StopReason.CANCELLED:
+        record_failed_program(ctx, result)
     if check and result.stopped is StopReason.TIMEOUT:
         raise ProcessTimedOut(result)
     if check and not result.ok:
         raise ProcessFailed(result)
     return result
+
+
+# The audit event of a program that failed; ``GET /api/jobs/{id}`` shows the one the job's error names.
+PROCESS_FAILED_EVENT = "process_failed"
+
+
+def record_failed_program(ctx: JobContext, result: ProcessResult) -> None:
+    """Note in the job's audit trail which program failed and how (command, exit code or signal, the limit
+    it crossed), for the API to show beside the job's error. A failure to note it never fails the job."""
+    detail = {
+        "command": result.command,
+        "exit_code": result.returncode,
+        "signal": result.signal,
+        "stopped": result.stopped.value if result.stopped is not None else None,
+    }
+    try:
+        with ctx.runtime.sessions.begin() as session:
+            actor = f"worker:{ctx.runtime.worker_id}"
+            record_event(session, ctx.job_id, PROCESS_FAILED_EVENT, actor=actor, detail=detail)
+    except Exception:
+        log.exception("could not record the failed program of job %s", ctx.job_id)

@@ -81,7 +81,20 @@ class JobOut(msgspec.Struct):
     # Waiting jobs only: what the job waits for (a signal its kind declares) and until when.
     waiting_for: str | None = None
     wait_deadline: datetime | None = None
-    # ``GET /api/jobs/{id}`` only, for kinds that declare them (``JobKind.details``): the kind's own facts.
+    # The step the job is at (also ``progress.step``).
+    current_step: str | None = None
+    # ``GET /api/jobs/{id}`` only (null in lists):
+    # the last 50 lines of output of the job's programs and its own notes, oldest first (all: ``links.logs``);
+    logs: list[str] | None = None
+    # for a failed or timed-out job whose error is a program's failure: that command, and its exit code (null
+    # when a signal or a limit ended it; ``error`` says which);
+    failed_command: str | None = None
+    exit_code: int | None = None
+    # set by kinds that have them (``JobKind.details``): where to view the result, and the seconds a queued or
+    # running job has left, estimated from earlier jobs;
+    preview_url: str | None = None
+    estimated_seconds_remaining: float | None = None
+    # and everything the kind's hook returned.
     details: dict[str, Any] | None = None
 
 
@@ -143,6 +156,7 @@ def job_out(job: Job) -> JobOut:
         payment=payment_out(job),
         waiting_for=job.waiting_for if job.status == JobStatus.WAITING else None,
         wait_deadline=job.wait_deadline if job.status == JobStatus.WAITING else None,
+        current_step=job.progress_step,
     )
 
 

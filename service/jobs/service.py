@@ -15,7 +15,7 @@ from sqlalchemy import BindParameter, ColumnElement, Uuid, bindparam, func, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.links import tracking_result
-from actors.registry import get_kind, resolve
+from actors.registry import get_kind
 from db import direct
 from db import state_machine as sm
 from db.direct import DirectStatement
@@ -27,6 +27,7 @@ from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, dependency_down
 from service.jobs.enqueue import publish, send_message
 from service.jobs.schemas import HistoryEntry, JobOut, JobPage, job_out
+from service.jobs.snapshot import add_snapshot_fields
 from service.payments.checkout import expire_checkout
 from service.resources import Resources
 
@@ -97,9 +98,7 @@ async def get_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
     async with res.sessions() as session:
         row = await get_job_row(session, user, job_id)
         out = job_out(row)
-        kind = get_kind(row.kind)
-        if kind is not None and kind.details is not None:
-            out.details = await resolve(kind.details)(session, row)
+        await add_snapshot_fields(session, row, out)
         return out
 
 

@@ -85,9 +85,10 @@ async def test_a_static_site_is_published_as_is_with_a_safe_preview(user: ApiUse
     result = job["result"]
     assert result["project"] == "static" and result["cached"] is False
     assert result["preview_url"].endswith(f"/previews/{job['id']}/")
-    details = job["details"]
-    assert details["preview_url"] == result["preview_url"] and details["current_step"] == "publish"
-    assert details["estimated_seconds_remaining"] is None and details["cached"] is False
+    # The job's own fields show the preview, the step it ended at and its log's last lines
+    assert job["preview_url"] == result["preview_url"] and job["current_step"] == "publish"
+    assert job["estimated_seconds_remaining"] is None and job["details"]["cached"] is False
+    assert job["failed_command"] is None and job["exit_code"] is None and isinstance(job["logs"], list)
     async with httpx.AsyncClient(base_url=str(user.client.base_url)) as anonymous:
         page = await anonymous.get(f"/previews/{job['id']}/")
         assert page.status_code == 200 and "Static site" in page.text
@@ -200,12 +201,17 @@ async def test_a_type_error_fails_the_build_with_file_and_line(user: ApiUser, tm
     assert "type check failed" in job["error"] and "exited with code 2" in job["error"]
     assert "src/broken.ts(1,7): error TS2322" in job["error"], job["error"]
     assert job["result"] is None
+    # The failing command and its exit code are fields of their own, and the log's last lines show the error
+    assert job["failed_command"] == "node_modules/.bin/tsc --noEmit --pretty false" and job["exit_code"] == 2
+    assert any("error TS2322" in line for line in job["logs"]) and len(job["logs"]) <= 50
 
 
 async def test_a_build_over_its_memory_limit_fails_naming_the_limit(user: ApiUser, tmp_path: Path) -> None:
     job = await build(user, tmp_path, memory_hog_project())
     assert job["status"] == "failed", job
     assert job["error"] == "`npm run build` exceeded its memory limit of 512 MB and was killed"
+    # Killed for a limit, it has no exit code; the command is named
+    assert job["failed_command"] == "npm run build" and job["exit_code"] is None
 
 
 async def test_cancel_kills_npm_and_its_children_within_3_s_and_removes_the_work(
@@ -220,9 +226,9 @@ async def test_cancel_kills_npm_and_its_children_within_3_s_and_removes_the_work
     child = f"{marker}-child"
     assert _processes_mentioning(child)
     # While it runs, the job says which step it is at and shows the last lines
-    details = (await user.client.get(f"/api/jobs/{job_id}")).json()["details"]
-    assert details["current_step"] == "build" and marker in details["logs"]
-    assert len(details["logs"]) <= 50
+    running = (await user.client.get(f"/api/jobs/{job_id}")).json()
+    assert running["current_step"] == "build" and marker in running["logs"]
+    assert len(running["logs"]) <= 50
     cancelled_at = time.monotonic()
     assert (await user.client.post(f"/api/jobs/{job_id}/cancel")).status_code in (200, 202)
     while _processes_mentioning(child) or _processes_mentioning("slow.js"):

@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Job, JobLog
+from db.models import Job
 from db.statuses import ACTIVE, JobStatus
 
 KIND = "build"
 SAMPLE = 20
-STATUS_LOG_LINES = 50
 
 
 def duration(job: Job) -> float | None:
@@ -46,8 +45,9 @@ async def expected_seconds(session: AsyncSession, owner_id: uuid.UUID, site: str
 
 
 async def build_details(session: AsyncSession, job: Job) -> dict[str, Any]:
-    """What ``GET /api/jobs/{id}`` adds for a build (``details``)."""
-    logs = await session.scalar(select(JobLog.lines).where(JobLog.job_id == job.id))
+    """What ``GET /api/jobs/{id}`` adds for a build: ``preview_url`` and ``estimated_seconds_remaining`` (also
+    top-level fields of the job) and ``cached``, in ``details``. The current step and the last lines of the
+    log are the platform's own fields."""
     remaining = None
     if job.status in ACTIVE:
         expected = await expected_seconds(session, job.owner_id, (job.params or {}).get("site"))
@@ -56,8 +56,6 @@ async def build_details(session: AsyncSession, job: Job) -> dict[str, Any]:
             remaining = round(max(0.0, expected - (datetime.now(UTC) - since).total_seconds()), 1)
     result = job.result or {}
     return {
-        "current_step": job.progress_step,
-        "logs": list(logs or [])[-STATUS_LOG_LINES:],
         "preview_url": result.get("preview_url"),
         "cached": bool(result.get("cached", False)),
         "estimated_seconds_remaining": remaining,

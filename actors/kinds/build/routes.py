@@ -6,7 +6,8 @@ followed, unknown paths fall back to ``index.html`` (single-page apps). They are
 link (the job id is unguessable) and run under a strict Content-Security-Policy with ``sandbox``: the
 page gets an opaque origin, so its scripts can neither read this service's cookies nor call its API as the
 user. ``PREVIEW_BASE_URL`` serves them from a separate origin instead (point it at this service's
-``/previews`` on another host name).
+``/previews`` on another host name): then only requests to that host get them, so the browser never sends this
+service's session cookie (path ``/``) with a preview, and only ``PUBLIC_URL``'s pages may frame them.
 
 Imported only by the API process (``JobKind.routes``).
 """
@@ -19,6 +20,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, Request, get
@@ -36,12 +38,13 @@ from service.resources import get_resources
 
 KIND = "build"
 HISTORY_LIMIT = 50
+_CSP = (
+    "sandbox allow-scripts allow-forms allow-popups allow-modals; default-src 'self' data: blob:; "
+    "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-ancestors {ancestors}; base-uri 'self'; form-action 'self'"
+)
 PREVIEW_HEADERS = {
-    "Content-Security-Policy": (
-        "sandbox allow-scripts allow-forms allow-popups allow-modals; default-src 'self' data: blob:; "
-        "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-        "connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
-    ),
+    "Content-Security-Policy": _CSP.format(ancestors="'self'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     # The sandboxed page has an opaque origin: its module scripts are cross-origin requests (never credentialed).
@@ -123,6 +126,11 @@ class PreviewController(Controller):
     async def preview(self, request: Request[Any, Any, Any], job_id: uuid.UUID, file_path: str = "/") -> File:
         """A file of a build's published site; ``index.html`` for folders and for unknown paths."""
         settings: BuildSettings = get_resources(request.app).kind_settings[KIND]
+        preview_host = urlsplit(settings.preview_base_url).netloc.lower()
+        if preview_host and request.headers.get("host", "").lower() != preview_host:
+            # With a preview origin of their own, previews are never served on this service's origin, where
+            # the browser would send the session cookie along.
+            raise NotFound(f"previews are served at {settings.preview_base_url}/, not here")
         root = site_dir(settings.artifacts_dir, job_id)
         path = resolve_preview_file(root, file_path)
         if path is None:
@@ -130,7 +138,15 @@ class PreviewController(Controller):
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if media_type.startswith("text/") or media_type in {"application/javascript", "image/svg+xml"}:
             media_type += "; charset=utf-8"
-        return File(path, media_type=media_type, content_disposition_type="inline", headers=PREVIEW_HEADERS)
+        return File(path, media_type=media_type, content_disposition_type="inline", headers=_headers(settings))
+
+
+def _headers(settings: BuildSettings) -> dict[str, str]:
+    """The preview's headers; from an origin of its own, it may still be framed by this service's pages."""
+    if not settings.preview_base_url:
+        return PREVIEW_HEADERS
+    app = urlsplit(settings.public_url)
+    return {**PREVIEW_HEADERS, "Content-Security-Policy": _CSP.format(ancestors=f"{app.scheme}://{app.netloc}")}
 
 
 def resolve_preview_file(root: Path, requested: str) -> Path | None:

@@ -39,19 +39,43 @@ function append(lines) {
   log.scrollTop = log.scrollHeight;
 }
 
-async function startLog(job) {
-  if (following) return;
-  following = { id: job.id };
+async function savedTail(job) {
   try {
     const response = await fetch(`/api/jobs/${job.id}/logs`, { credentials: "same-origin" });
-    if (response.ok) append((await response.json()).lines);
+    if (response.ok) return (await response.json()).lines;
   } catch {
     // The live lines still come.
   }
-  if (!ACTIVE.has(job.status)) return;
-  const source = new EventSource(`/api/jobs/${job.id}/events`);
+  return [];
+}
+
+async function startLog(job) {
+  if (following) return;
+  following = { id: job.id };
+  if (!ACTIVE.has(job.status)) {
+    append(await savedTail(job));
+    return;
+  }
+  // From the start of the job's event stream: every line published before this page connected comes again
+  // (the saved tail lags up to 2 s behind, a stream opened now would start after it). A stream that no longer
+  // holds its start (a long log) begins with a snapshot instead; the saved tail goes first then, and the
+  // lines arriving meanwhile wait for it.
+  let held = null;
+  const source = new EventSource(`/api/jobs/${job.id}/events?last_event_id=0-1`);
   following.source = source;
-  source.addEventListener("log", (event) => append(JSON.parse(event.data).lines || []));
+  source.addEventListener("snapshot", async () => {
+    held = [];
+    const tail = await savedTail(job);
+    const later = held;
+    held = null;
+    append(tail);
+    append(later);
+  });
+  source.addEventListener("log", (event) => {
+    const lines = JSON.parse(event.data).lines || [];
+    if (held) held.push(...lines);
+    else append(lines);
+  });
   source.addEventListener("status", (event) => {
     const status = JSON.parse(event.data).status;
     if (!ACTIVE.has(status)) source.close();
