@@ -117,6 +117,13 @@ def transition_statement(
     ).add_cte(audit)
 
 
+def _bound(
+    job_id: uuid.UUID, actor: str, detail: dict[str, Any] | None, parameters: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The bind parameters of a ``transition_statement`` (both execution paths)."""
+    return {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
+
+
 def run_transition(
     session: Session | Connection,
     statement: Select[Any],
@@ -134,9 +141,7 @@ def run_transition(
     # On the session's connection: a Core statement, never an ORM bulk update (which would take parameters
     # named like columns for values to set).
     conn = session.connection() if isinstance(session, Session) else session
-    row = conn.execute(
-        statement, {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
-    ).one_or_none()
+    row = conn.execute(statement, _bound(job_id, actor, detail, parameters)).one_or_none()
     return _changed(session, row, job_id, to, actor=actor, detail=detail, event=event)
 
 
@@ -153,9 +158,7 @@ def run_transition_direct(
 ) -> Changed | None:
     """``run_transition`` of a ``DirectStatement`` built from a ``transition_statement``, on an autocommit
     psycopg connection (``db.direct``): its own transaction, without SQLAlchemy's work per execution."""
-    row = statement.execute_sync(
-        conn, {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
-    ).fetchone()
+    row = statement.execute_sync(conn, _bound(job_id, actor, detail, parameters)).fetchone()
     return _changed(None, row, job_id, to, actor=actor, detail=detail, event=event)
 
 
