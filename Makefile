@@ -69,18 +69,8 @@ run: run-packages install ## Run API + worker + scheduler (embedded Postgres/Red
 migrate: install ## Apply database migrations to DATABASE_URL
 	$(BIN)/python -m service migrate
 
-# Run in a pytest process of their own in the whole suite: the tracing test runs the API and a worker inside
-# pytest's process, and after the whole suite's earlier tests its worker has been seen to claim nothing for
-# 30 s (cause not found yet; alone, or after any half of the suite, it passes).
-ISOLATED_TESTS = tests/integration/test_tracing.py
-
 test: test-packages install ## Run the whole test suite (tests/unit, tests/integration, tests/e2e), not tests/bench
-ifeq ($(strip $(PYTEST_ARGS)),)
-	$(BIN)/pytest --ignore=tests/bench $(addprefix --deselect ,$(ISOLATED_TESTS))
-	$(BIN)/pytest $(ISOLATED_TESTS)
-else
 	$(BIN)/pytest --ignore=tests/bench $(PYTEST_ARGS)
-endif
 
 test-pythons: ## Unit and integration tests on each of PYTHONS (default: 3.12 3.13), each in its .venv-X.Y
 	@for version in $(PYTHONS); do \
