@@ -92,11 +92,12 @@ async def test_a_static_site_is_published_as_is_with_a_safe_preview(user: ApiUse
     async with httpx.AsyncClient(base_url=str(user.client.base_url)) as anonymous:
         page = await anonymous.get(f"/previews/{job['id']}/")
         assert page.status_code == 200 and "Static site" in page.text
-        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert page.headers["content-disposition"] == 'inline; filename="index.html"'
         assert "sandbox" in page.headers["content-security-policy"]
         assert page.headers["x-content-type-options"] == "nosniff"
         css = await anonymous.get(f"/previews/{job['id']}/style.css")
-        assert css.headers["content-type"].startswith("text/css")
+        assert css.headers["content-type"] == "text/css; charset=utf-8"
         assert "About us" in (await anonymous.get(f"/previews/{job['id']}/about/")).text
         # A page address the site does not have falls back to index.html (single-page apps); an asset does not.
         assert "Static site" in (await anonymous.get(f"/previews/{job['id']}/some/route")).text
@@ -173,7 +174,8 @@ async def test_a_vite_typescript_app_builds_then_the_caches_skip_the_work(user: 
         assert script.startswith("./assets/"), page.text
         asset = await anonymous.get(f"/previews/{first['id']}/{script[2:]}")
         assert asset.status_code == 200 and "Built by Vite" in asset.text
-        assert asset.headers["content-type"].split(";")[0] in {"text/javascript", "application/javascript"}
+        scripts = {"text/javascript; charset=utf-8", "application/javascript; charset=utf-8"}
+        assert asset.headers["content-type"] in scripts
 
     # When the same files come again in another archive (another order: other archive bytes)
     again = dict(reversed(list(files.items())))

@@ -136,9 +136,16 @@ class PreviewController(Controller):
         if path is None:
             raise NotFound("no such preview")
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if media_type.startswith("text/") or media_type in {"application/javascript", "image/svg+xml"}:
+        # Litestar adds the charset of text/* itself.
+        if media_type in {"application/javascript", "image/svg+xml"}:
             media_type += "; charset=utf-8"
-        return File(path, media_type=media_type, content_disposition_type="inline", headers=_headers(settings))
+        return File(
+            path,
+            filename=path.name,
+            media_type=media_type,
+            content_disposition_type="inline",
+            headers=_headers(settings),
+        )
 
 
 def _headers(settings: BuildSettings) -> dict[str, str]:
