@@ -17,7 +17,7 @@ from db.statuses import ACTIVE
 from service.auth.principal import Principal
 from service.errors import BadRequest, NotFound
 from service.events.observed import EventStream, counted
-from service.events.streams import StreamPlan, event_stream, job_ids_filter
+from service.events.streams import StreamPlan, job_ids_filter, open_event_stream
 from service.jobs.schemas import job_out
 from service.jobs.service import visible_job, visible_to
 from service.resources import Resources, get_resources
@@ -66,10 +66,13 @@ class EventsController(Controller):
         """A snapshot, then progress and status events of one job; ends after its final status."""
         res = get_resources(request.app)
         user = request.user
-        await visible_job(res, user, job_id, whole=False)
 
+        # Either one answers 404 for a job that is not the caller's (before the response starts).
         async def snapshots() -> list[tuple[str, str, bytes]]:
             return [_snapshot(await visible_job(res, user, job_id))]
+
+        async def check() -> None:
+            await visible_job(res, user, job_id, whole=False)
 
         plan = StreamPlan(
             channel=job_channel(job_id),
@@ -77,8 +80,9 @@ class EventsController(Controller):
             last_event_id=_last_event_id(request, last_event_id),
             heartbeat_seconds=res.settings.sse.heartbeat_seconds,
             watch_until_terminal=(str(job_id),),
+            check=check,
         )
-        stream = counted("job", event_stream(res.hub, res.redis, plan, snapshots))
+        stream = counted("job", await open_event_stream(res.hub, res.redis, plan, snapshots))
         return EventStream(stream, headers=_SSE_HEADERS)
 
     @get("/api/events", operation_id="streamEvents")
@@ -123,4 +127,5 @@ class EventsController(Controller):
             wants=job_ids_filter(set(named) if named else None),
             watch_until_terminal=tuple(str(j) for j in named) if named else None,
         )
-        return EventStream(counted("user", event_stream(res.hub, res.redis, plan, snapshots)), headers=_SSE_HEADERS)
+        messages = await open_event_stream(res.hub, res.redis, plan, snapshots)
+        return EventStream(counted("user", messages), headers=_SSE_HEADERS)
