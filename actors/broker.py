@@ -14,6 +14,7 @@ from dramatiq.middleware import Middleware
 from actors.observe.tracing import inject_trace
 from actors.pause import PausableRedisBroker
 from actors.registry import JobKind
+from db.live import ScriptCall
 
 NAMESPACE = "dramatiq"
 
@@ -30,7 +31,7 @@ def build_broker(
     ``requeue_dead_workers`` and does not depend on that chance."""
     # Bounded timeouts: with Redis down, sending fails fast (the API answers 503) instead of hanging.
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30)
-    return PausableRedisBroker(  # type: ignore[no-untyped-call]
+    return PausableRedisBroker(
         client=client,
         namespace=NAMESPACE,
         middleware=middleware if middleware is not None else [],
@@ -104,7 +105,27 @@ def enqueue_call(broker: RedisBroker, message: dramatiq.Message[None]) -> tuple[
     return source, [broker.namespace], args
 
 
-# Dramatiq's dispatch script reads its unpack size only in maintenance and fetches, never in "enqueue".
+def dispatch_call(broker: RedisBroker, command: str, queue: str, message_id: str) -> ScriptCall:
+    """The call to Dramatiq's dispatch script that acknowledges (``ack``) or rejects (``nack``) a message as
+    ``_RedisConsumer`` does, for a caller that sends it in one pipeline with other commands (a job's last live
+    events, ``actors.pause``)."""
+    script = broker.scripts["dispatch"].script
+    source = script.decode() if isinstance(script, bytes) else str(script)
+    args: list[Any] = [
+        command,
+        int(time.time() * 1000),
+        queue,
+        broker.broker_id,
+        broker.heartbeat_timeout,
+        broker.dead_message_ttl,
+        0,  # no maintenance here: the sweeper returns dead workers' messages
+        _UNUSED_UNPACK_SIZE,
+        message_id,
+    ]
+    return ScriptCall(source, [broker.namespace], args)
+
+
+# Dramatiq's dispatch script reads its unpack size only in maintenance and fetches, never in "enqueue", "ack" or "nack".
 _UNUSED_UNPACK_SIZE = 1
 
 

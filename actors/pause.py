@@ -9,16 +9,21 @@ Delayed messages still move to the queue when due and wait there.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
-from dramatiq import Message
+from dramatiq import Message, MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.errors import ConnectionClosed
 
 from actors.queue_watch import IDLE_FETCH_SECONDS, QueueWatch
+from db.live import ScriptCall
 
+log = logging.getLogger("genjobs.worker")
 PAUSED_KEY = "genjobs:queues:paused"
 CHECK_INTERVAL_SECONDS = 1.0
 
@@ -44,6 +49,35 @@ class PausableConsumer(_RedisConsumer):
             self._checked_at = now
             self._paused = bool(self.broker.client.sismember(PAUSED_KEY, self.queue_name))
         return self._paused
+
+    def ack(self, message: MessageProxy) -> None:
+        self._settle("ack", message)
+
+    def nack(self, message: MessageProxy) -> None:
+        self._settle("nack", message)
+
+    def _settle(self, command: str, message: MessageProxy) -> None:
+        """Acknowledge or reject the message as Dramatiq does; through its rider (``PausableRedisBroker.ride``),
+        in one round trip with the rider's own work, when it has one."""
+        message_id = message.options["redis_message_id"]
+        rider = self.broker.take_rider(message_id)
+        if rider is None:
+            getattr(super(), command)(message)
+            return
+        from actors.broker import dispatch_call
+
+        try:
+            rider(dispatch_call(self.broker, command, self.queue_name, message_id))
+        except redis.ConnectionError as e:
+            # Dramatiq tries again every few seconds until Redis is back: with the rider.
+            self.broker.ride(message_id, rider)
+            raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
+        except Exception:
+            # Not a lost connection (a script that failed): the message is still settled, on its own.
+            log.exception("could not %s message %s with its live events; settling it alone", command, message_id)
+            getattr(super(), command)(message)
+        finally:
+            self.queued_message_ids.discard(message.message_id)
 
     def __next__(self) -> Any:
         if not self._is_paused() and not self.message_cache and self.outstanding_message_count < self.prefetch:
@@ -74,9 +108,26 @@ class PausableConsumer(_RedisConsumer):
         return None
 
 
+# Sends a message's acknowledgement (or rejection), given as a script call, in one pipeline with other Redis work
+# (a job's last live events).
+AckRider = Callable[[ScriptCall], None]
+
+
 class PausableRedisBroker(RedisBroker):
     _watch: QueueWatch | None = None
     _watch_lock = threading.Lock()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._riders: dict[str, AckRider] = {}
+
+    def ride(self, message_id: str, rider: AckRider) -> None:
+        """Have ``rider`` send the acknowledgement of the message with this broker id once its processing
+        ended, with work of its own, instead of a round trip for the acknowledgement alone."""
+        self._riders[message_id] = rider
+
+    def take_rider(self, message_id: str) -> AckRider | None:
+        return self._riders.pop(message_id, None)
 
     @property
     def consumer_class(self) -> type[_RedisConsumer]:

@@ -86,6 +86,12 @@ class DirectStatement:
         await cursor.execute(self.sql, self.parameters(values), prepare=True)
         return await cursor.fetchone()
 
+    async def fetch_all_named(self, conn: psycopg.AsyncConnection[TupleRow], values: Mapping[str, Any]) -> list[Any]:
+        """Run the statement; all its rows as named tuples."""
+        cursor = conn.cursor(row_factory=namedtuple_row)
+        await cursor.execute(self.sql, self.parameters(values), prepare=True)
+        return await cursor.fetchall()
+
     def execute_sync(self, conn: psycopg.Connection[TupleRow], values: Mapping[str, Any]) -> psycopg.Cursor[TupleRow]:
         """``execute`` on a blocking connection (a worker thread)."""
         return conn.execute(self.sql, self.parameters(values), prepare=True)

@@ -11,13 +11,17 @@ Postgres stays the truth: a lost stream only costs a reconnecting client a fresh
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import redis
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 _PREFIX = "genjobs"
 USER_STREAM_MAXLEN = 10_000
@@ -152,6 +156,19 @@ def _script_args(event: LiveEvent, maxlen: int, ttl_seconds: int) -> tuple[list[
     return keys, args
 
 
+class ScriptCall(NamedTuple):
+    """One call of a Lua script, for a pipeline that sends it with others (``LivePublisher.publish``'s ``then``)."""
+
+    source: str
+    keys: list[str]
+    args: list[Any]
+
+
+@functools.lru_cache(maxsize=8)
+def script_sha(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()
+
+
 class LivePublisher:
     """Appends events from synchronous code (workers, scheduler)."""
 
@@ -161,19 +178,33 @@ class LivePublisher:
         self._maxlen = maxlen
         self._ttl = ttl_seconds
 
-    def publish(self, events: list[LiveEvent]) -> None:
-        """Append each event in order; one round trip for all of them."""
-        if not events:
-            return
-        if len(events) == 1:
+    def publish(self, events: list[LiveEvent], *, then: Sequence[ScriptCall] = ()) -> None:
+        """Append each event in order, then run the scripts ``then`` (a worker's acknowledgement of the job's
+        message): one round trip for all of them.
+
+        Raises:
+            redis.RedisError: Redis failed; some of the calls may have run.
+        """
+        if len(events) == 1 and not then:
             keys, args = _script_args(events[0], self._maxlen, self._ttl)
             self._script(keys=keys, args=args)
             return
+        calls = [ScriptCall(APPEND_SCRIPT, *_script_args(event, self._maxlen, self._ttl)) for event in events]
+        calls.extend(then)
+        if not calls:
+            return
+        # By their SHA, not as ``Script`` objects: a pipeline holding those first asks Redis whether it knows
+        # them (one more round trip, every time).
         pipe = self._client.pipeline(transaction=False)
-        for event in events:
-            keys, args = _script_args(event, self._maxlen, self._ttl)
-            self._script(keys=keys, args=args, client=pipe)
-        pipe.execute()
+        for call in calls:
+            pipe.evalsha(script_sha(call.source), len(call.keys), *call.keys, *call.args)
+        results = pipe.execute(raise_on_error=False)
+        for call, result in zip(calls, results, strict=True):
+            if isinstance(result, NoScriptError):
+                # A fresh or restarted Redis: a script it did not know did not run, so it is run now (in order).
+                self._client.eval(call.source, len(call.keys), *call.keys, *call.args)
+            elif isinstance(result, Exception):
+                raise result
 
 
 class AsyncLivePublisher:

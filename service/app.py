@@ -109,6 +109,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         openapi_config=OpenAPIConfig(title="Generation jobs API", version="0.1.0", path="/schema"),
         debug=False,
+        # Logging stays as ``configure_logging`` set it (the format of LOG_FORMAT, like the other processes).
+        # Litestar's default config would replace the root handler with its queue handler, whose record is
+        # formatted twice (on this thread, then again by the listener thread) in Litestar's own text format.
+        logging_config=None,
         plugins=plugins,
     )
     document_errors(app)

@@ -26,6 +26,7 @@ from actors.errors import JobCancelled, JobTimedOut, PermanentJobError
 from actors.fairness import owner_limit, wake_held
 from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
+from actors.pause import PausableRedisBroker
 from actors.polling import PollAgain, schedule_next_poll
 from actors.registry import JobKind
 from actors.retry import is_transient, ride_out
@@ -77,7 +78,7 @@ class Outcomes:
     ) -> None:
         """Record how the run ended: the one place that maps an outcome to the job's next status."""
         if exception is None:
-            self.succeed(broker, ctx, ctx.result)
+            self.succeed(broker, ctx, ctx.result, message)
         elif isinstance(exception, JobCancelled):
             log.info("job %s stopped: %s", ctx.job_id, exception)
         elif isinstance(exception, PollAgain):
@@ -99,7 +100,9 @@ class Outcomes:
         else:
             self.retry(broker, kind, queue, ctx, describe_error(exception))
 
-    def succeed(self, broker: dramatiq.Broker, ctx: JobContext, result: Any) -> None:
+    def succeed(
+        self, broker: dramatiq.Broker, ctx: JobContext, result: Any, message: dramatiq.MessageProxy | None = None
+    ) -> None:
         rt = self.holder.runtime
         if result is not None and not isinstance(result, dict):
             result = {"value": result}
@@ -113,7 +116,14 @@ class Outcomes:
         if changed is None:
             log.warning("job %s finished but was no longer ours (cancelled or re-claimed)", ctx.job_id)
             return
-        self.publish(changed.events)
+        message_id = message.options.get("redis_message_id") if message is not None else None
+        if isinstance(broker, PausableRedisBroker) and message_id is not None:
+            # The job's last events go to Redis with its message's acknowledgement, in one round trip (right
+            # after this hook: ``actors.pause``).
+            publisher, events = rt.publisher, changed.events
+            broker.ride(str(message_id), lambda settle: publisher.publish(events, then=[settle]))
+        else:
+            self.publish(changed.events)
         announce_finished(broker, ctx.job_id, changed.to_status, owner_id=ctx.owner_id, params=params_of(ctx))
 
     def fail(self, broker: dramatiq.Broker, ctx: JobContext, error: str, *, timed_out: bool = False) -> None:

@@ -13,13 +13,12 @@ from sqlalchemy import select
 
 from db.live import job_channel, job_stream_key, user_channel, user_stream_key
 from db.models import Job
-from db.statuses import ACTIVE
 from service.auth.principal import Principal
 from service.errors import BadRequest, NotFound
 from service.events.observed import EventStream, counted
-from service.events.streams import StreamPlan, event_stream, job_ids_filter
+from service.events.streams import StreamPlan, job_ids_filter, open_event_stream
 from service.jobs.schemas import job_out
-from service.jobs.service import visible_job, visible_to
+from service.jobs.service import own_jobs, visible_job, visible_to
 from service.resources import Resources, get_resources
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -39,18 +38,7 @@ def _last_event_id(request: Request[Any, Any, Any], query_value: str | None) -> 
 async def _load_snapshots(
     res: Resources, user: Principal, job_ids: list[uuid.UUID] | None
 ) -> list[tuple[str, str, bytes]]:
-    conditions = [*visible_to(user), Job.owner_id == user.id]
-    if job_ids is not None:
-        conditions.append(Job.id.in_(job_ids))
-    else:
-        conditions.append(Job.status.in_([s.value for s in ACTIVE]))
-    async with res.sessions() as session:
-        rows = (
-            await session.scalars(
-                select(Job).where(*conditions).order_by(Job.created_at.desc()).limit(MAX_MULTIPLEXED_JOBS)
-            )
-        ).all()
-    return [_snapshot(j) for j in rows]
+    return [_snapshot(job) for job in await own_jobs(res, user, job_ids, limit=MAX_MULTIPLEXED_JOBS)]
 
 
 class EventsController(Controller):
@@ -66,10 +54,13 @@ class EventsController(Controller):
         """A snapshot, then progress and status events of one job; ends after its final status."""
         res = get_resources(request.app)
         user = request.user
-        await visible_job(res, user, job_id, whole=False)
 
+        # Either one answers 404 for a job that is not the caller's (before the response starts).
         async def snapshots() -> list[tuple[str, str, bytes]]:
             return [_snapshot(await visible_job(res, user, job_id))]
+
+        async def check() -> None:
+            await visible_job(res, user, job_id, whole=False)
 
         plan = StreamPlan(
             channel=job_channel(job_id),
@@ -77,8 +68,9 @@ class EventsController(Controller):
             last_event_id=_last_event_id(request, last_event_id),
             heartbeat_seconds=res.settings.sse.heartbeat_seconds,
             watch_until_terminal=(str(job_id),),
+            check=check,
         )
-        stream = counted("job", event_stream(res.hub, res.redis, plan, snapshots))
+        stream = counted("job", await open_event_stream(res.hub, res.redis, plan, snapshots))
         return EventStream(stream, headers=_SSE_HEADERS)
 
     @get("/api/events", operation_id="streamEvents")
@@ -123,4 +115,5 @@ class EventsController(Controller):
             wants=job_ids_filter(set(named) if named else None),
             watch_until_terminal=tuple(str(j) for j in named) if named else None,
         )
-        return EventStream(counted("user", event_stream(res.hub, res.redis, plan, snapshots)), headers=_SSE_HEADERS)
+        messages = await open_event_stream(res.hub, res.redis, plan, snapshots)
+        return EventStream(counted("user", messages), headers=_SSE_HEADERS)

@@ -10,6 +10,9 @@ Order of operations gives "no gap, no duplicate":
 After a snapshot the stream entries after the cursor are not read: each was appended after the cursor was
 read, so after the subscription was confirmed, and the append script publishes what it appends, so each
 arrives live. Only a resumed stream reads the entries after its ``Last-Event-ID``, which may predate it.
+
+Steps 1 and 2 and the snapshot's read run before the response starts (``open_event_stream``): a job that is
+not the caller's is answered 404 by the snapshot's own read, with no separate lookup first.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import redis.asyncio as aioredis
 from litestar.response import ServerSentEventMessage
 
 from db.statuses import TERMINAL
+from service.errors import dependency_down
 from service.events.hub import Closed, EventHub
 
 _TERMINAL_VALUES = frozenset({*(s.value for s in TERMINAL), "deleted"})
@@ -87,6 +91,32 @@ class StreamPlan(msgspec.Struct):
     wants: Callable[[str | None], bool] | None = None
     # Ends the stream once every watched job reached a terminal state (None: never ends by itself).
     watch_until_terminal: tuple[str, ...] | None = None
+    # For a resumed stream (no snapshot read): raises if the client may not see it (e.g. a job not its own).
+    check: Callable[[], Awaitable[None]] | None = None
+
+
+# Yielded once by ``event_stream`` when it is set up (subscribed, cursor picked, snapshot read); never sent.
+_READY = ServerSentEventMessage(comment="ready")
+
+
+async def open_event_stream(
+    hub: EventHub,
+    client: aioredis.Redis,
+    plan: StreamPlan,
+    snapshots: Callable[[], Awaitable[Sequence[tuple[str, str, bytes]]]],
+) -> AsyncIterator[ServerSentEventMessage]:
+    """``event_stream``, set up before it is returned: an error of its setup (a missing job's ``NotFound`` from
+    ``snapshots`` or ``plan.check``) is raised here, to be answered instead of a stream.
+
+    Raises:
+        ServiceUnavailable: the hub lost Redis while subscribing."""
+    messages = event_stream(hub, client, plan, snapshots)
+    try:
+        ready = await anext(messages)
+    except Closed:
+        raise dependency_down("redis", "Live events are unavailable right now; please reconnect shortly.") from None
+    assert ready is _READY
+    return messages
 
 
 async def event_stream(
@@ -106,13 +136,18 @@ async def event_stream(
         cursor_id = await resumable_from(client, plan.stream_key, plan.last_event_id)
         if cursor_id is None:
             cursor_id = await newest_entry_id(client, plan.stream_key)
-            for job_id, status, body in await snapshots():
+            snapshot = await snapshots()
+            yield _READY
+            for job_id, status, body in snapshot:
                 yield ServerSentEventMessage(data=body.decode(), event="snapshot", id=cursor_id)
                 state.saw_status(job_id, status)
             if state.finished:
                 return
             state.cursor = parse_entry_id(cursor_id) or (0, 0)
         else:
+            if plan.check is not None:
+                await plan.check()
+            yield _READY
             state.cursor = parse_entry_id(cursor_id) or (0, 0)
             async for message in _backlog(client, plan, state, cursor_id):
                 yield message

@@ -9,8 +9,6 @@ which is safe because a script that was not found did not run.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -25,18 +23,13 @@ from redis.exceptions import NoScriptError
 
 from actors.broker import enqueue_call, send_job
 from actors.registry import get_kind
-from db.live import APPEND_SCRIPT, LiveEvent, append_call
+from db.live import APPEND_SCRIPT, LiveEvent, append_call, script_sha
 from service.errors import BadRequest, dependency_down
 
 if TYPE_CHECKING:
     from service.resources import Resources
 
 log = logging.getLogger("genjobs.jobs")
-
-
-@functools.lru_cache(maxsize=8)
-def _sha(source: str) -> str:
-    return hashlib.sha1(source.encode()).hexdigest()
 
 
 class CreationSender:
@@ -57,10 +50,10 @@ class CreationSender:
         calls: list[tuple[str, str, list[str], list[Any]]] = []
         for message in messages:
             source, keys, args = enqueue_call(self._broker, message)
-            calls.append((source, _sha(source), keys, args))
+            calls.append((source, script_sha(source), keys, args))
         for event in events:
             keys, args = append_call(event, self._maxlen, self._ttl)
-            calls.append((APPEND_SCRIPT, _sha(APPEND_SCRIPT), keys, args))
+            calls.append((APPEND_SCRIPT, script_sha(APPEND_SCRIPT), keys, args))
         if calls:
             await self._run(calls)
 

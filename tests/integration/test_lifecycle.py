@@ -104,6 +104,28 @@ async def test_passing_failures_are_retried_until_success(
     assert completions(redis_client, job_id) == 1
 
 
+async def test_a_finished_job_has_its_events_streamed_and_its_message_acknowledged(
+    make_user: MakeUser, worker: ServiceProcess, redis_client: redis.Redis, db_engine: Engine
+) -> None:
+    # Given a job that finishes at once (its last event goes to Redis with its message's acknowledgement)
+    user = await make_user()
+    job_id = await create_job(user, kind="test_noop")
+    message_id = job_row(db_engine, job_id)["message_id"]
+
+    # When the worker has run it
+    await wait_for(user, job_id, status_in("succeeded", "failed"), 10, "the job to finish")
+
+    # Then its stream holds its events in order, the last one with its status
+    deadline = time.monotonic() + 5
+    while [e.data["status"] for e in stream_entries(redis_client, job_id)] != ["queued", "running", "succeeded"]:
+        assert time.monotonic() < deadline, stream_entries(redis_client, job_id)
+        await asyncio.sleep(0.05)
+    # and the broker no longer holds its message: neither waiting nor fetched and unacknowledged
+    assert not redis_client.hexists("dramatiq:noop.msgs", message_id)
+    acks = list(redis_client.scan_iter(match="dramatiq:__acks__.*"))
+    assert [key for key in acks if redis_client.sismember(key, message_id)] == []
+
+
 async def test_permanent_failure_fails_at_once_and_is_dead_lettered(
     make_user: MakeUser, worker: ServiceProcess, redis_client: redis.Redis
 ) -> None:

@@ -190,6 +190,34 @@ async def test_multiplexed_stream_carries_named_jobs_only_and_ends_when_all_fini
     await wait_for_status(user, other, {"succeeded"})
 
 
+async def test_unfiltered_multiplexed_stream_starts_with_a_snapshot_of_each_active_job(
+    make_user: MakeUser, worker: ServiceProcess
+) -> None:
+    # Given a user with a finished job, a deleted one and an active one (a long run, still going when watched)
+    user = await make_user()
+    finished = await create_job(user, steps=1, delay=0)
+    await wait_for_status(user, finished, {"succeeded"})
+    deleted = await create_job(user, steps=100, delay=0.1)
+    assert (await user.client.delete(f"/api/jobs/{deleted}")).status_code == 204
+    active = await create_job(user, steps=100, delay=0.1)
+
+    # When they watch all their jobs on one connection
+    def has_snapshots(events: list[Event]) -> bool:
+        return any(e.event != "snapshot" for e in events) or len(events) >= 2
+
+    received = await read_events(user.client, "/api/events", stop=has_snapshots, timeout=10)
+
+    # Then the stream starts with the active job's snapshot only, as GET /api/jobs/{id} shows it
+    snapshots = received.of_type("snapshot")
+    assert [e.data["job_id"] for e in snapshots] == [active], received.events
+    shown = (await user.client.get(f"/api/jobs/{active}")).json()
+    assert {k: snapshots[0].data[k] for k in ("id", "kind", "params", "payment", "links")} == {
+        k: shown[k] for k in ("id", "kind", "params", "payment", "links")
+    }
+    assert snapshots[0].data["status"] in {"queued", "running"}
+    assert (await user.client.delete(f"/api/jobs/{active}")).status_code == 204
+
+
 async def test_multiplexed_stream_refuses_another_users_job(make_user: MakeUser) -> None:
     # Given a job of someone else
     owner = await make_user()
