@@ -6,6 +6,7 @@ read from /proc, because a killed grandchild's zombie waits for init to reap it.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import socket
@@ -103,6 +104,18 @@ def test_environment_is_not_inherited(tmp_path: Path, monkeypatch: pytest.Monkey
     # Then it has only the base variables and those it was given
     names = {line.split("=", 1)[0] for line in result.tail}
     assert names == {"PATH", "HOME", "LANG", "NODE_ENV"}
+
+
+def test_a_program_runs_in_a_session_and_group_of_its_own(tmp_path: Path) -> None:
+    # Given a program that reports its pid, process group and session (fields 1, 5 and 6 of /proc/self/stat;
+    # ``sh -c`` with one command execs it, so the pid is the one the runner started)
+    result = run_process(["sh", "-c", "exec cat /proc/self/stat"], cwd=tmp_path)
+    # Then it leads a session of its own (so the kernel's autogroup schedules it apart from the worker's threads)
+    # and the process group the runner kills
+    fields = result.tail[0].rsplit(")", 1)[1].split()
+    pid, pgid, sid = int(result.tail[0].split()[0]), int(fields[2]), int(fields[3])
+    assert pgid == pid and sid == pid
+    assert sid != os.getsid(0)
 
 
 def test_timeout_kills_the_whole_group_including_grandchildren(tmp_path: Path) -> None:
