@@ -16,6 +16,7 @@ raised into this thread by a time limit or a shutdown included - the ``finally``
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import selectors
 import shlex
@@ -31,7 +32,7 @@ from actors.process.limits import ProcessLimits, prlimit_argv, prlimit_path
 from actors.process.lines import LineSplitter
 from actors.process.result import ProcessResult, StopReason
 from actors.process.sandbox import SandboxPolicy, sandbox_argv, sandbox_available
-from actors.process.watch import group_usage
+from actors.process.watch import GroupUsage, group_usage, tree_usage
 
 LineCallback = Callable[[str, str], None]
 # The environment a program gets when the caller gives none: never the worker's own (it holds secrets).
@@ -143,7 +144,8 @@ def run_process(
         register_group(pgid, " ".join(argv)[:200])
     stopped: StopReason | None = None
     try:
-        stopped = _supervise(proc, output, limits, started, timeout, should_stop, grace_seconds)
+        usage = functools.partial(tree_usage if sandboxed else group_usage, pgid)
+        stopped = _supervise(proc, output, limits, usage, started, timeout, should_stop, grace_seconds)
     finally:
         # Also on exceptions raised into this thread (time limit, shutdown, JobCancelled): nothing survives.
         signal_group(pgid, signal.SIGKILL)
@@ -187,12 +189,14 @@ def _supervise(
     proc: subprocess.Popen[bytes],
     output: _Output,
     limits: ProcessLimits,
+    usage: Callable[[], GroupUsage],
     started: float,
     timeout: float | None,
     should_stop: Callable[[], bool] | None,
     grace_seconds: float,
 ) -> StopReason | None:
-    """Read output until the program ends or must be stopped; returns why it was stopped, if it was."""
+    """Read output until the program ends or must be stopped; returns why it was stopped, if it was.
+    ``usage`` measures the program's processes (its PID namespace's tree when sandboxed, else its group)."""
     selector = selectors.DefaultSelector()
     assert proc.stdout is not None and proc.stderr is not None
     selector.register(proc.stdout, selectors.EVENT_READ, "stdout")
@@ -212,7 +216,7 @@ def _supervise(
                 if now - exited_at > _DRAIN_SECONDS:
                     break
                 continue
-            reason = _check(proc.pid, output, limits, now, deadline, should_stop, now >= next_sample)
+            reason = _check(usage, output, limits, now, deadline, should_stop, now >= next_sample)
             if now >= next_sample:
                 next_sample = now + _SAMPLE_SECONDS
             if reason is not None:
@@ -225,7 +229,7 @@ def _supervise(
 
 
 def _check(
-    pgid: int,
+    usage: Callable[[], GroupUsage],
     output: _Output,
     limits: ProcessLimits,
     now: float,
@@ -240,10 +244,10 @@ def _check(
     if limits.output_bytes is not None and output.bytes > limits.output_bytes:
         return StopReason.OUTPUT
     if sample and (limits.memory_bytes is not None or limits.processes is not None):
-        usage = group_usage(pgid)
-        if limits.memory_bytes is not None and usage.rss_bytes > limits.memory_bytes:
+        measured = usage()
+        if limits.memory_bytes is not None and measured.rss_bytes > limits.memory_bytes:
             return StopReason.MEMORY
-        if limits.processes is not None and usage.processes > limits.processes:
+        if limits.processes is not None and measured.processes > limits.processes:
             return StopReason.PROCESSES
     return None
 

@@ -319,6 +319,33 @@ def test_sandboxed_program_is_killed_with_its_namespace(tmp_path: Path, require_
     assert _running_with_cmdline(marker) == []
 
 
+def test_sandboxed_limits_count_orphans_adopted_inside_the_namespace(tmp_path: Path, require_bwrap: None) -> None:
+    # Given a sandboxed program whose growing grandchild is orphaned at once (its parent subshell exits), and
+    # a 150 MB limit: a sandboxed program's processes are measured as its PID namespace's tree
+    grow = "import time\nb = []\nfor _ in range(30):\n    b.append(b'x' * 10_000_000); time.sleep(0.05)\ntime.sleep(60)"
+    script = f'({PY} -c "{grow}" &); sleep 60'
+    # When it runs
+    result = run_process(
+        ["sh", "-c", script],
+        cwd=tmp_path,
+        sandbox=SandboxPolicy(writable=(str(tmp_path),)),
+        limits=ProcessLimits(memory_bytes=150 * MB),
+        timeout=60,
+    )
+    # Then the orphan's memory counts: the program is stopped for memory long before its time limit
+    assert result.sandboxed and result.stopped is StopReason.MEMORY, result
+    assert result.duration_seconds < 30
+
+
+def test_sandboxed_process_count_limit(tmp_path: Path, require_bwrap: None) -> None:
+    # Given a sandboxed program that starts 30 sleepers, orphaned, and a limit of 10 processes
+    script = "for i in $(seq 30); do (sleep 30 &); done; sleep 30"
+    sandbox = SandboxPolicy(writable=(str(tmp_path),))
+    result = run_process(["sh", "-c", script], cwd=tmp_path, sandbox=sandbox, limits=ProcessLimits(processes=10))
+    # Then it is stopped for the count
+    assert result.sandboxed and result.stopped is StopReason.PROCESSES, result
+
+
 def _running_with_cmdline(cmdline: str) -> list[int]:
     return [
         int(p.name)
