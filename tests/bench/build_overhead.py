@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from actors.process.limits import prlimit_argv
 from actors.process.sandbox import sandbox_argv
 from tests.bench.common import HOST, BenchEnv, BenchResult
 from tests.bench.paired import PairedRatio, b_first, paired_ratio
-from tests.bench.procstats import MachineLoad, cpu_seconds, process_tree
+from tests.bench.procstats import MachineLoad, cpu_seconds, database_cpu_seconds, process_tree
 from tests.support.archives import make_zip
 from tests.support.build_projects import vite_project
 
@@ -56,7 +57,8 @@ SHELL_STEPS = {
     "typecheck": ["node_modules/.bin/tsc", "--noEmit", "--pretty", "false"],
     "build": ["npm", "run", "build", "--", "--base=./"],
 }
-TERMINAL = {"succeeded", "failed", "cancelled", "timed_out"}
+# CPU seconds used so far, by part of the service.
+Meters = dict[str, Callable[[], float]]
 
 
 def _shell_env(work: str) -> dict[str, str]:
@@ -104,12 +106,8 @@ def _sandbox_start_ms(work: Path, runs: int = 15) -> float | None:
     if not sandbox_available():
         return None
     policy = SandboxPolicy(writable=(str(work),), hidden=(str(work / "hidden"),))
-    limits = BuildSettings()
-    wrapped = [
-        *prlimit_argv(ProcessLimits(cpu_seconds=limits.cpu_seconds), "prlimit"),
-        *sandbox_argv(policy, work),
-        "true",
-    ]
+    limits = ProcessLimits(cpu_seconds=BuildSettings().cpu_seconds)
+    wrapped = [*prlimit_argv(limits, "prlimit"), *sandbox_argv(policy, work), "true"]
     times: dict[bool, list[float]] = {False: [], True: []}
     for i in range(2 * runs):
         sandboxed = i % 2 == 1
@@ -186,17 +184,16 @@ def _medians(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: round(statistics.median(row.get(k, 0.0) for row in rows), 3) for k in keys}
 
 
-def _pair(
-    client: httpx.Client, archive: Path, modules_cache: Path, service_first: bool, service_pids: dict[str, list[int]]
-) -> dict[str, Any]:
-    """One build of each side, back to back; the service's first when ``service_first``."""
+def _pair(client: httpx.Client, archive: Path, cache: Path, service_first: bool, meters: Meters) -> dict[str, Any]:
+    """One build of each side, back to back; the service's first when ``service_first`` (its node_modules
+    ``cache`` emptied first)."""
     row: dict[str, Any] = {}
 
     def service() -> None:
-        shutil.rmtree(modules_cache, ignore_errors=True)
-        before = {name: _cpu(pids) for name, pids in service_pids.items()}
+        shutil.rmtree(cache, ignore_errors=True)
+        before = {name: meter() for name, meter in meters.items()}
         row["service"], job, marks = _service_build(client, archive)
-        row["service_cpu"] = {name: _cpu(pids) - before[name] for name, pids in service_pids.items()}
+        row["service_cpu"] = {name: meter() - before[name] for name, meter in meters.items()}
         row["breakdown"] = _breakdown(client, job, marks)
 
     def shell() -> None:
@@ -224,8 +221,14 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
     env.env.update({"BUILD_NPM_OFFLINE": "1"})
     api, port = env.start_api(name=NAME + "-api")
     worker = env.start_worker(port, processes=1, threads=2, name=NAME + "-worker")
-    # The worker's Python processes, taken before any build: its programs' CPU is not the service's.
-    service_pids = {"api": [api.pid], "worker": process_tree(worker.pid)}
+    # The worker's Python processes, taken before any build: its programs' CPU is not the service's. Postgres:
+    # the backends of this run's database (Redis is shared with the other runs on the machine: not counted).
+    worker_pids = process_tree(worker.pid)
+    meters: Meters = {
+        "api": lambda: _cpu([api.pid]),
+        "worker": lambda: _cpu(worker_pids),
+        "postgres": lambda: database_cpu_seconds(env.database_name),
+    }
     load = MachineLoad()
     modules_cache = Path(env.env["ARTIFACTS_DIR"]) / "build-cache"
     with (
@@ -237,7 +240,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         _shell_build(archives[0])
         shutil.rmtree(modules_cache, ignore_errors=True)
         _service_build(client, archives[0])
-        rows = [_pair(client, a, modules_cache, b_first(i), service_pids) for i, a in enumerate(archives[1:])]
+        rows = [_pair(client, a, modules_cache, b_first(i), meters) for i, a in enumerate(archives[1:])]
         hits = []
         hit_timeline: list[dict[str, float]] = []
         for _ in range(3 if quick else 10):

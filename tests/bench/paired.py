@@ -44,7 +44,8 @@ def b_first(pair: int) -> bool:
 
 def _binomial_cdf(k: int, n: int) -> float:
     """P(X <= k) for X ~ Binomial(n, 1/2)."""
-    return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    ways = sum(math.comb(n, i) for i in range(k + 1))
+    return ways / (1 << n)
 
 
 def median_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
