@@ -42,6 +42,8 @@ class PausableConsumer(_RedisConsumer):
         self._paused = False
         self._watch = broker.queue_watch(timeout / 1000)
         self._watch.register(queue_name)
+        # Delayed messages this consumer handed out and still holds: its thread releases each when due.
+        self._delayed: set[str] = set()
 
     def _is_paused(self) -> bool:
         now = time.monotonic()
@@ -82,17 +84,20 @@ class PausableConsumer(_RedisConsumer):
     def __next__(self) -> Any:
         if not self._is_paused() and not self.message_cache and self.outstanding_message_count < self.prefetch:
             # Room for a message and none prefetched: wait until the watch sees one (or the idle fetch is due);
-            # a fetch that then misses sleeps Dramatiq's shortest backoff, not a long one. With messages in
-            # flight or delayed, one poll interval at most: this thread acknowledges them and releases due
-            # delayed ones between two calls.
-            busy = self.outstanding_message_count > 0
-            self._watch.wait(self.queue_name, self._watch.interval if busy else IDLE_FETCH_SECONDS)
+            # a fetch that then misses sleeps Dramatiq's shortest backoff, not a long one. Holding delayed
+            # messages, one poll interval at most: this thread releases them when due, between two calls.
+            # Messages merely running need nothing of this thread (worker threads acknowledge them): a 10-minute
+            # build no longer keeps its consumer fetching every 50 ms (measured: 9 ms of CPU a second).
+            self._delayed &= self.queued_message_ids
+            self._watch.wait(self.queue_name, self._watch.interval if self._delayed else IDLE_FETCH_SECONDS)
             self.misses = 0
         # Checked again after the wait: the queue may have been paused meanwhile.
         if not self._is_paused():
             message = super().__next__()  # type: ignore[no-untyped-call]
             if message is None and not self.message_cache:
                 self._watch.emptied(self.queue_name)
+            elif message is not None and message.options.get("eta") is not None:
+                self._delayed.add(message.message_id)
             return message
         if self.message_cache:
             ids = [Message.decode(data).options["redis_message_id"] for data in self.message_cache if data]

@@ -1,6 +1,6 @@
 """Supervised child processes for job kinds that run programs (npm, tsc, vite, ...).
 
-``run_process`` starts a program in its own process group, streams its output line by line, applies
+``run_process`` starts a program in its own session and process group, streams its output line by line, applies
 resource limits, optionally runs it inside a bubblewrap sandbox, and kills the whole group on cancel,
 time-out or worker shutdown. Job code calls it through ``JobContext.run_process``.
 """

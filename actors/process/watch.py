@@ -2,6 +2,11 @@
 
 rlimits bound each process on its own; a build is a tree of processes (npm -> node -> esbuild), so the
 group's totals are measured here and the runner kills the group above its limits.
+
+Finding a group's processes means reading every process's ``stat`` (no call lists a group): about 4 ms of the
+worker's CPU with 180 processes on the machine, five times a second while a build runs. A sandboxed program
+has its own PID namespace, where an orphan is adopted by the namespace's first process, so all its processes
+are descendants of the one the runner started (``tree_usage``): a few small reads instead (measured below 1 ms).
 """
 
 from __future__ import annotations
@@ -41,4 +46,37 @@ def group_usage(pgid: int) -> GroupUsage:
             continue
         processes += 1
         rss_pages += int(fields[21])
+    return GroupUsage(processes, rss_pages * _PAGE_SIZE)
+
+
+def _children(pid: int) -> list[int]:
+    """The children of every thread of ``pid`` (a process's children are listed under the thread that forked)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_usage(root: int) -> GroupUsage:
+    """Processes of the tree under ``root`` (``root`` included, zombies excluded) and their resident memory."""
+    processes = 0
+    rss_pages = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        fields = _stat_fields(str(pid))
+        if fields is None or len(fields) < 22:
+            continue
+        if fields[0] not in ("Z", "X"):
+            processes += 1
+            rss_pages += int(fields[21])
+        pending += _children(pid)
     return GroupUsage(processes, rss_pages * _PAGE_SIZE)

@@ -1,14 +1,20 @@
 """The worker's queue watch (``actors.queue_watch``) against real Redis: one script call finds the queues that
-hold messages and wakes the consumers waiting on them; an idle consumer's wait ends at its timeout."""
+hold messages and wakes the consumers waiting on them; an idle consumer's wait ends at its timeout, and a
+consumer polls at the watch's interval only while it holds delayed messages."""
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import redis
+from dramatiq import Message
+from dramatiq.common import dq_name
 
-from actors.queue_watch import QueueWatch
+from actors.broker import build_broker
+from actors.queue_watch import IDLE_FETCH_SECONDS, QueueWatch
+from service.settings import Settings
 
 NAMESPACE = "watchtest"
 
@@ -55,3 +61,45 @@ def test_a_stopping_worker_shortens_the_idle_waits_under_way(redis_client: redis
     watch.stopping()
     waiter.join(10)
     assert ended and ended[0] - stopped_at < 5
+
+
+def _next_message(consumer: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = next(consumer)
+        if message is not None:
+            return message
+    raise AssertionError("no message came")
+
+
+def test_a_consumer_polls_only_while_it_holds_a_delayed_message(settings: Settings) -> None:
+    broker = build_broker(settings.redis.url)
+    broker.declare_queue("held")
+    consumer = broker.consume("held", prefetch=4, timeout=50)
+    delayed_consumer = broker.consume(dq_name("held"), prefetch=4, timeout=50)
+    try:
+        # Given a consumer whose message is running (taken, not yet acknowledged)
+        broker.enqueue(Message(queue_name="held", actor_name="a", args=(), kwargs={}, options={}))
+        running = _next_message(consumer)
+        # (its first look after it may still see the watch's last look, which saw the message)
+        assert next(consumer) is None
+        # When it is asked for the next message and none arrives
+        started = time.monotonic()
+        assert next(consumer) is None
+        # Then it waited for the queue watch (up to its idle fetch), not one poll interval: a running job needs
+        # nothing of its thread
+        assert time.monotonic() - started >= IDLE_FETCH_SECONDS / 2
+        # Given a consumer holding a delayed message (its thread releases it when due)
+        broker.enqueue(Message(queue_name="held", actor_name="a", args=(), kwargs={}, options={}), delay=60_000)
+        delayed = _next_message(delayed_consumer)
+        assert delayed.options.get("eta") is not None
+        assert next(delayed_consumer) is None
+        # When it is asked for the next message, Then it comes back after a poll interval, to release it on time
+        started = time.monotonic()
+        assert next(delayed_consumer) is None
+        assert time.monotonic() - started < IDLE_FETCH_SECONDS / 2
+        consumer.ack(running)
+        delayed_consumer.ack(delayed)
+    finally:
+        consumer.close()
+        delayed_consumer.close()

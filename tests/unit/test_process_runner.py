@@ -6,6 +6,7 @@ read from /proc, because a killed grandchild's zombie waits for init to reap it.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import socket
@@ -103,6 +104,18 @@ def test_environment_is_not_inherited(tmp_path: Path, monkeypatch: pytest.Monkey
     # Then it has only the base variables and those it was given
     names = {line.split("=", 1)[0] for line in result.tail}
     assert names == {"PATH", "HOME", "LANG", "NODE_ENV"}
+
+
+def test_a_program_runs_in_a_session_and_group_of_its_own(tmp_path: Path) -> None:
+    # Given a program that reports its pid, process group and session (fields 1, 5 and 6 of /proc/self/stat;
+    # ``sh -c`` with one command execs it, so the pid is the one the runner started)
+    result = run_process(["sh", "-c", "exec cat /proc/self/stat"], cwd=tmp_path)
+    # Then it leads a session of its own (so the kernel's autogroup schedules it apart from the worker's threads)
+    # and the process group the runner kills
+    fields = result.tail[0].rsplit(")", 1)[1].split()
+    pid, pgid, sid = int(result.tail[0].split()[0]), int(fields[2]), int(fields[3])
+    assert pgid == pid and sid == pid
+    assert sid != os.getsid(0)
 
 
 def test_timeout_kills_the_whole_group_including_grandchildren(tmp_path: Path) -> None:
@@ -304,6 +317,33 @@ def test_sandboxed_program_is_killed_with_its_namespace(tmp_path: Path, require_
     while _running_with_cmdline(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _running_with_cmdline(marker) == []
+
+
+def test_sandboxed_limits_count_orphans_adopted_inside_the_namespace(tmp_path: Path, require_bwrap: None) -> None:
+    # Given a sandboxed program whose growing grandchild is orphaned at once (its parent subshell exits), and
+    # a 150 MB limit: a sandboxed program's processes are measured as its PID namespace's tree
+    grow = "import time\nb = []\nfor _ in range(30):\n    b.append(b'x' * 10_000_000); time.sleep(0.05)\ntime.sleep(60)"
+    script = f'({PY} -c "{grow}" &); sleep 60'
+    # When it runs
+    result = run_process(
+        ["sh", "-c", script],
+        cwd=tmp_path,
+        sandbox=SandboxPolicy(writable=(str(tmp_path),)),
+        limits=ProcessLimits(memory_bytes=150 * MB),
+        timeout=60,
+    )
+    # Then the orphan's memory counts: the program is stopped for memory long before its time limit
+    assert result.sandboxed and result.stopped is StopReason.MEMORY, result
+    assert result.duration_seconds < 30
+
+
+def test_sandboxed_process_count_limit(tmp_path: Path, require_bwrap: None) -> None:
+    # Given a sandboxed program that starts 30 sleepers, orphaned, and a limit of 10 processes
+    script = "for i in $(seq 30); do (sleep 30 &); done; sleep 30"
+    sandbox = SandboxPolicy(writable=(str(tmp_path),))
+    result = run_process(["sh", "-c", script], cwd=tmp_path, sandbox=sandbox, limits=ProcessLimits(processes=10))
+    # Then it is stopped for the count
+    assert result.sandboxed and result.stopped is StopReason.PROCESSES, result
 
 
 def _running_with_cmdline(cmdline: str) -> list[int]:
