@@ -24,8 +24,8 @@ from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.discovery import Discovery, discover
-from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
-from actors.kinds.llms_txt.extract_pool import extraction_pool
+from actors.kinds.llms_txt.extract import PageInfo
+from actors.kinds.llms_txt.extract_pool import extraction_pool, pool_processes
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
 from actors.kinds.llms_txt.full_text import write_full_text
@@ -36,10 +36,12 @@ from actors.kinds.llms_txt.providers import make_describer
 from actors.kinds.llms_txt.providers.base import ProviderError
 from actors.kinds.llms_txt.reach import reach
 from actors.kinds.llms_txt.sections import DescribedPage
+from actors.kinds.llms_txt.shared_fetch import fetch_shared, helper_share
 from actors.kinds.llms_txt.siteinfo import home_summary, site_name
 from actors.kinds.llms_txt.sizes import estimate_tokens, split_notice
 from actors.kinds.llms_txt.structure import Navigation, build_structure
 from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
+from actors.kinds.llms_txt.titles import strip_site_name
 from actors.kinds.llms_txt.urls import normalize
 
 # Time allowed for discovery, so a huge sitemap tree cannot eat the job's whole time limit.
@@ -160,7 +162,11 @@ class Generation:
                 self._count(record, position.get(record.url, total))
             self.ctx.progress(self.done, total, "fetch")
 
-        async with PageBatches(pool, self.config.fetch.max_page_bytes, on_records) as batches:
+        # Without a crawl delay the pool's processes fetch their own share of the pages, and the pages fetched
+        # here are extracted here; with one, every page is fetched here (one pacer) and extracted in the pool.
+        processes = pool_processes() if pool is not None and delay is None else 0
+        processes, _ = helper_share(self.config.fetch.per_host_concurrency, processes)
+        async with PageBatches(None if processes else pool, self.config.fetch.max_page_bytes, on_records) as batches:
 
             async def on_page(result: FetchResult) -> None:
                 batches.add(result, outline=result.url in sampled)
@@ -170,9 +176,20 @@ class Generation:
             if home is not None and first is not None and first not in seen and normalize(home.url) == first:
                 seen.add(first)
                 await on_page(home)
-            # Pages come still compressed: the extraction processes decode them.
+            # Pages come still compressed: they are decoded where they are extracted.
             pending = (u for u in discovery.urls if u not in seen)
-            await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
+            if pool is not None and processes:
+                await fetch_shared(
+                    fetcher,
+                    pool,
+                    processes,
+                    pending,
+                    outline=sampled.__contains__,
+                    local=batches,
+                    on_records=on_records,
+                )
+            else:
+                await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
             await batches.finish()
         self.ctx.progress(self.done, total, "fetch")
 
