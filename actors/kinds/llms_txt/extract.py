@@ -235,6 +235,13 @@ def _remove(root: LexborNode, selector: str) -> None:
 
 
 def _first_paragraph(content: LexborNode) -> str | None:
+    # Usually the first paragraph will do: found without making a node of every <p> of the page.
+    first = content.css_first("p")
+    if first is None:
+        return None
+    text = one_line(first.text())
+    if len(text) >= MIN_PARAGRAPH_CHARS and not _BOILERPLATE.search(text):
+        return text
     for paragraph in content.css("p"):
         text = one_line(paragraph.text())
         if len(text) >= MIN_PARAGRAPH_CHARS and not _BOILERPLATE.search(text):
