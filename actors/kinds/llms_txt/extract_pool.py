@@ -1,7 +1,9 @@
 """Page extraction in other processes, so a crawl uses more than one core.
 
 Extraction (selectolax + html-to-markdown) holds the GIL, so threads do not help; a small process pool
-does. The crawl's own process extracts pages in place only when the pool already has
+does. Without a crawl delay the pool's processes also fetch their own share of the pages (``shared_fetch``,
+through ``run_counted``); what follows is the crawl with a delay, whose process fetches every page.
+The crawl's own process extracts pages in place only when the pool already has
 `QUEUED_PER_PROCESS` pages per process waiting: fetching, checkpointing and writing the bundle cost that
 process about as much CPU as extraction costs the pool, so on a 2-core machine with one pool process the
 two are balanced when the pool takes nearly every page. (Measured on the benchmark's manual, 1,176 pages:
