@@ -21,7 +21,7 @@ from actors.kinds.llms_txt.batches import OnRecords, PageBatches
 from actors.kinds.llms_txt.checkpoint import PageRecord
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.fetcher import FetchConfig, Fetcher, FetchResult
-from actors.kinds.llms_txt.shared_fetch import CHUNK_PAGES, fetch_shared, helper_share
+from actors.kinds.llms_txt.shared_fetch import MIN_CHUNK_PAGES, fetch_shared, helper_share
 from tests.support.testsite.builder import SiteSpec, build_site
 from tests.support.testsite.recording import RecordingSite
 
@@ -93,8 +93,9 @@ async def _one_process_crawl(site: RecordingSite, spec: SiteSpec) -> dict[str, P
 
 
 def test_every_process_gets_a_request_of_the_cap() -> None:
-    assert helper_share(8, 1) == (1, 4)
+    assert helper_share(8, 1) == (1, 6)
     assert helper_share(8, 3) == (3, 2)
+    assert helper_share(4, 1) == (1, 3)
     assert helper_share(2, 4) == (1, 1)
     assert helper_share(1, 2) == (0, 0)
 
@@ -106,8 +107,8 @@ async def test_both_processes_fetch_every_url_once_within_the_cap(
     here, there = await _shared_crawl(recording, spec, pool)
     urls = _urls(recording, spec)
     assert sorted(r.url for r in here + there) == sorted(urls)
-    # The pool process took whole chunks, the crawl's process the rest one at a time: both did some.
-    assert len(there) >= CHUNK_PAGES
+    # The pool process took chunks, the crawl's process URLs one at a time: both did some.
+    assert len(there) >= MIN_CHUNK_PAGES
     assert here
     # Nothing was fetched twice (a redirect's target is requested once more, by the redirect).
     requests = Counter(recording.paths())

@@ -175,7 +175,7 @@ class Generation:
                 seen.add(first)
                 await on_page(home)
             # Pages come still compressed: they are decoded where they are extracted.
-            pending = (u for u in discovery.urls if u not in seen)
+            pending = [u for u in discovery.urls if u not in seen]
             if pool is not None and processes:
                 await fetch_shared(
                     fetcher,

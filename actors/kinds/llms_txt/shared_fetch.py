@@ -8,9 +8,12 @@ of ``CHUNK_PAGES`` URLs at a time, fetches them over a client of its own and ext
 arrived; only the extracted pages come back. The crawl's process fetches and extracts with the rest of the
 concurrency, from the same list, so whichever side is faster takes more of it.
 
-The per-host cap holds across processes: with ``per_host_concurrency`` C and P pool processes, each pool
-process has C // (P + 1) requests in flight and the crawl's process the rest. Not used with a crawl delay
-(one pacer must see every request start), nor without a pool.
+The per-host cap holds across processes: with ``per_host_concurrency`` C and P pool processes, the crawl's
+process has about C / (2P + 2) requests in flight and each pool process an equal part of the rest (8 and 1:
+2 and 6). With half each, the crawl's process still fetched half of the pages on the benchmark's manual and
+spent about 1.5 times the pool process's CPU (it also checkpoints and bundles every page); with 2 and 6 the
+job's wall time was lower in interleaved runs (medians of 6: 3.9 s against 7.0 s, on a loaded machine).
+Not used with a crawl delay (one pacer must see every request start), nor without a pool.
 
 A pool process keeps one event loop and one ``Fetcher`` (its connections) for a crawl's chunks, and opens a
 new one when a chunk of another crawl arrives. If a pool process dies, the URLs of its chunk are fetched in
@@ -23,10 +26,9 @@ import asyncio
 import atexit
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from itertools import islice
 
 from actors.kinds.llms_txt.batches import OnRecords, PageBatches, page_record
 from actors.kinds.llms_txt.checkpoint import PageRecord
@@ -35,8 +37,13 @@ from actors.kinds.llms_txt.extract_pool import decode_and_extract_batch, run_cou
 from actors.kinds.llms_txt.fetcher import FetchConfig, Fetcher, FetchResult
 
 # URLs a pool process takes at a time: small enough that the sides finish together, large enough that the
-# hand-over (pickling, the pool's helper threads, a wake-up of the crawl's event loop) is paid rarely.
+# hand-over (pickling, the pool's helper threads, a wake-up of the crawl's event loop) is paid rarely. A chunk
+# is fetched and extracted in one go, and the process waits at its start for the first answers and at its end
+# for the last ones (chunks of 48 did not do better than 16 on the benchmark's manual). Near the end chunks get
+# smaller (at most an eighth of what is left per pool process).
 CHUNK_PAGES = 16
+MIN_CHUNK_PAGES = 4
+TAIL_PARTS = 8
 # Chunks given to each pool process at once: the next one is already there when it finishes one, even while
 # the crawl's event loop is busy extracting a batch of its own.
 CHUNKS_AHEAD = 2
@@ -44,16 +51,20 @@ CHUNKS_AHEAD = 2
 
 def helper_share(concurrency: int, processes: int) -> tuple[int, int]:
     """(pool processes that fetch, requests each has in flight) for a crawl of ``concurrency``: every process,
-    the crawl's included, gets at least one request."""
+    the crawl's included, gets at least one request, and the crawl's process (which also checkpoints and
+    writes the bundle for every page) about a quarter of them."""
     helpers = max(0, min(processes, concurrency - 1))
-    return helpers, concurrency // (helpers + 1) if helpers else 0
+    if not helpers:
+        return 0, 0
+    local = max(1, concurrency // (2 * helpers + 2))
+    return helpers, (concurrency - local) // helpers
 
 
 async def fetch_shared(
     fetcher: Fetcher,
     pool: ProcessPoolExecutor,
     processes: int,
-    urls: Iterable[str],
+    urls: Sequence[str],
     *,
     outline: Callable[[str], bool],
     local: PageBatches,
@@ -64,23 +75,26 @@ async def fetch_shared(
     Args:
         fetcher: This process's fetcher (its config is the pool processes' too).
         pool: The extraction pool, with ``processes`` processes.
-        urls: The URLs (taken lazily, by both sides).
+        urls: The URLs (taken by both sides as they go).
         outline: Whether a URL's page has its link outline read.
         local: Where the pages fetched here go (extracted in this process, a batch at a time).
         on_records: Called with each chunk's checkpoint records (as ``PageBatches`` does with its batches).
     """
     config = fetcher.config
     helpers, share = helper_share(config.per_host_concurrency, processes)
-    pending: Iterator[str] = iter(urls)
+    pending = deque(urls)  # the URLs no side has taken yet
     returned: deque[str] = deque()  # the URLs of a chunk whose process died
     crawl = uuid.uuid4().hex
 
     async def here() -> None:
-        while (url := returned.popleft() if returned else next(pending, None)) is not None:
+        while returned or pending:
+            url = returned.popleft() if returned else pending.popleft()
             local.add(await fetcher.fetch(url, decode=False), outline(url))
 
     async def there() -> None:
-        while chunk := list(islice(pending, CHUNK_PAGES)):
+        while pending:
+            size = min(CHUNK_PAGES, max(MIN_CHUNK_PAGES, len(pending) // (TAIL_PARTS * helpers)))
+            chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
             items = [(url, outline(url)) for url in chunk]
             try:
                 records = await run_counted(pool, len(items), fetch_and_extract_chunk, crawl, config, items, share)
