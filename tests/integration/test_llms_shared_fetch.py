@@ -93,9 +93,8 @@ async def _one_process_crawl(site: RecordingSite, spec: SiteSpec) -> dict[str, P
 
 
 def test_every_process_gets_a_request_of_the_cap() -> None:
-    assert helper_share(8, 1) == (1, 6)
+    assert helper_share(8, 1) == (1, 4)
     assert helper_share(8, 3) == (3, 2)
-    assert helper_share(4, 1) == (1, 3)
     assert helper_share(2, 4) == (1, 1)
     assert helper_share(1, 2) == (0, 0)
 

@@ -8,12 +8,11 @@ of ``CHUNK_PAGES`` URLs at a time, fetches them over a client of its own and ext
 arrived; only the extracted pages come back. The crawl's process fetches and extracts with the rest of the
 concurrency, from the same list, so whichever side is faster takes more of it.
 
-The per-host cap holds across processes: with ``per_host_concurrency`` C and P pool processes, the crawl's
-process has about C / (2P + 2) requests in flight and each pool process an equal part of the rest (8 and 1:
-2 and 6). With half each, the crawl's process still fetched half of the pages on the benchmark's manual and
-spent about 1.5 times the pool process's CPU (it also checkpoints and bundles every page); with 2 and 6 the
-job's wall time was lower in interleaved runs (medians of 6: 3.9 s against 7.0 s, on a loaded machine).
-Not used with a crawl delay (one pacer must see every request start), nor without a pool.
+The per-host cap holds across processes: with ``per_host_concurrency`` C and P pool processes, each pool
+process has C // (P + 1) requests in flight and the crawl's process the rest. (Giving the pool process 6 of 8
+did not shift the pages its way: the crawl's process still fetched about half of them, and the benchmark's
+figures did not improve beyond their noise.) Not used with a crawl delay (one pacer must see every request
+start), nor without a pool.
 
 A pool process keeps one event loop and one ``Fetcher`` (its connections) for a crawl's chunks, and opens a
 new one when a chunk of another crawl arrives. If a pool process dies, the URLs of its chunk are fetched in
@@ -51,13 +50,9 @@ CHUNKS_AHEAD = 2
 
 def helper_share(concurrency: int, processes: int) -> tuple[int, int]:
     """(pool processes that fetch, requests each has in flight) for a crawl of ``concurrency``: every process,
-    the crawl's included, gets at least one request, and the crawl's process (which also checkpoints and
-    writes the bundle for every page) about a quarter of them."""
+    the crawl's included, gets at least one request, and each an equal part."""
     helpers = max(0, min(processes, concurrency - 1))
-    if not helpers:
-        return 0, 0
-    local = max(1, concurrency // (2 * helpers + 2))
-    return helpers, (concurrency - local) // helpers
+    return helpers, concurrency // (helpers + 1) if helpers else 0
 
 
 async def fetch_shared(
