@@ -31,7 +31,7 @@ import httpx
 
 from tests.bench.common import HOST, BenchEnv, BenchResult
 from tests.bench.node_peer import install_peer, run_peer
-from tests.bench.procstats import MachineLoad, process_tree, tree_cpu_seconds
+from tests.bench.procstats import MachineLoad, cpu_seconds, process_tree, tree_cpu_seconds
 from tests.support.services import free_port, wait_for_http, wait_for_workers
 from tests.support.testsite.manual import build_manual_site
 from tests.support.testsite.serving import serve
@@ -52,6 +52,25 @@ def _peak_rss_kb(pid: int) -> int:
         except OSError:
             continue
     return peak
+
+
+def _cpu_by_role(pid: int) -> dict[str, float]:
+    """CPU seconds so far of a worker tree's crawl processes (Dramatiq's worker processes) and extraction
+    processes (the pool's spawned children); the rest (the parent, multiprocessing's resource tracker) apart."""
+    roles = {"crawl": 0.0, "extraction": 0.0, "other": 0.0}
+    for child in process_tree(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            seconds = cpu_seconds(child)
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            roles["extraction"] += seconds
+        elif child != pid and b"multiprocessing" not in cmdline:
+            roles["crawl"] += seconds
+        else:
+            roles["other"] += seconds
+    return roles
 
 
 async def _raw_fetch(urls: list[str]) -> float:
@@ -202,9 +221,10 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
             # A second one on the warm worker: its time is the fixed cost of any job (POST, pickup, robots and
             # sitemaps, assembly, SSE).
             small_seconds, _ = _run_job(f"http://{HOST}:{port}", env.auth_headers, host, max_urls=5)
-            cpu_before, load = tree_cpu_seconds(worker.pid), MachineLoad()
+            cpu_before, roles_before, load = tree_cpu_seconds(worker.pid), _cpu_by_role(worker.pid), MachineLoad()
             seconds, final = _run_job(f"http://{HOST}:{port}", env.auth_headers, host, max_urls=pages + 100)
             worker_cpu, busy = tree_cpu_seconds(worker.pid) - cpu_before, load.busy_cores()
+            roles = {role: spent - roles_before[role] for role, spent in _cpu_by_role(worker.pid).items()}
             peak_mb = _peak_rss_kb(worker.pid) / 1024
             env.stop_all()
             peer_after = run_peer(peer_dir, urls, CONCURRENCY)
@@ -223,7 +243,8 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         "end to end; "
         f"Node+mdream peer {peer.pages_per_second:.0f} pages/s ({peer.seconds:.2f} s), ratio {ratio:.2f}; "
         f"bare aiohttp fetch {baseline:.0f} pages/s; a 5-page job {small_seconds:.2f} s; "
-        f"CPU per page: worker {worker_cpu / max(fetched, 1) * 1000:.2f} ms (its extraction processes included), "
+        f"CPU per page: worker {worker_cpu / max(fetched, 1) * 1000:.2f} ms (its extraction processes included; "
+        f"crawl process {roles['crawl']:.2f} s, extraction processes {roles['extraction']:.2f} s in all), "
         f"peer {peer.cpu_seconds / max(peer.pages, 1) * 1000:.2f} ms; machine busy {busy:.1f} cores during the job; "
         f"peak worker RSS {peak_mb:.0f} MB; "
         f"{result.get('structure_source')} structure, {len(result.get('sections', []))} sections; "
@@ -254,6 +275,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
             "job_seconds": result.get("seconds"),
             "five_page_job_seconds": round(small_seconds, 3),
             "worker_cpu_ms_per_page": round(worker_cpu / max(fetched, 1) * 1000, 3),
+            "worker_cpu_seconds_by_role": {role: round(spent, 3) for role, spent in roles.items()},
             "peer_cpu_ms_per_page": round(peer.cpu_seconds / max(peer.pages, 1) * 1000, 3),
             "machine_busy_cores": round(busy, 2),
             "site_server": server,

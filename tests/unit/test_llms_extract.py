@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.kinds.llms_txt.extract import (
-    PageInfo,
-    extract_page,
-    one_line,
-    shorten,
-    site_name_from_titles,
-    strip_site_name,
-)
+from actors.kinds.llms_txt.extract import PageInfo, extract_page
+from actors.kinds.llms_txt.titles import one_line, shorten, site_name_from_titles, strip_site_name
 from tests.bench import extract_speed
 
 URL = "https://docs.example.com/docs/guide/start"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actors.kinds.llms_txt.links import extract_links, looks_like_page
-from actors.kinds.llms_txt.urls import matches_globs, normalize, remove_dot_segments, same_site
+from actors.kinds.llms_txt.urls import matches_globs, normalize, normalize_parsed, remove_dot_segments, same_site
 
 
 @pytest.mark.parametrize(
@@ -159,3 +159,41 @@ def test_extract_links_honours_base_href_and_robots_nofollow() -> None:
 )
 def test_looks_like_page_skips_known_file_types(url: str, page: bool) -> None:
     assert looks_like_page(url) is page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://Example.COM/a/b.html",
+        "http://example.com:80/a",
+        "https://example.com:443/a",
+        "https://example.com:8443/a/b/",
+        "http://127.0.0.1:8080/docs/index.html",
+        "http://0127.0.0.1/x",
+        "http://1.2.3/x",
+        "http://example.com./x",
+        "http://ex_ample.com/x",
+        "http://-bad.com/x",
+        "http://example.com:99999/x",
+        "http://example.com:/x",
+        "http://example.com:0080/x",
+        "http://user@example.com/x",
+        "http://example.com/a/./b/../c",
+        "http://example.com/a/.hidden/x",
+        "http://example.com/a%2fb",
+        "http://example.com/a b",
+        "http://example.com/caf\u00e9",
+        "http://example.com/a?b=1",
+        "http://example.com/a#top",
+        "http://example.com",
+        "http://b\u00fccher.example/x",
+        "http://[::1]:8080/x",
+        "HTTP://example.com/x",
+        "http://example.com/a:b@c;d=e,f(g)*h+i!j$k&l'm~n_o.p-q",
+        " http://example.com/x",
+        "http://exa%41mple.com/x",
+        "ftp://example.com/x",
+    ],
+)
+def test_normalize_takes_the_fast_path_only_where_it_gives_the_same_spelling(url: str) -> None:
+    assert normalize(url) == normalize_parsed(url)

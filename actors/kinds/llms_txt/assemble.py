@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from actors.kinds.llms_txt.extract import one_line
 from actors.kinds.llms_txt.sections import DescribedPage, Section, group_sections
+from actors.kinds.llms_txt.titles import one_line
 
 __all__ = [
     "DescribedPage",

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
 from actors.kinds.llms_txt.checkpoint import PageRecord
-from actors.kinds.llms_txt.extract_pool import BatchItem, extract_batch
+from actors.kinds.llms_txt.extract_pool import BatchItem, BatchOutcome, extract_batch
 from actors.kinds.llms_txt.fetcher import FetchResult
 
 # Pages per pool task: the pool's per-task cost in the crawl's process (helper threads, pickling, wake-ups)
@@ -27,6 +27,15 @@ BATCH_PAGES = 8
 
 # Each page's checkpoint record and its decoded size (0 for an error).
 OnRecords = Callable[[list[tuple[PageRecord, int]]], None]
+
+
+def page_record(result: FetchResult, outcome: BatchOutcome | None = None) -> tuple[PageRecord, int]:
+    """A fetched page's checkpoint record and decoded size, from its extraction's outcome (none for a failed
+    fetch: its error is the record)."""
+    if outcome is None:
+        return PageRecord(url=result.url, final_url=result.final_url, error=result.error), 0
+    page, size, error = outcome
+    return PageRecord(url=result.url, final_url=result.final_url, error=error, page=page), size
 
 
 class PageBatches:
@@ -58,7 +67,7 @@ class PageBatches:
         batch goes to the pool. A failed fetch goes to ``on_records`` at once, as its error."""
         self._raise_error()
         if not result.ok:
-            self._on_records([(PageRecord(url=result.url, final_url=result.final_url, error=result.error), 0)])
+            self._on_records([page_record(result)])
             return
         self._pending.append((result, outline))
         if len(self._pending) >= BATCH_PAGES:
@@ -94,10 +103,7 @@ class PageBatches:
         try:
             outcomes = await extract_batch(self._pool, items, False, self._limit)
             self._on_records(
-                [
-                    (PageRecord(url=result.url, final_url=result.final_url, error=error, page=page), size)
-                    for (result, _), (page, size, error) in zip(batch, outcomes, strict=True)
-                ]
+                [page_record(result, outcome) for (result, _), outcome in zip(batch, outcomes, strict=True)]
             )
         except asyncio.CancelledError:
             raise

@@ -9,8 +9,6 @@ The selectolax tree is mutated while extracting, so it never leaves this module.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
 import msgspec
@@ -18,6 +16,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from actors.kinds.llms_txt.markdown import to_markdown
 from actors.kinds.llms_txt.outline import OutlineEntry, breadcrumbs, page_outline
+from actors.kinds.llms_txt.titles import one_line, shorten
 
 # A first paragraph shorter than this is usually a byline, a date or a leftover menu label.
 MIN_PARAGRAPH_CHARS = 40
@@ -46,9 +45,6 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _NOT_NAVIGABLE = ("#", "javascript:", "mailto:", "tel:", "data:", "about:", "blob:")
-# En and em dashes are real title separators ("Guide \u2013 Acme"), hence the "ambiguous" characters.
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|•|::|»|/)\s+")  # noqa: RUF001
-_SEPARATOR_CHARS = " |-–—·•:»/"  # noqa: RUF001
 
 
 class PageInfo(msgspec.Struct, kw_only=True):
@@ -80,24 +76,6 @@ class PageInfo(msgspec.Struct, kw_only=True):
     site_name: str | None = None
     breadcrumbs: list[str] = msgspec.field(default_factory=list)
     outline: list[OutlineEntry] | None = None
-
-
-def one_line(text: str) -> str:
-    """Collapse every run of whitespace (newlines included) into one space and strip the ends."""
-    return " ".join(text.split())
-
-
-def shorten(text: str, limit: int) -> str:
-    """Return ``text`` cut to at most ``limit`` characters at a word boundary, with "…" when cut."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    # Trim back to the last whole word unless the cut already falls on a space; a single huge "word"
-    # (a URL, CJK text without spaces) is cut mid-word rather than dropped.
-    if not text[limit - 1].isspace() and space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:" + _SEPARATOR_CHARS) + "…"
 
 
 def extract_page(url: str, html: str | bytes, outline: bool = False, links: bool = True) -> PageInfo:
@@ -144,54 +122,6 @@ def extract_page(url: str, html: str | bytes, outline: bool = False, links: bool
         breadcrumbs=trail,
         outline=tree_outline,
     )
-
-
-def site_name_from_titles(titles: Iterable[str]) -> str | None:
-    """Find the site name that page titles share as a suffix ("Guide | Acme") or a prefix ("Acme - Guide").
-
-    A candidate must be the last (or first) separated part of at least two titles and of at least half of
-    the titles that have a separator; a title that is exactly the candidate (a home page) also counts.
-
-    Args:
-        titles: Raw page titles.
-
-    Returns:
-        The shared part, or None when the titles do not agree on one.
-    """
-    cleaned = [one_line(t) for t in titles if t and t.strip()]
-    suffixes: dict[str, int] = {}
-    prefixes: dict[str, int] = {}
-    separated = 0
-    for title in cleaned:
-        parts = _TITLE_SEPARATORS.split(title)
-        if len(parts) < 2:
-            continue
-        separated += 1
-        suffixes[parts[-1]] = suffixes.get(parts[-1], 0) + 1
-        prefixes[parts[0]] = prefixes.get(parts[0], 0) + 1
-    if not separated:
-        return None
-    exact = Counter(cleaned)
-    best: tuple[int, str] | None = None
-    for counts in (suffixes, prefixes):
-        for name, count in counts.items():
-            score = count + exact.get(name, 0)
-            if count * 2 >= separated and score >= 2 and (best is None or score > best[0]):
-                best = (score, name)
-    return best[1] if best else None
-
-
-def strip_site_name(title: str, site_name: str | None) -> str:
-    """Remove a site-name suffix or prefix (with its separator) from ``title``; keep it when nothing is left."""
-    title = one_line(title)
-    if not site_name:
-        return title
-    parts = _TITLE_SEPARATORS.split(title)
-    if len(parts) >= 2 and parts[-1] == site_name:
-        return title[: title.rfind(site_name)].rstrip(_SEPARATOR_CHARS)
-    if len(parts) >= 2 and parts[0] == site_name:
-        return title[len(site_name) :].lstrip(_SEPARATOR_CHARS)
-    return title
 
 
 def _meta_contents(landmarks: list[LexborNode]) -> dict[str, str]:
@@ -305,6 +235,13 @@ def _remove(root: LexborNode, selector: str) -> None:
 
 
 def _first_paragraph(content: LexborNode) -> str | None:
+    # Usually the first paragraph will do: found without making a node of every <p> of the page.
+    first = content.css_first("p")
+    if first is None:
+        return None
+    text = one_line(first.text())
+    if len(text) >= MIN_PARAGRAPH_CHARS and not _BOILERPLATE.search(text):
+        return text
     for paragraph in content.css("p"):
         text = one_line(paragraph.text())
         if len(text) >= MIN_PARAGRAPH_CHARS and not _BOILERPLATE.search(text):

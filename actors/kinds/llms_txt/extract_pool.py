@@ -1,7 +1,9 @@
 """Page extraction in other processes, so a crawl uses more than one core.
 
 Extraction (selectolax + html-to-markdown) holds the GIL, so threads do not help; a small process pool
-does. The crawl's own process extracts pages in place only when the pool already has
+does. Without a crawl delay the pool's processes also fetch their own share of the pages (``shared_fetch``,
+through ``run_counted``); what follows is the crawl with a delay, whose process fetches every page.
+The crawl's own process extracts pages in place only when the pool already has
 `QUEUED_PER_PROCESS` pages per process waiting: fetching, checkpointing and writing the bundle cost that
 process about as much CPU as extraction costs the pool, so on a 2-core machine with one pool process the
 two are balanced when the pool takes nearly every page. (Measured on the benchmark's manual, 1,176 pages:
@@ -24,11 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from actors.kinds.llms_txt.bodies import BadEncoding, BodyTooLarge, decode_body
 from actors.kinds.llms_txt.extract import PageInfo, extract_page
@@ -42,6 +47,7 @@ _broken = False
 # Pages handed to the pool and not back yet, over every crawl of this worker process.
 _queued = 0
 QUEUED_PER_PROCESS = 16
+T = TypeVar("T")
 # One item of a batch: (url, body still in its content encoding, read its outline, the encoding).
 BatchItem = tuple[str, bytes, bool, str]
 # What became of it: (page, decoded size, None) or (None, 0, cause code).
@@ -55,7 +61,13 @@ def extraction_pool(processes: int) -> ProcessPoolExecutor | None:
         return None
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                max_workers=processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                # What a pool process runs (fetching included) is imported when it starts, not on the first page.
+                initializer=importlib.import_module,
+                initargs=("actors.kinds.llms_txt.shared_fetch",),
+            )
             _processes = processes
             # Start the processes now rather than on the first page.
             for future in [_pool.submit(abs, 0) for _ in range(processes)]:
@@ -73,26 +85,46 @@ async def extract_batch(
 ) -> list[BatchOutcome]:
     """``decode_and_extract_batch`` in the pool, or here when there is none (or it broke, or it has enough
     pages queued): one task for all of ``items``."""
-    global _broken, _queued
     if pool is not None and not _broken and _queued < QUEUED_PER_PROCESS * max(1, _processes):
-        with _lock:
-            _queued += len(items)
         try:
-            future = pool.submit(decode_and_extract_batch, items, links, limit)
+            return await run_counted(pool, len(items), decode_and_extract_batch, items, links, limit)
         except BrokenProcessPool:
-            _release(len(items))
-        else:
-            # Released when the pool's answer arrives (in the pool's manager thread), not when this task
-            # next runs: an event loop busy extracting a batch itself would otherwise see the pool as still
-            # full, and extract the next batch itself as well.
-            future.add_done_callback(lambda _: _release(len(items)))
-            try:
-                return await asyncio.wrap_future(future)
-            except BrokenProcessPool:
-                pass
+            pass
+    return decode_and_extract_batch(items, links, limit)
+
+
+async def run_counted(pool: ProcessPoolExecutor, pages: int, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the pool, counted as ``pages`` queued pages until its answer arrives.
+
+    Raises:
+        BrokenProcessPool: A pool process died (the pool is marked broken: ``extraction_pool`` gives None
+            from then on, and pages are extracted in the crawl's own process).
+    """
+    global _broken, _queued
+    with _lock:
+        _queued += pages
+    try:
+        future = pool.submit(fn, *args)
+    except BrokenProcessPool:
+        _release(pages)
+    else:
+        # Released when the pool's answer arrives (in the pool's manager thread), not when this task next
+        # runs: an event loop busy extracting a batch itself would otherwise see the pool as still full, and
+        # extract the next batch itself as well.
+        future.add_done_callback(lambda _: _release(pages))
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            pass
+    if not _broken:
         log.warning("an extraction process died; extracting in the crawl's own process from now on")
         _broken = True
-    return decode_and_extract_batch(items, links, limit)
+    raise BrokenProcessPool("an extraction process died")
+
+
+def pool_processes() -> int:
+    """The pool's processes (0 when there is none or it broke)."""
+    return 0 if _pool is None or _broken else _processes
 
 
 def _release(pages: int) -> None:

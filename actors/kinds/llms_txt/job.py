@@ -24,28 +24,28 @@ from actors.kinds.llms_txt.checkpoint import Checkpoint, PageRecord
 from actors.kinds.llms_txt.config import MAX_CRAWL_DELAY_SECONDS, LlmsTxtConfig
 from actors.kinds.llms_txt.crawl import fetch_pages
 from actors.kinds.llms_txt.discovery import Discovery, discover
-from actors.kinds.llms_txt.extract import PageInfo, strip_site_name
-from actors.kinds.llms_txt.extract_pool import extraction_pool
+from actors.kinds.llms_txt.extract import PageInfo
+from actors.kinds.llms_txt.extract_pool import extraction_pool, pool_processes
 from actors.kinds.llms_txt.fetcher import Fetcher, FetchResult
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
 from actors.kinds.llms_txt.full_text import write_full_text
-from actors.kinds.llms_txt.outline import OutlineEntry
+from actors.kinds.llms_txt.navigation import navigation, outline_sample
 from actors.kinds.llms_txt.output import LLMS_FULL_TXT, Bundle, write_outputs
 from actors.kinds.llms_txt.params import LlmsTxtParams
 from actors.kinds.llms_txt.providers import make_describer
 from actors.kinds.llms_txt.providers.base import ProviderError
 from actors.kinds.llms_txt.reach import reach
 from actors.kinds.llms_txt.sections import DescribedPage
+from actors.kinds.llms_txt.shared_fetch import fetch_shared, helper_share
 from actors.kinds.llms_txt.siteinfo import home_summary, site_name
 from actors.kinds.llms_txt.sizes import estimate_tokens, split_notice
-from actors.kinds.llms_txt.structure import Navigation, build_structure
+from actors.kinds.llms_txt.structure import build_structure
 from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
+from actors.kinds.llms_txt.titles import strip_site_name
 from actors.kinds.llms_txt.urls import normalize
 
 # Time allowed for discovery, so a huge sitemap tree cannot eat the job's whole time limit.
 DISCOVERY_BUDGET_SECONDS = 120.0
-# Pages besides the home page whose link outline is read (a sidebar present on most pages shows in a few).
-OUTLINE_SAMPLE = 8
 
 
 def run_llms_txt(ctx: JobContext, params: LlmsTxtParams) -> dict[str, Any]:
@@ -137,7 +137,7 @@ class Generation:
     async def _fetch(self, fetcher: Fetcher, discovery: Discovery) -> None:
         total = len(discovery.urls)
         position = {url: i for i, url in enumerate(discovery.urls)}
-        sampled = set(_outline_sample(discovery.urls))
+        sampled = set(outline_sample(discovery.urls))
         seen: set[str] = set()
         for record in self.checkpoint.records():
             # Only the discovered URLs: the link walk also fetches pages that the include globs leave out.
@@ -160,7 +160,11 @@ class Generation:
                 self._count(record, position.get(record.url, total))
             self.ctx.progress(self.done, total, "fetch")
 
-        async with PageBatches(pool, self.config.fetch.max_page_bytes, on_records) as batches:
+        # Without a crawl delay the pool's processes fetch their own share of the pages, and the pages fetched
+        # here are extracted here; with one, every page is fetched here (one pacer) and extracted in the pool.
+        processes = pool_processes() if pool is not None and delay is None else 0
+        processes, _ = helper_share(self.config.fetch.per_host_concurrency, processes)
+        async with PageBatches(None if processes else pool, self.config.fetch.max_page_bytes, on_records) as batches:
 
             async def on_page(result: FetchResult) -> None:
                 batches.add(result, outline=result.url in sampled)
@@ -170,9 +174,20 @@ class Generation:
             if home is not None and first is not None and first not in seen and normalize(home.url) == first:
                 seen.add(first)
                 await on_page(home)
-            # Pages come still compressed: the extraction processes decode them.
-            pending = (u for u in discovery.urls if u not in seen)
-            await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
+            # Pages come still compressed: they are decoded where they are extracted.
+            pending = [u for u in discovery.urls if u not in seen]
+            if pool is not None and processes:
+                await fetch_shared(
+                    fetcher,
+                    pool,
+                    processes,
+                    pending,
+                    outline=sampled.__contains__,
+                    local=batches,
+                    on_records=on_records,
+                )
+            else:
+                await fetch_pages(fetcher, pending, on_page=on_page, crawl_delay=delay, decode=False)
             await batches.finish()
         self.ctx.progress(self.done, total, "fetch")
 
@@ -216,7 +231,7 @@ class Generation:
             )
             for p in pages
         ]
-        structure = build_structure(final, self.base_url, _navigation(home, pages))
+        structure = build_structure(final, self.base_url, navigation(home, pages))
         site = SiteInfo(name=name, base_url=self.base_url, summary=summary)
         full = None
         if self.params.full_text:
@@ -270,38 +285,3 @@ class Generation:
         if not discovery.urls or discovery.urls[0] != normalize(self.base_url):
             return None  # robots.txt keeps us off the home page
         return next((page for page in pages if self.order.get(page.url) == 0), None)
-
-
-def _is_index(path: str) -> bool:
-    """A site's or a folder's front page: "/", "/docs/", "/docs/index.html" (one segment at most)."""
-    segments = [s for s in path.split("/") if s]
-    if segments and segments[-1].startswith(("index.", "default.")):
-        segments.pop()
-    return len(segments) <= 1 and (path.endswith("/") or len(segments) < len([s for s in path.split("/") if s]))
-
-
-def _outline_sample(urls: list[str]) -> list[str]:
-    """The URLs whose pages' outlines are read: the home page, a few index pages and the first few others."""
-    sample = urls[:1]
-    indexes = others = 0
-    for url in urls[1:]:
-        if _is_index(urlsplit(url).path):
-            if indexes < OUTLINE_SAMPLE:
-                sample.append(url)
-                indexes += 1
-        elif others < OUTLINE_SAMPLE:
-            sample.append(url)
-            others += 1
-    return sample
-
-
-def _navigation(home: PageInfo | None, pages: list[PageInfo]) -> Navigation:
-    """The outlines (the home page's and index pages' as tables of contents) and breadcrumbs of the pages."""
-    toc: list[list[OutlineEntry]] = []
-    menus: list[list[OutlineEntry]] = []
-    for page in pages:
-        if not page.outline:
-            continue
-        (toc if page is home or _is_index(urlsplit(page.url).path) else menus).append(page.outline)
-    crumbs = {page.url: page.breadcrumbs for page in pages if page.breadcrumbs}
-    return Navigation(home_url=home.url if home is not None else None, toc=toc, menus=menus, breadcrumbs=crumbs)

@@ -33,6 +33,8 @@ _BREADCRUMB = (
     "[aria-label*=breadcrumb i], nav.breadcrumb, nav.breadcrumbs, ol.breadcrumb, ul.breadcrumb, "
     "ol.breadcrumbs, ul.breadcrumbs, .breadcrumbs ol, .breadcrumbs ul"
 )
+_JSON_LD = 'script[type="application/ld+json"]'
+_BREADCRUMB_OR_JSON_LD = f"{_JSON_LD}, {_BREADCRUMB}"
 
 
 class OutlineEntry(msgspec.Struct, array_like=True):
@@ -68,9 +70,11 @@ def page_outline(tree: LexborHTMLParser, base: str) -> list[OutlineEntry]:
 
 def breadcrumbs(tree: LexborHTMLParser, page_title: str = "") -> list[str]:
     """The page's breadcrumb trail as names, without the home entry and the page itself ([] when none)."""
-    names = _json_ld_trail(tree)
+    # One walk of the tree finds both kinds (each CSS query walks all of it): JSON-LD first, whatever its place.
+    found = tree.css(_BREADCRUMB_OR_JSON_LD)
+    names = _json_ld_trail([node for node in found if _is_json_ld(node)])
     if names is None:
-        node = tree.css_first(_BREADCRUMB)
+        node = next((node for node in found if not _is_json_ld(node) or node.css_matches(_BREADCRUMB)), None)
         if node is None:
             return []
         names = [_text(item) for item in (node.css("li") or node.css("a"))]
@@ -165,8 +169,12 @@ def _text(node: LexborNode) -> str:
     return " ".join(node.text(deep=True).split())
 
 
-def _json_ld_trail(tree: LexborHTMLParser) -> list[str] | None:
-    for script in tree.css('script[type="application/ld+json"]'):
+def _is_json_ld(node: LexborNode) -> bool:
+    return node.tag == "script" and node.css_matches(_JSON_LD)
+
+
+def _json_ld_trail(scripts: list[LexborNode]) -> list[str] | None:
+    for script in scripts:
         text = script.text(deep=True)
         if "BreadcrumbList" not in text:
             continue

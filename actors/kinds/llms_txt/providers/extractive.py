@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from urllib.parse import urlsplit
 
-from actors.kinds.llms_txt.extract import PageInfo, one_line, shorten
+from actors.kinds.llms_txt.extract import PageInfo
 from actors.kinds.llms_txt.providers.base import DescribeResult, ProgressCallback
+from actors.kinds.llms_txt.titles import one_line, shorten
 
 DESCRIPTION_CHARS = 160
 SUMMARY_CHARS = 400

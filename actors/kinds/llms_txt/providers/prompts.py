@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from actors.kinds.llms_txt.extract import PageInfo, one_line, shorten
+from actors.kinds.llms_txt.extract import PageInfo
 from actors.kinds.llms_txt.providers.base import BAD_RESPONSE, ProviderCallError
 from actors.kinds.llms_txt.providers.extractive import home_page
+from actors.kinds.llms_txt.titles import one_line, shorten
 
 # Models overshoot a requested length; anything longer is cut here at a word boundary.
 ANSWER_CHARS = 200
