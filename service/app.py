@@ -24,6 +24,7 @@ from service.auth.cross_site import CrossSiteMiddleware
 from service.auth.middleware import PUBLIC_PATHS, AuthMiddleware
 from service.errors import ServiceError, document_errors, internal_error_handler, service_error_handler
 from service.events.controller import EventsController
+from service.gc_pauses import GcFreezer
 from service.input_guard import InputGuardMiddleware
 from service.jobs.bulk_controller import JobActionsController
 from service.jobs.controller import JobsController
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         RECORDER.start(settings.redis.url)
         try:
-            async with open_resources(settings) as resources:
+            async with open_resources(settings) as resources, GcFreezer().running():
                 app.state.resources = resources
                 yield
         finally:
