@@ -80,7 +80,11 @@ async def fetch_pages(
             await on_page(await fetcher.fetch(url, kind=kind, decode=decode))
 
     workers = max(1, concurrency or fetcher.config.per_host_concurrency)
-    tasks = [asyncio.create_task(work()) for _ in range(workers)]
+    await run_all([asyncio.create_task(work()) for _ in range(workers)])
+
+
+async def run_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for ``tasks``; when one fails (or this is cancelled), cancel the others and wait for them to end."""
     try:
         await asyncio.gather(*tasks)
     finally:

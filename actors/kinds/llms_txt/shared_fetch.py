@@ -31,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from actors.kinds.llms_txt.batches import OnRecords, PageBatches, page_record
 from actors.kinds.llms_txt.checkpoint import PageRecord
-from actors.kinds.llms_txt.crawl import fetch_pages
+from actors.kinds.llms_txt.crawl import fetch_pages, run_all
 from actors.kinds.llms_txt.extract_pool import decode_and_extract_batch, run_counted
 from actors.kinds.llms_txt.fetcher import FetchConfig, Fetcher, FetchResult
 
@@ -100,12 +100,7 @@ async def fetch_shared(
 
     tasks = [asyncio.create_task(here()) for _ in range(config.per_host_concurrency - helpers * share)]
     tasks += [asyncio.create_task(there()) for _ in range(helpers * CHUNKS_AHEAD)]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await run_all(tasks)
     if returned:
         # A pool process died after this process's own fetch tasks had run out of URLs.
 
