@@ -80,35 +80,21 @@ def send_job(
     return str(sent.options["redis_message_id"])
 
 
-def enqueue_call(broker: RedisBroker, message: dramatiq.Message[None]) -> tuple[str, list[str], list[Any]]:
-    """(script source, keys, args) of the call to Dramatiq's own dispatch script that enqueues ``message``
-    (with its ``redis_message_id`` set) as ``RedisBroker.enqueue`` does, for a caller that sends it in one
-    pipeline with other commands (the API's job creation). Undelayed messages only; no broker middleware runs
-    around it, so the sender's trace context is put in the options here."""
-    message_id = message.options["redis_message_id"]
+def enqueue_call(broker: RedisBroker, message: dramatiq.Message[None]) -> ScriptCall:
+    """The call to Dramatiq's own dispatch script that enqueues ``message`` (with its ``redis_message_id`` set)
+    as ``RedisBroker.enqueue`` does, for a caller that sends it in one pipeline with other commands (the API's
+    job creation). Undelayed messages only; no broker middleware runs around it, so the sender's trace context
+    is put in the options here."""
     # What the TraceContext middleware does for messages sent through the broker.
     inject_trace(message.options)
-    args: list[Any] = [
-        "enqueue",
-        int(time.time() * 1000),
-        message.queue_name,
-        broker.broker_id,
-        broker.heartbeat_timeout,
-        broker.dead_message_ttl,
-        0,  # no maintenance from the API: the sweeper returns dead workers' messages
-        _UNUSED_UNPACK_SIZE,
-        message_id,
-        message.encode(),
-    ]
-    script = broker.scripts["dispatch"].script
-    source = script.decode() if isinstance(script, bytes) else str(script)
-    return source, [broker.namespace], args
+    return dispatch_call(broker, "enqueue", message.queue_name, message.options["redis_message_id"], message.encode())
 
 
-def dispatch_call(broker: RedisBroker, command: str, queue: str, message_id: str) -> ScriptCall:
-    """The call to Dramatiq's dispatch script that acknowledges (``ack``) or rejects (``nack``) a message as
-    ``_RedisConsumer`` does, for a caller that sends it in one pipeline with other commands (a job's last live
-    events, ``actors.pause``)."""
+def dispatch_call(broker: RedisBroker, command: str, queue: str, message_id: str, *data: bytes) -> ScriptCall:
+    """The call to Dramatiq's dispatch script that runs ``command`` for one message as the broker and its
+    consumer do: ``enqueue`` (with the message's ``data``), ``ack`` or ``nack`` (a job's last live events send
+    the acknowledgement with them, ``actors.pause``), for a caller that sends it in one pipeline with other
+    commands."""
     script = broker.scripts["dispatch"].script
     source = script.decode() if isinstance(script, bytes) else str(script)
     args: list[Any] = [
@@ -121,6 +107,7 @@ def dispatch_call(broker: RedisBroker, command: str, queue: str, message_id: str
         0,  # no maintenance here: the sweeper returns dead workers' messages
         _UNUSED_UNPACK_SIZE,
         message_id,
+        *data,
     ]
     return ScriptCall(source, [broker.namespace], args)
 

@@ -169,6 +169,26 @@ def script_sha(source: str) -> str:
     return hashlib.sha1(source.encode()).hexdigest()
 
 
+def queue_calls(pipe: redis.client.Pipeline | aioredis.client.Pipeline, calls: Sequence[ScriptCall]) -> None:
+    """Put ``calls`` in a pipeline (sync or async) by their SHA, not as ``Script`` objects: a pipeline holding
+    those first asks Redis whether it knows them (one more round trip, every time)."""
+    for call in calls:
+        pipe.evalsha(script_sha(call.source), len(call.keys), *call.keys, *call.args)
+
+
+def unknown_scripts(calls: Sequence[ScriptCall], results: Sequence[Any]) -> list[ScriptCall]:
+    """The calls of a pipeline run with ``raise_on_error=False`` whose script Redis did not know (a fresh or
+    restarted Redis): they did not run, and are to be run again, in order, with ``eval``.
+
+    Raises:
+        redis.RedisError: the first other error among ``results``.
+    """
+    for result in results:
+        if isinstance(result, Exception) and not isinstance(result, NoScriptError):
+            raise result
+    return [call for call, result in zip(calls, results, strict=True) if isinstance(result, NoScriptError)]
+
+
 class LivePublisher:
     """Appends events from synchronous code (workers, scheduler)."""
 
@@ -193,18 +213,10 @@ class LivePublisher:
         calls.extend(then)
         if not calls:
             return
-        # By their SHA, not as ``Script`` objects: a pipeline holding those first asks Redis whether it knows
-        # them (one more round trip, every time).
         pipe = self._client.pipeline(transaction=False)
-        for call in calls:
-            pipe.evalsha(script_sha(call.source), len(call.keys), *call.keys, *call.args)
-        results = pipe.execute(raise_on_error=False)
-        for call, result in zip(calls, results, strict=True):
-            if isinstance(result, NoScriptError):
-                # A fresh or restarted Redis: a script it did not know did not run, so it is run now (in order).
-                self._client.eval(call.source, len(call.keys), *call.keys, *call.args)
-            elif isinstance(result, Exception):
-                raise result
+        queue_calls(pipe, calls)
+        for call in unknown_scripts(calls, pipe.execute(raise_on_error=False)):
+            self._client.eval(call.source, len(call.keys), *call.keys, *call.args)
 
 
 class AsyncLivePublisher:

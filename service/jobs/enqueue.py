@@ -19,11 +19,10 @@ import dramatiq
 import redis
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
-from redis.exceptions import NoScriptError
 
 from actors.broker import enqueue_call, send_job
 from actors.registry import get_kind
-from db.live import APPEND_SCRIPT, LiveEvent, append_call, script_sha
+from db.live import APPEND_SCRIPT, LiveEvent, ScriptCall, append_call, queue_calls, unknown_scripts
 from service.errors import BadRequest, dependency_down
 
 if TYPE_CHECKING:
@@ -47,17 +46,12 @@ class CreationSender:
         Raises:
             redis.RedisError: Redis failed; the messages may or may not have been enqueued.
         """
-        calls: list[tuple[str, str, list[str], list[Any]]] = []
-        for message in messages:
-            source, keys, args = enqueue_call(self._broker, message)
-            calls.append((source, script_sha(source), keys, args))
-        for event in events:
-            keys, args = append_call(event, self._maxlen, self._ttl)
-            calls.append((APPEND_SCRIPT, script_sha(APPEND_SCRIPT), keys, args))
+        calls = [enqueue_call(self._broker, message) for message in messages]
+        calls += [ScriptCall(APPEND_SCRIPT, *append_call(event, self._maxlen, self._ttl)) for event in events]
         if calls:
             await self._run(calls)
 
-    async def _run(self, calls: list[tuple[str, str, list[str], list[Any]]]) -> None:
+    async def _run(self, calls: list[ScriptCall]) -> None:
         try:
             results = await self._pipeline(calls)
         except redis.ConnectionError:
@@ -66,19 +60,13 @@ class CreationSender:
             # would be sent twice, which its job's claim makes harmless.
             await self._client.connection_pool.disconnect(inuse_connections=False)
             results = await self._pipeline(calls)
-        missing = [call for call, result in zip(calls, results, strict=True) if isinstance(result, NoScriptError)]
-        for result in results:
-            if isinstance(result, Exception) and not isinstance(result, NoScriptError):
-                raise result
-        if missing:
-            # In order: a message still goes before its event.
-            for source, _, keys, args in missing:
-                await self._client.eval(source, len(keys), *keys, *args)
+        # In order: a message still goes before its event.
+        for call in unknown_scripts(calls, results):
+            await self._client.eval(call.source, len(call.keys), *call.keys, *call.args)
 
-    async def _pipeline(self, calls: list[tuple[str, str, list[str], list[Any]]]) -> list[Any]:
+    async def _pipeline(self, calls: list[ScriptCall]) -> list[Any]:
         pipe = self._client.pipeline(transaction=False)
-        for _source, sha, keys, args in calls:
-            pipe.evalsha(sha, len(keys), *keys, *args)
+        queue_calls(pipe, calls)
         return list(await pipe.execute(raise_on_error=False))
 
 
