@@ -239,6 +239,6 @@ def all_kinds() -> dict[str, JobKind]:
 
 def load_kind_modules(modules: tuple[str, ...]) -> None:
     """Import the production kinds and any extra modules that register kinds."""
-    importlib.import_module("actors.kinds")
+    importlib.import_module("actors.kinds").import_all()
     for module in modules:
         importlib.import_module(module)

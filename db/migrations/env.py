@@ -5,10 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import actors.kinds  # noqa: F401  (the kinds' own tables join Base.metadata)
+import actors.kinds
 from db.base import Base
 from db.models import *  # noqa: F403  (registers every table on Base.metadata)
 
+actors.kinds.import_all()  # the kinds' own tables join Base.metadata
 config = context.config
 target_metadata = Base.metadata
 

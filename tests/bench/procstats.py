@@ -7,6 +7,7 @@ the neighbours were; ``MachineLoad`` tells the two apart.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import suppress
 from pathlib import Path
 
@@ -78,3 +79,20 @@ def database_cpu_seconds(database_name: str) -> float:
         except OSError:
             continue
     return total
+
+
+def wait_until_quiet(pid: int, *, window: float = 0.5, busy_below: float = 0.05, timeout: float = 60.0) -> float:
+    """Wait until ``pid``'s process tree uses less than ``busy_below`` of a core over ``window`` seconds (its
+    start-up is over: imports, spawned pool processes), at most ``timeout`` seconds; returns the seconds
+    waited. Otherwise a figure of CPU per job taken right after the first jobs would count the start-up's
+    tail: the worker's extraction pool importing its modules took seconds of CPU on a loaded machine, and
+    moved the throughput benchmark's worker CPU per job by up to 1 ms between runs."""
+    started = time.monotonic()
+    before = tree_cpu_seconds(pid)
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        after = tree_cpu_seconds(pid)
+        if after - before < busy_below * window:
+            break
+        before = after
+    return time.monotonic() - started

@@ -28,7 +28,7 @@ from tests.bench.common import (
     install_uvloop,
     logged_exceptions,
 )
-from tests.bench.procstats import MachineLoad, database_cpu_seconds, tree_cpu_seconds
+from tests.bench.procstats import MachineLoad, database_cpu_seconds, tree_cpu_seconds, wait_until_quiet
 from tests.bench.rawhttp import Connection, SseReader
 
 NAME = "throughput"
@@ -139,6 +139,9 @@ async def _ours(env: BenchEnv, port: int, plan: Plan, pids: tuple[int, int]) -> 
         warm_ids, _ = await _post_jobs(port, env.auth_headers, plan.warm_up_jobs, 2)
         if not await watcher.wait_for(set(warm_ids), time.monotonic() + 30):
             raise RuntimeError("warm-up jobs did not finish within 30 s (is the worker consuming?)")
+        # The worker runs jobs before its start-up is over (its extraction pool's processes are still
+        # importing): the clock and the CPU counters start once it is idle.
+        await asyncio.to_thread(wait_until_quiet, pids[1])
         cpu_before = tree_cpu_seconds(pids[0]), tree_cpu_seconds(pids[1]), database_cpu_seconds(env.database_name)
         load = MachineLoad()
         start = time.monotonic()

@@ -11,12 +11,14 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-import actors.kinds  # noqa: F401  (the kinds' own tables join Base.metadata)
+import actors.kinds
 from db.base import Base
 from db.engine import make_engine
 from db.migrate import alembic_config, downgrade, upgrade
 from service.settings import Settings
 from tests.support.services import admin_database_url, create_database, drop_database, unique_name
+
+actors.kinds.import_all()  # the kinds' own tables join Base.metadata
 
 APP_TABLES = {
     "users",
