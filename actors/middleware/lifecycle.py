@@ -116,7 +116,7 @@ class JobLifecycle(Middleware):
                 # claimable is claimed here. Only when it is not (not yet committed by a sender that holds the
                 # lock, or really not claimable) does the locked path below wait for that sender and decide.
                 with direct.sync_connection(rt.direct) as conn:
-                    fast = sm.claim_direct(conn, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
+                    fast = sm.claim(conn, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
                 if fast is not None:
                     return fast, None
             with rt.sessions.begin() as session:

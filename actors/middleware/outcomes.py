@@ -110,7 +110,7 @@ class Outcomes:
         def succeed() -> sm.Changed | None:
             # One statement (the row, its audit event): its own transaction.
             with direct.sync_connection(rt.direct) as conn:
-                return sm.succeed_direct(conn, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
+                return sm.succeed(conn, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
 
         changed = self.ride_out(succeed, f"finishing job {ctx.job_id}")
         if changed is None:

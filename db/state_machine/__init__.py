@@ -29,14 +29,12 @@ from db.state_machine.payments import NewPayment, expire, mark_paid
 from db.state_machine.runs import (
     cancel,
     claim,
-    claim_direct,
     fail,
     fail_lost,
     reclaim_lost,
     requeue,
     schedule_retry,
     succeed,
-    succeed_direct,
 )
 from db.state_machine.waits import park, resume
 
@@ -48,7 +46,6 @@ __all__ = [
     "StateError",
     "cancel",
     "claim",
-    "claim_direct",
     "create",
     "create_async",
     "create_direct",
@@ -68,6 +65,5 @@ __all__ = [
     "schedule_retry",
     "set_message_id",
     "succeed",
-    "succeed_direct",
     "transition",
 ]

@@ -117,15 +117,8 @@ def transition_statement(
     ).add_cte(audit)
 
 
-def _bound(
-    job_id: uuid.UUID, actor: str, detail: dict[str, Any] | None, parameters: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The bind parameters of a ``transition_statement`` (both execution paths)."""
-    return {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
-
-
 def run_transition(
-    session: Session | Connection,
+    conn: Session | Connection | psycopg.Connection[TupleRow],
     statement: Select[Any],
     job_id: uuid.UUID,
     to: JobStatus,
@@ -137,29 +130,31 @@ def run_transition(
 ) -> Changed | None:
     """Run a ``transition_statement`` for one job; the change and its live event, or None when it did not apply.
 
-    ``session`` may be an autocommit connection: the statement is then its own transaction."""
+    ``conn`` is a session, or an autocommit connection: SQLAlchemy's, or psycopg's (``db.direct``, a
+    worker's common case, without SQLAlchemy's work per execution; the statement must then be built once,
+    as the hot transitions' are), on which the statement is its own transaction."""
+    bound = {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
+    if isinstance(conn, psycopg.Connection):
+        row = direct_statement(statement).execute_sync(conn, bound).fetchone()
+        return _changed(None, row, job_id, to, actor=actor, detail=detail, event=event)
     # On the session's connection: a Core statement, never an ORM bulk update (which would take parameters
     # named like columns for values to set).
-    conn = session.connection() if isinstance(session, Session) else session
-    row = conn.execute(statement, _bound(job_id, actor, detail, parameters)).one_or_none()
-    return _changed(session, row, job_id, to, actor=actor, detail=detail, event=event)
+    sa_conn = conn.connection() if isinstance(conn, Session) else conn
+    row = sa_conn.execute(statement, bound).one_or_none()
+    return _changed(conn, row, job_id, to, actor=actor, detail=detail, event=event)
 
 
-def run_transition_direct(
-    conn: psycopg.Connection[TupleRow],
-    statement: DirectStatement,
-    job_id: uuid.UUID,
-    to: JobStatus,
-    *,
-    actor: str,
-    detail: dict[str, Any] | None = None,
-    event: dict[str, Any] | None = None,
-    parameters: dict[str, Any] | None = None,
-) -> Changed | None:
-    """``run_transition`` of a ``DirectStatement`` built from a ``transition_statement``, on an autocommit
-    psycopg connection (``db.direct``): its own transaction, without SQLAlchemy's work per execution."""
-    row = statement.execute_sync(conn, _bound(job_id, actor, detail, parameters)).fetchone()
-    return _changed(None, row, job_id, to, actor=actor, detail=detail, event=event)
+# The psycopg form of each statement run on a psycopg connection, by the statement's identity (the statement
+# is kept with it, so its id is never reused).
+_direct: dict[int, tuple[Select[Any], DirectStatement]] = {}
+
+
+def direct_statement(statement: Select[Any]) -> DirectStatement:
+    """``statement`` compiled once for psycopg."""
+    known = _direct.get(id(statement))
+    if known is None:
+        known = _direct[id(statement)] = (statement, DirectStatement(statement))
+    return known[1]
 
 
 def _changed(

@@ -12,13 +12,11 @@ from psycopg.rows import TupleRow
 from sqlalchemy import Connection, Interval, Select, String, Uuid, bindparam, func
 from sqlalchemy.orm import Session
 
-from db.direct import DirectStatement
 from db.models import Job
 from db.state_machine.core import (
     Changed,
     finish_values,
     run_transition,
-    run_transition_direct,
     transition,
     transition_statement,
 )
@@ -42,8 +40,15 @@ def _claim_statement() -> Select[Any]:
     )
 
 
-def claim(session: Session | Connection, job_id: uuid.UUID, *, worker: str, lease_seconds: float) -> Changed | None:
-    """queued | retrying -> running, for one worker, with a fresh claim token and lease.
+def claim(
+    session: Session | Connection | psycopg.Connection[TupleRow],
+    job_id: uuid.UUID,
+    *,
+    worker: str,
+    lease_seconds: float,
+) -> Changed | None:
+    """queued | retrying -> running, for one worker, with a fresh claim token and lease (``session`` may be an
+    autocommit psycopg connection, a worker's common case: see ``run_transition``).
 
     ``extra`` of the result holds the job's (params, max_attempts, job_state, last_signal)."""
     return run_transition(
@@ -54,25 +59,6 @@ def claim(session: Session | Connection, job_id: uuid.UUID, *, worker: str, leas
         actor=f"worker:{worker}",
         parameters=_claim_parameters(worker, lease_seconds),
     )
-
-
-def claim_direct(
-    conn: psycopg.Connection[TupleRow], job_id: uuid.UUID, *, worker: str, lease_seconds: float
-) -> Changed | None:
-    """``claim`` on an autocommit psycopg connection (``db.direct``), a worker's common case."""
-    return run_transition_direct(
-        conn,
-        _claim_direct(),
-        job_id,
-        JobStatus.RUNNING,
-        actor=f"worker:{worker}",
-        parameters=_claim_parameters(worker, lease_seconds),
-    )
-
-
-@cache
-def _claim_direct() -> DirectStatement:
-    return DirectStatement(_claim_statement())
 
 
 def _claim_parameters(worker: str, lease_seconds: float) -> dict[str, Any]:
@@ -89,14 +75,14 @@ def _succeed_statement() -> Select[Any]:
 
 
 def succeed(
-    session: Session | Connection,
+    session: Session | Connection | psycopg.Connection[TupleRow],
     job_id: uuid.UUID,
     claim_token: uuid.UUID,
     result: dict[str, Any] | None,
     *,
     worker: str,
 ) -> Changed | None:
-    """running -> succeeded, only for the holder of the claim."""
+    """running -> succeeded, only for the holder of the claim (``session`` as for ``claim``)."""
     return run_transition(
         session,
         _succeed_statement(),
@@ -106,31 +92,6 @@ def succeed(
         event={"result": result},
         parameters={"held_token": claim_token, "result_value": result},
     )
-
-
-def succeed_direct(
-    conn: psycopg.Connection[TupleRow],
-    job_id: uuid.UUID,
-    claim_token: uuid.UUID,
-    result: dict[str, Any] | None,
-    *,
-    worker: str,
-) -> Changed | None:
-    """``succeed`` on an autocommit psycopg connection (``db.direct``), a worker's common case."""
-    return run_transition_direct(
-        conn,
-        _succeed_direct(),
-        job_id,
-        JobStatus.SUCCEEDED,
-        actor=f"worker:{worker}",
-        event={"result": result},
-        parameters={"held_token": claim_token, "result_value": result},
-    )
-
-
-@cache
-def _succeed_direct() -> DirectStatement:
-    return DirectStatement(_succeed_statement())
 
 
 def fail(

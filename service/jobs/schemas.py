@@ -81,7 +81,8 @@ class JobOut(msgspec.Struct):
     # Waiting jobs only: what the job waits for (a signal its kind declares) and until when.
     waiting_for: str | None = None
     wait_deadline: datetime | None = None
-    # The step the job is at (also ``progress.step``).
+    # The step the job is at (also ``progress.step``); ``"done"`` once it succeeded (a failed job keeps the
+    # step it failed in).
     current_step: str | None = None
     # ``GET /api/jobs/{id}`` only (null in lists):
     # the last 50 lines of output of the job's programs and its own notes, oldest first (all: ``links.logs``);
@@ -113,6 +114,10 @@ class HistoryEntry(msgspec.Struct):
     to_status: str | None
     actor: str | None
     detail: dict[str, Any] | None
+
+
+# ``current_step`` of a job that succeeded, whatever step it reported last.
+DONE_STEP = "done"
 
 
 def links_for(job_id: uuid.UUID) -> JobLinks:
@@ -156,7 +161,7 @@ def job_out(job: Job) -> JobOut:
         payment=payment_out(job),
         waiting_for=job.waiting_for if job.status == JobStatus.WAITING else None,
         wait_deadline=job.wait_deadline if job.status == JobStatus.WAITING else None,
-        current_step=job.progress_step,
+        current_step=DONE_STEP if job.status == JobStatus.SUCCEEDED else job.progress_step,
     )
 
 
