@@ -51,7 +51,7 @@ from service.web.pages import PagesController
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app; clients (database, Redis, SSE hub) open in the lifespan, not here."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, batched=True)
     plugins = [OpenTelemetryPlugin(OpenTelemetryConfig())] if configure_tracing("genjobs-api") else []
     load_kind_modules(settings.worker.kind_modules)
     load_pricing(settings.stripe.pricing)  # a bad PRICING stops the start, not the first paid request

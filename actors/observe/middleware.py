@@ -36,7 +36,7 @@ class Observability(Middleware):
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # Before the worker's threads start: the first message they take is already logged and traced.
-        configure_logging(self.log_level, self.log_format)
+        configure_logging(self.log_level, self.log_format, batched=True)
         for handler in logging.getLogger().handlers:
             if not any(isinstance(f, JobFieldsFilter) for f in handler.filters):
                 handler.addFilter(JobFieldsFilter())
