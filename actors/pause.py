@@ -68,8 +68,11 @@ class PausableConsumer(_RedisConsumer):
             return
         from actors.broker import dispatch_call
 
+        def alone() -> None:
+            getattr(super(PausableConsumer, self), command)(message)
+
         try:
-            rider(dispatch_call(self.broker, command, self.queue_name, message_id))
+            rider(dispatch_call(self.broker, command, self.queue_name, message_id), alone)
         except redis.ConnectionError as e:
             # Dramatiq tries again every few seconds until Redis is back: with the rider.
             self.broker.ride(message_id, rider)
@@ -114,8 +117,9 @@ class PausableConsumer(_RedisConsumer):
 
 
 # Sends a message's acknowledgement (or rejection), given as a script call, in one pipeline with other Redis work
-# (a job's last live events).
-AckRider = Callable[[ScriptCall], None]
+# (a job's last live events); the function given with it settles the message alone, should that pipeline's
+# scripts fail other than by a lost connection.
+AckRider = Callable[[ScriptCall, Callable[[], None]], None]
 
 
 class PausableRedisBroker(RedisBroker):

@@ -15,12 +15,17 @@ import msgspec
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from actors.event_sender import QueuedPublisher
 from db import direct
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
 
 if TYPE_CHECKING:
     from actors.context import JobContext
+
+
+# How long a stopping worker waits for its queued live events and acknowledgements to be sent.
+CLOSE_SEND_SECONDS = 10.0
 
 
 class WorkerConfig(msgspec.Struct, frozen=True):
@@ -59,7 +64,12 @@ class WorkerRuntime:
         self.direct.open(wait=False)
         # Bounded timeouts: a dead Redis must fail a call (which the caller rides out), never hang a job.
         self.redis = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=10)
-        self.publisher = LivePublisher(self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds)
+        # Live events and (with a job's last events) message acknowledgements are queued, and sent by a thread
+        # of their own: a job's thread does not wait for Redis (``actors.event_sender``).
+        self.publisher = QueuedPublisher(
+            LivePublisher(self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds),
+            budget_seconds=config.outage_budget_seconds,
+        )
         self._running: dict[uuid.UUID, JobContext] = {}
         self._lock = threading.Lock()
 
@@ -77,6 +87,7 @@ class WorkerRuntime:
             return list(self._running.values())
 
     def close(self) -> None:
+        self.publisher.close(timeout=CLOSE_SEND_SECONDS)
         self.direct.close()
         self.engine.dispose()
         self.redis.close()

@@ -209,14 +209,45 @@ class LivePublisher:
             keys, args = _script_args(events[0], self._maxlen, self._ttl)
             self._script(keys=keys, args=args)
             return
-        calls = [ScriptCall(APPEND_SCRIPT, *_script_args(event, self._maxlen, self._ttl)) for event in events]
-        calls.extend(then)
+        self.run([*self.calls(events), *then])
+
+    def calls(self, events: Sequence[LiveEvent]) -> list[ScriptCall]:
+        """The script calls that append ``events``, for ``run``."""
+        return [ScriptCall(APPEND_SCRIPT, *_script_args(event, self._maxlen, self._ttl)) for event in events]
+
+    def run(self, calls: Sequence[ScriptCall]) -> None:
+        """Run ``calls`` in order, in one round trip (and one more for scripts Redis did not know).
+
+        Raises:
+            redis.RedisError: Redis failed; some of the calls may have run.
+        """
         if not calls:
             return
         pipe = self._client.pipeline(transaction=False)
         queue_calls(pipe, calls)
         for call in unknown_scripts(calls, pipe.execute(raise_on_error=False)):
             self._client.eval(call.source, len(call.keys), *call.keys, *call.args)
+
+    def run_each(self, calls: Sequence[ScriptCall]) -> list[redis.RedisError | None]:
+        """Run ``calls`` as ``run`` does, each on its own: what each failed with inside Redis (None: it ran).
+
+        Raises:
+            redis.ConnectionError: the connection was lost (some of the calls may have run).
+        """
+        if not calls:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        queue_calls(pipe, calls)
+        outcomes: list[redis.RedisError | None] = []
+        for call, result in zip(calls, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(result, NoScriptError):
+                try:
+                    self._client.eval(call.source, len(call.keys), *call.keys, *call.args)
+                    result = None
+                except redis.ResponseError as exc:
+                    result = exc
+            outcomes.append(result if isinstance(result, redis.RedisError) else None)
+        return outcomes
 
 
 class AsyncLivePublisher:

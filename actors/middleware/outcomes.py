@@ -121,7 +121,7 @@ class Outcomes:
             # The job's last events go to Redis with its message's acknowledgement, in one round trip (right
             # after this hook: ``actors.pause``).
             publisher, events = rt.publisher, changed.events
-            broker.ride(str(message_id), lambda settle: publisher.publish(events, then=[settle]))
+            broker.ride(str(message_id), lambda settle, alone: publisher.publish(events, then=[settle], fallback=alone))
         else:
             self.publish(changed.events)
         announce_finished(broker, ctx.job_id, changed.to_status, owner_id=ctx.owner_id, params=params_of(ctx))
