@@ -85,7 +85,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         middleware=[TraceContext()],
         heartbeat_timeout_ms=settings.worker.broker_heartbeat_timeout_ms,
     )
-    hub = EventHub(settings.redis.url)
+    hub = EventHub(settings.redis.url, heartbeat_seconds=settings.sse.heartbeat_seconds)
     await hub.start()
     stripe_connection = open_stripe(settings)
     sender = CreationSender(

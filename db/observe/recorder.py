@@ -71,7 +71,7 @@ def defined_metrics() -> list[MetricDef]:
 def _label_field(metric: MetricDef, values: Sequence[str]) -> str:
     if len(values) != len(metric.labels):
         raise ValueError(f"{metric.name} takes labels {metric.labels}, got {len(values)} values")
-    return LABEL_SEP.join(str(v) for v in values)
+    return LABEL_SEP.join(map(str, values))
 
 
 class Recorder:

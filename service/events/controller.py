@@ -15,8 +15,8 @@ from db.live import job_channel, job_stream_key, user_channel, user_stream_key
 from db.models import Job
 from service.auth.principal import Principal
 from service.errors import BadRequest, NotFound
-from service.events.observed import EventStream, counted
 from service.events.streams import StreamPlan, job_ids_filter, open_event_stream
+from service.events.wire import EventStream
 from service.jobs.schemas import job_out
 from service.jobs.service import own_jobs, visible_job, visible_to
 from service.resources import Resources, get_resources
@@ -63,15 +63,14 @@ class EventsController(Controller):
             await visible_job(res, user, job_id, whole=False)
 
         plan = StreamPlan(
+            name="job",
             channel=job_channel(job_id),
             stream_key=job_stream_key(job_id),
             last_event_id=_last_event_id(request, last_event_id),
-            heartbeat_seconds=res.settings.sse.heartbeat_seconds,
             watch_until_terminal=(str(job_id),),
             check=check,
         )
-        stream = counted("job", await open_event_stream(res.hub, res.redis, plan, snapshots))
-        return EventStream(stream, headers=_SSE_HEADERS)
+        return EventStream(await open_event_stream(res.hub, res.redis, plan, snapshots), headers=_SSE_HEADERS)
 
     @get("/api/events", operation_id="streamEvents")
     async def events(
@@ -108,12 +107,11 @@ class EventsController(Controller):
             return await _load_snapshots(res, user, named)
 
         plan = StreamPlan(
+            name="user",
             channel=user_channel(user.id),
             stream_key=user_stream_key(user.id),
             last_event_id=_last_event_id(request, last_event_id),
-            heartbeat_seconds=res.settings.sse.heartbeat_seconds,
             wants=job_ids_filter(set(named) if named else None),
             watch_until_terminal=tuple(str(j) for j in named) if named else None,
         )
-        messages = await open_event_stream(res.hub, res.redis, plan, snapshots)
-        return EventStream(counted("user", messages), headers=_SSE_HEADERS)
+        return EventStream(await open_event_stream(res.hub, res.redis, plan, snapshots), headers=_SSE_HEADERS)

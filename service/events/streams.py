@@ -18,18 +18,19 @@ not the caller's is answered 404 by the snapshot's own read, with no separate lo
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import cast
 
 import msgspec
 import redis.asyncio as aioredis
-from litestar.response import ServerSentEventMessage
 
 from db.statuses import TERMINAL
 from service.errors import dependency_down
-from service.events.hub import Closed, EventHub
+from service.events.hub import Closed, EventHub, Item
+from service.events.wire import encode_event, heartbeat, stream_opened
 
 _TERMINAL_VALUES = frozenset({*(s.value for s in TERMINAL), "deleted"})
+_ENDING_TYPES = frozenset({"status", "deleted"})
 _BACKLOG_CHUNK = 500
 
 
@@ -83,10 +84,10 @@ def _as_str(value: object) -> str | None:
 class StreamPlan(msgspec.Struct):
     """What one SSE response streams."""
 
+    name: str  # the endpoint, for the count of streams opened
     channel: str
     stream_key: str
     last_event_id: str | None
-    heartbeat_seconds: float
     # Decides whether an event concerns this stream (multiplexed streams filter by job id).
     wants: Callable[[str | None], bool] | None = None
     # Ends the stream once every watched job reached a terminal state (None: never ends by itself).
@@ -96,7 +97,7 @@ class StreamPlan(msgspec.Struct):
 
 
 # Yielded once by ``event_stream`` when it is set up (subscribed, cursor picked, snapshot read); never sent.
-_READY = ServerSentEventMessage(comment="ready")
+_READY = b": ready\r\n\r\n"
 
 
 async def open_event_stream(
@@ -104,7 +105,7 @@ async def open_event_stream(
     client: aioredis.Redis,
     plan: StreamPlan,
     snapshots: Callable[[], Awaitable[Sequence[tuple[str, str, bytes]]]],
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncIterator[bytes]:
     """``event_stream``, set up before it is returned: an error of its setup (a missing job's ``NotFound`` from
     ``snapshots`` or ``plan.check``) is raised here, to be answered instead of a stream.
 
@@ -116,6 +117,7 @@ async def open_event_stream(
     except Closed:
         raise dependency_down("redis", "Live events are unavailable right now; please reconnect shortly.") from None
     assert ready is _READY
+    stream_opened(plan.name)
     return messages
 
 
@@ -124,65 +126,68 @@ async def event_stream(
     client: aioredis.Redis,
     plan: StreamPlan,
     snapshots: Callable[[], Awaitable[Sequence[tuple[str, str, bytes]]]],
-) -> AsyncIterator[ServerSentEventMessage]:
-    """Yield SSE messages for one client until the watched jobs end or the client goes away.
+) -> AsyncIterator[bytes]:
+    """Yield encoded SSE events for one client until the watched jobs end or the client goes away.
 
     ``snapshots`` returns (job_id, status, json bytes) of the jobs to snapshot; it runs only when the
-    client cannot resume from ``Last-Event-ID``.
+    client cannot resume from ``Last-Event-ID``. Live events delivered together go out as one chunk.
     """
     sub = await hub.subscribe(plan.channel)
     try:
         state = _StreamState(plan)
-        cursor_id = await resumable_from(client, plan.stream_key, plan.last_event_id)
-        if cursor_id is None:
-            cursor_id = await newest_entry_id(client, plan.stream_key)
-            snapshot = await snapshots()
-            yield _READY
-            for job_id, status, body in snapshot:
-                yield ServerSentEventMessage(data=body.decode(), event="snapshot", id=cursor_id)
-                state.saw_status(job_id, status)
-            if state.finished:
-                return
-            state.cursor = parse_entry_id(cursor_id) or (0, 0)
-        else:
-            if plan.check is not None:
-                await plan.check()
-            yield _READY
-            state.cursor = parse_entry_id(cursor_id) or (0, 0)
-            async for message in _backlog(client, plan, state, cursor_id):
-                yield message
-            if state.finished:
-                return
-        while True:
-            item = await sub.get(plan.heartbeat_seconds)
-            if item is None:
-                yield ServerSentEventMessage(comment="heartbeat", data=None)
-                continue
-            live = state.accept(item[0], item[1], item[2].encode())
-            if live is not None:
-                yield live
-            if state.finished:
-                return
+        async for chunk in _start(client, plan, state, snapshots):
+            yield chunk
+        # Live: this generator alone between Litestar and the hub (no wrapper generator per event).
+        while not state.finished:
+            if not sub.pending:
+                await sub.wait()
+            items = sub.take()
+            chunk = state.accept_all(items) if items else heartbeat()
+            if chunk:
+                yield chunk
     except Closed:
         return
     finally:
         hub.unsubscribe(sub)
 
 
+async def _start(
+    client: aioredis.Redis,
+    plan: StreamPlan,
+    state: _StreamState,
+    snapshots: Callable[[], Awaitable[Sequence[tuple[str, str, bytes]]]],
+) -> AsyncIterator[bytes]:
+    """``_READY`` once the cursor is picked and the snapshot read (or access checked), then the snapshot or the
+    stream's backlog after the client's ``Last-Event-ID``."""
+    cursor_id = await resumable_from(client, plan.stream_key, plan.last_event_id)
+    if cursor_id is None:
+        cursor_id = await newest_entry_id(client, plan.stream_key)
+        snapshot = await snapshots()
+        yield _READY
+        for job_id, status, body in snapshot:
+            yield encode_event(cursor_id, "snapshot", body)
+            state.saw_status(job_id, status)
+        state.cursor = parse_entry_id(cursor_id) or (0, 0)
+        return
+    if plan.check is not None:
+        await plan.check()
+    yield _READY
+    state.cursor = parse_entry_id(cursor_id) or (0, 0)
+    async for chunk in _backlog(client, plan, state, cursor_id):
+        yield chunk
+
+
 async def _backlog(
     client: aioredis.Redis, plan: StreamPlan, state: _StreamState, cursor_id: str
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncIterator[bytes]:
     """Everything the Redis Stream holds after the cursor, in chunks."""
     start = f"({cursor_id}"
     while True:
         entries = cast(StreamEntries, await client.xrange(plan.stream_key, min=start, max="+", count=_BACKLOG_CHUNK))
-        for raw_id, fields in entries:
-            message = state.accept(raw_id.decode(), fields[b"type"].decode(), fields[b"data"])
-            if message is not None:
-                yield message
-            if state.finished:
-                return
-        if len(entries) < _BACKLOG_CHUNK:
+        chunk = state.accept_all((raw.decode(), fields[b"type"].decode(), fields[b"data"]) for raw, fields in entries)
+        if chunk:
+            yield chunk
+        if state.finished or len(entries) < _BACKLOG_CHUNK:
             return
         start = f"({entries[-1][0].decode()}"
 
@@ -205,20 +210,34 @@ class _StreamState:
             self.remaining.discard(job_id)
         self.finished = not self.remaining
 
-    def accept(self, entry_id: str, event_type: str, data: bytes) -> ServerSentEventMessage | None:
-        """The SSE message for an entry, or None if it was already sent or concerns another job."""
+    def accept_all(self, items: Iterable[Item]) -> bytes:
+        """The encoded SSE events of ``items`` not already sent and concerning this stream, up to and including
+        the one that finishes it (later ones are not sent)."""
+        out = []
+        for item in items:
+            encoded = self.accept(*item)
+            if encoded is not None:
+                out.append(encoded)
+            if self.finished:
+                break
+        return b"".join(out)
+
+    def accept(self, entry_id: str, event_type: str, data: bytes) -> bytes | None:
+        """The encoded SSE event of an entry, or None if it was already sent or concerns another job."""
         parsed = parse_entry_id(entry_id)
         if parsed is None or parsed <= self.cursor:
             return None
         self.cursor = parsed
-        head = _decode_status(data)
-        if self.plan.wants is not None and not self.plan.wants(head.job_id):
-            return None
-        if event_type == "deleted":
-            self.saw_status(head.job_id, "deleted")
-        elif event_type == "status":
-            self.saw_status(head.job_id, head.status)
-        return ServerSentEventMessage(data=data.decode(), event=event_type, id=entry_id)
+        # Only a filtered stream, and an event that may end it, need the head of the data.
+        if self.plan.wants is not None or event_type in _ENDING_TYPES:
+            head = _decode_status(data)
+            if self.plan.wants is not None and not self.plan.wants(head.job_id):
+                return None
+            if event_type == "deleted":
+                self.saw_status(head.job_id, "deleted")
+            elif event_type == "status":
+                self.saw_status(head.job_id, head.status)
+        return encode_event(entry_id, event_type, data)
 
 
 def job_ids_filter(job_ids: set[uuid.UUID] | None) -> Callable[[str | None], bool] | None:
