@@ -30,6 +30,8 @@ def _raise_open_file_limit() -> None:
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service.http_protocol import HeadWithBodyProtocol
+
     settings = get_settings()
     _raise_open_file_limit()
     uvicorn.run(
@@ -41,6 +43,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         timeout_graceful_shutdown=5,
         backlog=4096,
+        http=HeadWithBodyProtocol,
     )
     return 0
 

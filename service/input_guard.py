@@ -126,7 +126,8 @@ class InputGuardMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         check_query(scope.get("query_string", b""))
         if str(scope.get("method", "GET")) not in SAFE_METHODS and takes_json_body(scope.get("route_handler")):
-            request = Request[Any, Any, Any](scope, receive)
+            # Not ``Request[...](...)``: calling a subscripted generic costs a typing hook per request.
+            request: Request[Any, Any, Any] = Request(scope, receive)
             # Only JSON bodies of an announced, bounded length: another body a route accepts (createJob's
             # multipart uploads) is streamed by its handler, and a body without a length or over the limit is
             # refused by the route's own limit (411/413), never read whole here.

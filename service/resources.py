@@ -23,6 +23,7 @@ from actors.registry import all_kinds, load_kind_modules
 from db import direct
 from db.engine import make_async_engine, make_async_sessionmaker
 from db.live import AsyncLivePublisher
+from db.redis_packing import PackedConnection
 from service.auth.login_limits import password_hash_limiter
 from service.events.hub import EventHub
 from service.jobs.batching import CreationBatcher
@@ -76,7 +77,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     # A blocking pool: a burst (thousands of SSE clients connecting at once) waits for a connection
     # instead of failing with "Too many connections".
     pool = aioredis.BlockingConnectionPool.from_url(
-        settings.redis.url, max_connections=REDIS_POOL_SIZE, timeout=10, socket_connect_timeout=3, socket_timeout=10
+        settings.redis.url,
+        max_connections=REDIS_POOL_SIZE,
+        timeout=10,
+        socket_connect_timeout=3,
+        socket_timeout=10,
+        connection_class=PackedConnection,
     )
     redis_client = aioredis.Redis(connection_pool=pool)
     # Only sends messages, no actors: its one middleware puts the sender's trace context in each message.
