@@ -25,10 +25,10 @@ outlives it. If a pool process dies, pages are extracted in the crawl's own proc
 from __future__ import annotations
 
 import asyncio
-import atexit
 import importlib
 import logging
 import multiprocessing
+import multiprocessing.util
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -167,4 +167,8 @@ def shut_down() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-atexit.register(shut_down)
+# Run by multiprocessing's exit function, before it waits for this process's children (our pool's processes
+# among them): also in a Dramatiq worker process, which is a multiprocessing child and runs no ``atexit``
+# handlers, and whose "stop at once" (a second SIGTERM) exits without the worker's shutdown hooks. With an
+# ``atexit`` handler that process waited for its pool's processes forever.
+multiprocessing.util.Finalize(None, shut_down, exitpriority=100)

@@ -1,0 +1,67 @@
+"""A worker told to stop at once (a second SIGTERM, or Ctrl-C twice in ``make run``) exits, children and all:
+its llms.txt extraction pool's processes do not keep it waiting for them forever."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+
+from tests.support.services import ServiceProcess, wait_for_workers
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """The processes of the group that are still running (not zombies)."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(entry))
+    return alive
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_a_worker_killed_at_once_exits_with_its_pool_processes(
+    start_service: Callable[..., ServiceProcess], api_url: str
+) -> None:
+    # Given a worker whose process has started its extraction pool
+    proc = start_service("worker", "--processes", "1", "--threads", "2", name="worker-exit")
+    wait_for_workers(api_url)
+    worker_processes = _children(proc.pid)
+    assert worker_processes, "Dramatiq's worker process did not start"
+    deadline = time.monotonic() + 60
+    while not any(_children(p) for p in worker_processes):
+        assert time.monotonic() < deadline, "the worker process started no pool process"
+        time.sleep(0.2)
+    # When it is told to stop, and then to stop at once (a second SIGTERM to the worker process, as systemd or a
+    # second Ctrl-C gives), its pool processes getting no signal of their own
+    os.kill(proc.pid, signal.SIGTERM)
+    time.sleep(0.5)
+    for pid in worker_processes:
+        os.kill(pid, signal.SIGTERM)
+    # Then every process of the group is gone within seconds
+    deadline = time.monotonic() + 30
+    while alive := _group_alive(proc.pid):
+        proc.alive()  # reaps the main process once it exited
+        assert time.monotonic() < deadline, f"processes {alive} still run:\n{proc.log_tail()}"
+        time.sleep(0.2)
+    proc.stop()
