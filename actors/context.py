@@ -23,8 +23,9 @@ from actors.registry import get_kind
 from actors.retry import is_transient, ride_out
 from actors.runtime import WorkerRuntime
 from actors.signals import ReceivedSignal, WaitFor
+from db import direct
 from db.live import LiveEvent, Progress, cancel_flag_key
-from db.progress import overall_percent, record_progress, renew_leases
+from db.progress import overall_percent, record_progress, record_progress_direct, renew_leases
 
 if TYPE_CHECKING:
     from actors.process import ProcessLimits, ProcessResult
@@ -119,6 +120,19 @@ class JobContext:
         self._pending = None
 
         def store() -> uuid.UUID | None:
+            if not step_changed:
+                # A count within the step (most reports): one direct statement. A new step also writes its
+                # audit row, in the same transaction, through the session below.
+                with direct.sync_connection(rt.direct) as conn:
+                    return record_progress_direct(
+                        conn,
+                        self.job_id,
+                        self.claim_token,
+                        done=done,
+                        total=total,
+                        step=step,
+                        lease_seconds=rt.config.lease_seconds,
+                    )
             with rt.sessions.begin() as session:
                 return record_progress(
                     session,

@@ -5,10 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import func, insert, tuple_, update
+import psycopg
+from psycopg.rows import TupleRow
+from sqlalchemy import Integer, Interval, String, Update, Uuid, bindparam, func, insert, tuple_, update
 from sqlalchemy.orm import Session
 
+from db.direct import DirectStatement
 from db.models import Job, JobEvent
 from db.statuses import JobStatus
 
@@ -70,6 +74,59 @@ def record_progress(
         )
     owner_id: uuid.UUID = row[0]
     return owner_id
+
+
+@cache
+def _progress_direct() -> DirectStatement:
+    statement: Update = (
+        update(Job)
+        .where(
+            Job.id == bindparam("job_id", type_=Uuid()),
+            Job.claim_token == bindparam("token", type_=Uuid()),
+            Job.status == JobStatus.RUNNING.value,
+        )
+        .values(
+            progress_done=bindparam("done", type_=Integer()),
+            progress_total=bindparam("total", type_=Integer()),
+            progress_step=bindparam("step", type_=String()),
+            lease_expires_at=func.now() + bindparam("lease", type_=Interval()),
+            updated_at=func.now(),
+        )
+        .returning(Job.owner_id)
+    )
+    return DirectStatement(statement)
+
+
+def record_progress_direct(
+    conn: psycopg.Connection[TupleRow],
+    job_id: uuid.UUID,
+    claim_token: uuid.UUID,
+    *,
+    done: int,
+    total: int | None,
+    step: str | None,
+    lease_seconds: float,
+) -> uuid.UUID | None:
+    """``record_progress`` of a report that does not change the step (most of them), on an autocommit psycopg
+    connection (``db.direct``): one prepared statement, without the ORM's bulk-update work on every report
+    (measured in the llms_txt benchmark's crawl process: about 5 % of its CPU went to building and compiling
+    the ORM update, four reports a second)."""
+    row = (
+        _progress_direct()
+        .execute_sync(
+            conn,
+            {
+                "job_id": job_id,
+                "token": claim_token,
+                "done": done,
+                "total": total,
+                "step": step,
+                "lease": timedelta(seconds=lease_seconds),
+            },
+        )
+        .fetchone()
+    )
+    return None if row is None else row[0]
 
 
 def renew_leases(

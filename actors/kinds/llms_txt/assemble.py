@@ -45,7 +45,10 @@ _URL_ESCAPES = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">
 _TITLE_ESCAPES = str.maketrans({"[": "(", "]": ")", "\\": "\\\\"})
 _ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=\s|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_MAY_START_BLOCK = frozenset(" #`~")
+# A line that may open or close a fence or be a heading (up to three spaces, then "#", "`" or "~"), with the
+# line break before it: the lines ``demote_headings`` looks at, found by the regex engine's scan for the line
+# break rather than by a Python loop over every line.
+_MAY_START_BLOCK = re.compile(r"\n( {0,3}[#`~][^\n]*)")
 # A line a Markdown reader (or the llms.txt parser) would take as a heading or a quote: escaped in details.
 _BLOCK_START = re.compile(r"^(\s*)([#>])")
 
@@ -150,22 +153,27 @@ def demote_headings(markdown: str, levels: int = 2) -> str:
     Setext headings (underlined with ``===``/``---``) are left alone: html-to-markdown writes ATX ones, and
     they cannot be mistaken for a ``##`` line by a line-based reader.
     """
+    # Most lines are prose, which neither a fence nor a heading starts like: only the others are looked at, in
+    # order, and the text between the headings is copied as it is (46 against 29 ms on the benchmark's manual).
+    text = "\n" + markdown
     out = []
+    copied = 0
     fence: str | None = None
-    for line in markdown.split("\n"):
-        if line[:1] not in _MAY_START_BLOCK:
-            pass  # most lines are prose: neither a fence nor a heading starts with anything else
-        elif (match := _FENCE.match(line)) is not None:
+    for candidate in _MAY_START_BLOCK.finditer(text):
+        line = candidate.group(1)
+        if (match := _FENCE.match(line)) is not None:
             marker = match.group(1)
             if fence is None:
                 fence = marker
             elif marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip()[len(marker) :].strip():
                 fence = None
         elif fence is None and (heading := _ATX_HEADING.match(line)) is not None:
-            hashes = "#" * min(6, len(heading.group(2)) + levels)
-            line = hashes + line[heading.end() :]
-        out.append(line)
-    return "\n".join(out)
+            start = candidate.start(1)
+            out.append(text[copied:start])
+            out.append("#" * min(6, len(heading.group(2)) + levels))
+            copied = start + heading.end()
+    out.append(text[copied:])
+    return "".join(out)[1:]
 
 
 def summary_only(site: SiteInfo) -> bool:

@@ -23,9 +23,11 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 # Tier 1's table padding: the spaces before a cell's closing pipe, and a delimiter cell's extra dashes.
 _CELL_PADDING = re.compile(r" {2,}\|")
 _LONG_DELIMITER = re.compile(r" -{4,}(?= )")
-# A run of consecutive lines that start a table row ("|"): both paddings above stay within a line, so they are
-# removed from the whole run at once.
-_TABLE_ROWS = re.compile(r"^\|.*(?:\n\|.*)*", re.MULTILINE)
+# A run of consecutive lines that start a table row ("|"), with the line break before it: both paddings above
+# stay within a line, so they are removed from the whole run at once. The pattern starts with a literal, which
+# the regex engine looks for with a fast scan: ``^\|`` in multiline mode was tried at every position of the
+# text (64 against 16 µs a page on the benchmark's manual).
+_TABLE_ROWS = re.compile(r"\n\|[^\n]*(?:\n\|[^\n]*)*")
 _ENUM_OPTIONS = {
     "heading_style": html_to_markdown.HeadingStyle,
     "list_indent_type": html_to_markdown.ListIndentType,
@@ -93,7 +95,8 @@ def _compact_tables(markdown: str) -> str:
     parts = markdown.split("```")
     for i in range(0, len(parts), 2):
         if "|" in parts[i]:
-            parts[i] = _TABLE_ROWS.sub(_unpad, parts[i])
+            # A part's first line counts as a line start too (as it did for ``^`` in multiline mode).
+            parts[i] = _TABLE_ROWS.sub(_unpad, "\n" + parts[i])[1:]
     return "```".join(parts)
 
 
