@@ -9,6 +9,7 @@ Redis call is skipped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -25,7 +26,7 @@ from actors.runtime import WorkerRuntime
 from actors.signals import ReceivedSignal, WaitFor
 from db import direct
 from db.live import LiveEvent, Progress, cancel_flag_key
-from db.progress import overall_percent, record_progress, record_progress_direct, renew_leases
+from db.progress import overall_percent, record_progress, renew_leases
 
 if TYPE_CHECKING:
     from actors.process import ProcessLimits, ProcessResult
@@ -119,32 +120,26 @@ class JobContext:
         rt = self.runtime
         self._pending = None
 
+        report = functools.partial(
+            record_progress,
+            job_id=self.job_id,
+            claim_token=self.claim_token,
+            done=done,
+            total=total,
+            step=step,
+            lease_seconds=rt.config.lease_seconds,
+            worker=rt.worker_id,
+            step_changed=step_changed,
+        )
+
         def store() -> uuid.UUID | None:
             if not step_changed:
                 # A count within the step (most reports): one direct statement. A new step also writes its
-                # audit row, in the same transaction, through the session below.
+                # audit row, in the same transaction, through a session.
                 with direct.sync_connection(rt.direct) as conn:
-                    return record_progress_direct(
-                        conn,
-                        self.job_id,
-                        self.claim_token,
-                        done=done,
-                        total=total,
-                        step=step,
-                        lease_seconds=rt.config.lease_seconds,
-                    )
+                    return report(conn)
             with rt.sessions.begin() as session:
-                return record_progress(
-                    session,
-                    self.job_id,
-                    self.claim_token,
-                    done=done,
-                    total=total,
-                    step=step,
-                    lease_seconds=rt.config.lease_seconds,
-                    worker=rt.worker_id,
-                    step_changed=step_changed,
-                )
+                return report(session)
 
         owner = ride_out(store, what=f"progress of job {self.job_id}", budget_seconds=rt.config.outage_budget_seconds)
         if owner is None:

@@ -111,6 +111,19 @@ class DirectStatement:
             raise
 
 
+# The psycopg form of statements run on psycopg connections by their callers' shared code paths, by the
+# statement's identity (the statement is kept with it, so its id is never reused).
+_compiled: dict[int, tuple[ClauseElement, DirectStatement]] = {}
+
+
+def compiled(statement: ClauseElement) -> DirectStatement:
+    """``statement`` (one built once, as the hot paths' are) compiled for psycopg, once."""
+    known = _compiled.get(id(statement))
+    if known is None:
+        known = _compiled[id(statement)] = (statement, DirectStatement(statement))
+    return known[1]
+
+
 def _default_value(arg: Any, is_scalar: bool) -> Callable[[], Any]:
     if is_scalar:
         return lambda: arg

@@ -12,7 +12,7 @@ from psycopg.rows import TupleRow
 from sqlalchemy import Integer, Interval, String, Update, Uuid, bindparam, func, insert, tuple_, update
 from sqlalchemy.orm import Session
 
-from db.direct import DirectStatement
+from db.direct import compiled
 from db.models import Job, JobEvent
 from db.statuses import JobStatus
 
@@ -36,7 +36,7 @@ def overall_percent(phases: Phases, step: str | None, done: int, total: int | No
 
 
 def record_progress(
-    session: Session,
+    conn: Session | psycopg.Connection[TupleRow],
     job_id: uuid.UUID,
     claim_token: uuid.UUID,
     *,
@@ -47,24 +47,32 @@ def record_progress(
     worker: str,
     step_changed: bool,
 ) -> uuid.UUID | None:
-    """Store progress and renew the lease; returns the owner id, or None when the claim is no longer ours."""
-    row = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.claim_token == claim_token, Job.status == JobStatus.RUNNING.value)
-        .values(
-            progress_done=done,
-            progress_total=total,
-            progress_step=step,
-            lease_expires_at=func.now() + timedelta(seconds=lease_seconds),
-            updated_at=func.now(),
-        )
-        .returning(Job.owner_id)
-    ).one_or_none()
-    if row is None:
+    """Store progress and renew the lease; returns the owner id, or None when the claim is no longer ours.
+
+    ``conn`` is a session, or for a report within the step (most of them) an autocommit psycopg connection
+    (``db.direct``: one prepared statement, without the ORM's bulk-update work on every report; measured in
+    the llms_txt benchmark's crawl process, about 5 % of its CPU went to building and compiling that update,
+    four reports a second). A new step also writes its audit row: in the session's transaction."""
+    values = {
+        "job_id": job_id,
+        "token": claim_token,
+        "done": done,
+        "total": total,
+        "step": step,
+        "lease": timedelta(seconds=lease_seconds),
+    }
+    if isinstance(conn, psycopg.Connection):
+        if step_changed:
+            raise ValueError("a new step's audit row is written in a session's transaction")
+        row = compiled(_progress_statement()).execute_sync(conn, values).fetchone()
+        return None if row is None else row[0]
+    # On the session's connection: a Core statement, not an ORM bulk update (see ``state_machine.core``).
+    found = conn.connection().execute(_progress_statement(), values).one_or_none()
+    if found is None:
         return None
     if step_changed:
         # Steps are milestones worth keeping in the audit trail; individual counts are not.
-        session.execute(
+        conn.execute(
             insert(JobEvent).values(
                 job_id=job_id,
                 type="step",
@@ -72,13 +80,13 @@ def record_progress(
                 detail={"step": step, "done": done, "total": total},
             )
         )
-    owner_id: uuid.UUID = row[0]
+    owner_id: uuid.UUID = found[0]
     return owner_id
 
 
 @cache
-def _progress_direct() -> DirectStatement:
-    statement: Update = (
+def _progress_statement() -> Update:
+    return (
         update(Job)
         .where(
             Job.id == bindparam("job_id", type_=Uuid()),
@@ -94,39 +102,6 @@ def _progress_direct() -> DirectStatement:
         )
         .returning(Job.owner_id)
     )
-    return DirectStatement(statement)
-
-
-def record_progress_direct(
-    conn: psycopg.Connection[TupleRow],
-    job_id: uuid.UUID,
-    claim_token: uuid.UUID,
-    *,
-    done: int,
-    total: int | None,
-    step: str | None,
-    lease_seconds: float,
-) -> uuid.UUID | None:
-    """``record_progress`` of a report that does not change the step (most of them), on an autocommit psycopg
-    connection (``db.direct``): one prepared statement, without the ORM's bulk-update work on every report
-    (measured in the llms_txt benchmark's crawl process: about 5 % of its CPU went to building and compiling
-    the ORM update, four reports a second)."""
-    row = (
-        _progress_direct()
-        .execute_sync(
-            conn,
-            {
-                "job_id": job_id,
-                "token": claim_token,
-                "done": done,
-                "total": total,
-                "step": step,
-                "lease": timedelta(seconds=lease_seconds),
-            },
-        )
-        .fetchone()
-    )
-    return None if row is None else row[0]
 
 
 def renew_leases(

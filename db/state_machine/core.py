@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Select, String, Uuid, bindpara
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from db.direct import DirectStatement
+from db.direct import compiled
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent
 from db.observe.transitions import note_row, observed_columns
@@ -135,26 +135,13 @@ def run_transition(
     as the hot transitions' are), on which the statement is its own transaction."""
     bound = {"job_id": job_id, "actor": actor, "detail": detail, **(parameters or {})}
     if isinstance(conn, psycopg.Connection):
-        row = direct_statement(statement).execute_sync(conn, bound).fetchone()
+        row = compiled(statement).execute_sync(conn, bound).fetchone()
         return _changed(None, row, job_id, to, actor=actor, detail=detail, event=event)
     # On the session's connection: a Core statement, never an ORM bulk update (which would take parameters
     # named like columns for values to set).
     sa_conn = conn.connection() if isinstance(conn, Session) else conn
     row = sa_conn.execute(statement, bound).one_or_none()
     return _changed(conn, row, job_id, to, actor=actor, detail=detail, event=event)
-
-
-# The psycopg form of each statement run on a psycopg connection, by the statement's identity (the statement
-# is kept with it, so its id is never reused).
-_direct: dict[int, tuple[Select[Any], DirectStatement]] = {}
-
-
-def direct_statement(statement: Select[Any]) -> DirectStatement:
-    """``statement`` compiled once for psycopg."""
-    known = _direct.get(id(statement))
-    if known is None:
-        known = _direct[id(statement)] = (statement, DirectStatement(statement))
-    return known[1]
 
 
 def _changed(

@@ -6,38 +6,30 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from tests.support.services import ServiceProcess, wait_for_workers
 
 
+def _processes() -> Iterator[tuple[int, int, int, str]]:
+    """(pid, parent pid, process group, state) of every process."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    state, ppid, pgrp = f.read().rsplit(")", 1)[1].split()[:3]
+            except (OSError, ValueError):
+                continue
+            yield int(entry), int(ppid), int(pgrp), state
+
+
 def _group_alive(pgid: int) -> list[int]:
     """The processes of the group that are still running (not zombies)."""
-    alive = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(entry))
-    return alive
+    return [pid for pid, _, pgrp, state in _processes() if pgrp == pgid and state != "Z"]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
+def _children(parent: int) -> list[int]:
+    return [pid for pid, ppid, _, _ in _processes() if ppid == parent]
 
 
 def test_a_worker_killed_at_once_exits_with_its_pool_processes(
