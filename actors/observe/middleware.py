@@ -12,7 +12,7 @@ from dramatiq.middleware import Middleware
 
 from actors.context import current_or_none
 from actors.observe.tracing import configure_tracing
-from db.observe.logs import configure_logging
+from db.observe.logs import BatchedStreamHandler, configure_logging
 from db.observe.recorder import RECORDER
 
 
@@ -42,6 +42,13 @@ class Observability(Middleware):
                 handler.addFilter(JobFieldsFilter())
         configure_tracing("genjobs-worker")
         RECORDER.start(self.redis_url)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # From now on every line is written as it is logged: a Dramatiq worker process runs no atexit handlers,
+        # and closes its log pipe as soon as its worker has stopped.
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, BatchedStreamHandler):
+                handler.stop_batching()
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         RECORDER.stop()

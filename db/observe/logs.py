@@ -61,7 +61,9 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     A warning or worse is written at once, after the lines before it, and so are ``max_lines`` waiting lines;
     the rest waits at most ``interval``. Lines still waiting are written at exit and by ``flush`` (which
-    ``logging.shutdown`` calls); a process killed outright loses at most its last ``interval`` of lines."""
+    ``logging.shutdown`` calls; a Dramatiq worker process, which runs no atexit handlers, stops batching when
+    its worker begins to stop: ``stop_batching``); a process killed outright loses at most its last
+    ``interval`` of lines."""
 
     def __init__(self, stream: Any = None, *, interval: float = 0.05, max_lines: int = 500) -> None:
         super().__init__(stream)
@@ -70,7 +72,14 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._lines: list[str] = []
         self._due = threading.Event()
         self._writer_pid = 0
+        self._batching = True
         atexit.register(self.flush)
+
+    def stop_batching(self) -> None:
+        """Write what waits, and every later line as it is logged (a process about to close its stream)."""
+        with self.lock:  # type: ignore[union-attr]
+            self._batching = False
+            self._write()
 
     def emit(self, record: logging.LogRecord) -> None:
         # Called under the handler's lock (``Handler.handle``), as ``flush`` runs.
@@ -79,7 +88,7 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
             return
-        if record.levelno >= logging.WARNING or len(self._lines) >= self.max_lines:
+        if not self._batching or record.levelno >= logging.WARNING or len(self._lines) >= self.max_lines:
             self._write()
         elif len(self._lines) == 1:
             if self._writer_pid != os.getpid():

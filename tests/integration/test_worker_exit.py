@@ -60,3 +60,16 @@ def test_a_worker_killed_at_once_exits_with_its_pool_processes(
         assert time.monotonic() < deadline, f"processes {alive} still run:\n{proc.log_tail()}"
         time.sleep(0.2)
     proc.stop()
+
+
+def test_a_stopped_worker_s_last_lines_reach_its_log(start_service: Callable[..., ServiceProcess]) -> None:
+    # Given a worker that is up (its lines are written in batches)
+    proc = start_service("worker", "--processes", "1", "--threads", "2", name="worker-lines")
+    deadline = time.monotonic() + 90
+    while "Worker process is ready for action" not in proc.log_tail():
+        assert proc.alive() and time.monotonic() < deadline, proc.log_tail()
+        time.sleep(0.2)
+    # When it stops
+    assert proc.stop() == 0
+    # Then the lines its worker process logged last, as its log pipe was about to close, are in its log
+    assert "Worker has been shut down." in proc.log_tail(), proc.log_tail()

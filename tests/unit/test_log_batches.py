@@ -88,3 +88,16 @@ def test_configure_logging_batches_the_root_s_plain_stream_handlers() -> None:
     finally:
         for handler in [h for h in root.handlers if isinstance(h, BatchedStreamHandler)]:
             root.removeHandler(handler)
+
+
+def test_after_stop_batching_every_line_is_written_as_it_is_logged(
+    batched: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = batched
+    logger.info("waiting")
+    handler = logger.handlers[0]
+    assert isinstance(handler, BatchedStreamHandler)
+    handler.stop_batching()
+    assert stream.getvalue() == "INFO waiting\n"
+    logger.info("at once")
+    assert stream.getvalue() == "INFO waiting\nINFO at once\n"
