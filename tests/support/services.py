@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -108,6 +109,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# A service gets SIGTERM when the test process that started it dies (util-linux's setpriv sets the kernel's
+# parent-death signal, kept across its exec): a killed pytest session otherwise leaves its workers running,
+# in sessions of their own, taking the next session's messages from the same Redis db.
+_EXIT_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
+
+
 class ServiceProcess:
     """A ``python -m <module> ...`` child process (``service`` by default) with its output in a log file."""
 
@@ -117,7 +124,7 @@ class ServiceProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            [*_EXIT_WITH_PARENT, sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=dict(env),
             stdout=self._log,
