@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -147,21 +148,22 @@ class QueuedPublisher:
             sent - len(settle),
             len(settle),
         )
-        while settle and not self._closing.is_set():
-            try:
-                ride_out(
-                    lambda: self._publisher.run(settle),
-                    what=f"acknowledging {len(settle)} message(s)",
-                    budget_seconds=self._budget,
-                    stop=self._closing,
-                )
-                return
-            except Exception as exc:
-                if not is_transient(exc):
-                    for item in batch:
-                        if item.settle:
-                            self._settle_alone(item, exc)
-                    return
+        if not settle:
+            return
+        try:
+            # As Dramatiq does with an acknowledgement: until it goes (or the worker stops).
+            ride_out(
+                lambda: self._publisher.run(settle),
+                what=f"acknowledging {len(settle)} message(s)",
+                budget_seconds=math.inf,
+                stop=self._closing,
+            )
+        except Exception as exc:
+            if is_transient(exc):
+                return  # the worker stops: the messages stay in flight, and Dramatiq returns them
+            for item in batch:
+                if item.settle:
+                    self._settle_alone(item, exc)
 
     @staticmethod
     def _settle_alone(item: _Item, error: Exception) -> None:

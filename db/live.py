@@ -221,12 +221,9 @@ class LivePublisher:
         Raises:
             redis.RedisError: Redis failed; some of the calls may have run.
         """
-        if not calls:
-            return
-        pipe = self._client.pipeline(transaction=False)
-        queue_calls(pipe, calls)
-        for call in unknown_scripts(calls, pipe.execute(raise_on_error=False)):
-            self._client.eval(call.source, len(call.keys), *call.keys, *call.args)
+        for failure in self.run_each(calls):
+            if failure is not None:
+                raise failure
 
     def run_each(self, calls: Sequence[ScriptCall]) -> list[redis.RedisError | None]:
         """Run ``calls`` as ``run`` does, each on its own: what each failed with inside Redis (None: it ran).
