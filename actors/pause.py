@@ -20,7 +20,7 @@ from dramatiq import Message, MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.errors import ConnectionClosed
 
-from actors.queue_watch import IDLE_FETCH_SECONDS, QueueWatch
+from actors.queue_watch import IDLE_FETCH_SECONDS, QueueWatch, doorbell
 from db.live import ScriptCall
 
 log = logging.getLogger("genjobs.worker")
@@ -96,9 +96,10 @@ class PausableConsumer(_RedisConsumer):
             self.misses = 0
         # Checked again after the wait: the queue may have been paused meanwhile.
         if not self._is_paused():
+            rings = self._watch.rings(self.queue_name)
             message = super().__next__()  # type: ignore[no-untyped-call]
             if message is None and not self.message_cache:
-                self._watch.emptied(self.queue_name)
+                self._watch.emptied(self.queue_name, rings)
             elif message is not None and message.options.get("eta") is not None:
                 self._delayed.add(message.message_id)
             return message
@@ -141,6 +142,19 @@ class PausableRedisBroker(RedisBroker):
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
         return PausableConsumer
+
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        """Dramatiq's enqueue, then a ring of the doorbell for the message's queue, so that idle consumers take
+        it at once (``actors.queue_watch``). A delayed message rings when it moves to its queue (enqueued again
+        by the consumer that held it)."""
+        sent: Message[Any] = super().enqueue(message, delay=delay)
+        if delay is None:
+            try:
+                self.client.publish(doorbell(self.client, self.namespace), sent.queue_name)
+            except redis.RedisError as exc:
+                # The message is in its queue: the watch's next look finds it.
+                log.warning("could not ring the doorbell for queue %s: %s", sent.queue_name, exc)
+        return sent
 
     def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
         if signal == "worker_shutdown" and self._watch is not None:

@@ -9,16 +9,28 @@ Instead, one thread per process asks Redis for the lengths of all the process's 
 every ``interval`` (``WORKER_POLL_TIMEOUT_MS``) and wakes the consumers whose queue holds messages. An idle
 consumer waits for that, or at most ``IDLE_FETCH_SECONDS`` (its own fetch then also renews the worker's
 broker heartbeat and covers a watcher that cannot reach Redis).
+
+Between two looks the watcher listens on the broker's doorbell, a pub/sub channel on which whoever enqueues a
+message rings with its queue's name (the API with each group of new jobs, in the same pipeline; the broker with
+each message it enqueues, ``actors.pause``): the consumers of that queue wake at once instead of at the next
+look. Measured with the throughput benchmark: a worker whose queue ran empty now and then picked up its next
+messages up to ``interval`` late, which held 8 worker threads to ~300 trivial jobs a second (16 prefetched
+messages per 50 ms look). The looks stay, for messages nobody rang for (a dead worker's returned messages, a
+resumed queue, a ring lost with a dropped connection).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import redis
+
+from db.live import ScriptCall
 
 log = logging.getLogger("genjobs.worker")
 
@@ -35,6 +47,23 @@ end
 return found
 """
 _RETRY_AFTER_ERROR_SECONDS = 1.0
+# Publishes each queue name given as an argument on the doorbell channel (the key): one call for a group of jobs.
+RING_SCRIPT = """
+for _, queue in ipairs(ARGV) do redis.call('publish', KEYS[1], queue) end
+return #ARGV
+"""
+
+
+def doorbell(client: redis.Redis, namespace: str) -> str:
+    """The pub/sub channel on which enqueuers announce messages (by queue name) to the workers of a broker
+    namespace in ``client``'s database (channels are server-wide: two deployments on one Redis server, each in
+    its own database, must not wake each other's workers)."""
+    return f"{namespace}:doorbell:{client.connection_pool.connection_kwargs.get('db', 0)}"
+
+
+def ring_call(client: redis.Redis, namespace: str, queues: Iterable[str]) -> ScriptCall:
+    """The call that rings the doorbell for ``queues``, for a pipeline that has just enqueued messages on them."""
+    return ScriptCall(RING_SCRIPT, [doorbell(client, namespace)], sorted(set(queues)))
 
 
 class QueueWatch:
@@ -52,6 +81,9 @@ class QueueWatch:
         self._conditions: dict[str, threading.Condition] = {}
         self._queues: list[str] = []
         self._non_empty: set[str] = set()
+        # Doorbell rings per queue so far: a consumer that found its queue empty forgets the queue's messages
+        # only when no ring came while it was looking (``emptied``).
+        self._rings: dict[str, int] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -88,10 +120,27 @@ class QueueWatch:
             for changed in self._conditions.values():
                 changed.notify_all()
 
-    def emptied(self, queue: str) -> None:
-        """A consumer found ``queue`` empty (another took the message): wait for the next look again."""
+    def rings(self, queue: str) -> int:
+        """How many times the doorbell rang for ``queue`` so far (for ``emptied``)."""
+        return self._rings.get(queue, 0)
+
+    def emptied(self, queue: str, rings: int | None = None) -> None:
+        """A consumer found ``queue`` empty (another took the message): wait for the next look or ring again.
+        ``rings``: ``rings(queue)`` before that consumer looked; a ring since then means a message it may not
+        have seen, and the queue stays marked."""
         with self._lock:
-            self._non_empty.discard(queue)
+            if rings is None or self._rings.get(queue, 0) == rings:
+                self._non_empty.discard(queue)
+
+    def rung(self, queue: str) -> None:
+        """The doorbell rang for ``queue``: wake its consumers (a queue of another process is ignored)."""
+        with self._lock:
+            changed = self._conditions.get(queue)
+            if changed is None:
+                return
+            self._rings[queue] = self._rings.get(queue, 0) + 1
+            self._non_empty.add(queue)
+            changed.notify_all()
 
     def check(self) -> set[str]:
         """Look once: the registered queues holding messages (the consumers waiting on them are woken)."""
@@ -107,13 +156,17 @@ class QueueWatch:
 
     def _run(self) -> None:
         failing = False
+        bell: redis.client.PubSub | None = None
         while True:
             try:
+                if bell is None:
+                    bell = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                    bell.subscribe(doorbell(self._client, self._namespace))
                 self.check()
                 if failing:
                     log.info("queue watch: Redis reachable again")
                 failing = False
-                time.sleep(self.interval)
+                self._listen(bell, time.monotonic() + self.interval)
             except Exception as exc:
                 # Consumers still fetch on their own every IDLE_FETCH_SECONDS meanwhile.
                 if not failing:
@@ -121,4 +174,16 @@ class QueueWatch:
                 failing = True
                 with self._lock:
                     self._non_empty = set()
+                if bell is not None:
+                    with contextlib.suppress(Exception):
+                        bell.close()
+                    bell = None
                 time.sleep(_RETRY_AFTER_ERROR_SECONDS)
+
+    def _listen(self, bell: redis.client.PubSub, until: float) -> None:
+        """Wake the consumers of each queue the doorbell rings for, until the next look is due."""
+        while (remaining := until - time.monotonic()) > 0:
+            ring = bell.get_message(timeout=remaining)
+            if ring is not None and ring.get("type") == "message":
+                data = ring["data"]
+                self.rung(data.decode() if isinstance(data, bytes) else str(data))

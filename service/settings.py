@@ -72,7 +72,7 @@ class WorkerSettings(msgspec.Struct, frozen=True):
     # How long a running job waits out a Redis or Postgres outage (retrying its bookkeeping) before giving up.
     outage_budget_seconds: float = 60.0
     # How often a worker process looks for new messages for its idle consumers (ms, ``actors.queue_watch``):
-    # the longest pickup delay of a new job.
+    # the longest pickup delay of a message whose enqueuer did not ring the doorbell (a new job's does).
     poll_timeout_ms: int = 50
     # Extra modules that register job kinds (comma-separated), e.g. test kinds.
     kind_modules: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 
 from actors.broker import enqueue_call, send_job
+from actors.queue_watch import ring_call
 from actors.registry import get_kind
 from db.live import APPEND_SCRIPT, LiveEvent, ScriptCall, append_call, queue_calls, unknown_scripts
 from service.errors import BadRequest, dependency_down
@@ -47,6 +48,10 @@ class CreationSender:
             redis.RedisError: Redis failed; the messages may or may not have been enqueued.
         """
         calls = [enqueue_call(self._broker, message) for message in messages]
+        if messages:
+            # Idle consumers of those queues wake at once instead of at their worker's next look.
+            queues = (message.queue_name for message in messages)
+            calls.append(ring_call(self._broker.client, self._broker.namespace, queues))
         calls += [ScriptCall(APPEND_SCRIPT, *append_call(event, self._maxlen, self._ttl)) for event in events]
         if calls:
             await self._run(calls)

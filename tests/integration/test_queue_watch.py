@@ -1,6 +1,7 @@
 """The worker's queue watch (``actors.queue_watch``) against real Redis: one script call finds the queues that
 hold messages and wakes the consumers waiting on them; an idle consumer's wait ends at its timeout, and a
-consumer polls at the watch's interval only while it holds delayed messages."""
+consumer polls at the watch's interval only while it holds delayed messages; the doorbell wakes consumers
+between two looks."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from dramatiq import Message
 from dramatiq.common import dq_name
 
 from actors.broker import build_broker
-from actors.queue_watch import IDLE_FETCH_SECONDS, QueueWatch
+from actors.queue_watch import IDLE_FETCH_SECONDS, QueueWatch, doorbell, ring_call
+from db.live import queue_calls, unknown_scripts
 from service.settings import Settings
 
 NAMESPACE = "watchtest"
@@ -103,3 +105,80 @@ def test_a_consumer_polls_only_while_it_holds_a_delayed_message(settings: Settin
     finally:
         consumer.close()
         delayed_consumer.close()
+
+
+def _subscribed(client: redis.Redis, channel: str) -> redis.client.PubSub:
+    listener = client.pubsub()
+    listener.subscribe(channel)
+    # The subscription's confirmation: from here on every ring reaches this listener.
+    confirmation = listener.get_message(timeout=10)
+    assert confirmation is not None and confirmation["type"] == "subscribe"
+    return listener
+
+
+def _rings(listener: redis.client.PubSub, count: int) -> list[str]:
+    rings: list[str] = []
+    deadline = time.monotonic() + 30
+    while len(rings) < count and time.monotonic() < deadline:
+        message = listener.get_message(timeout=1)
+        if message is not None and message["type"] == "message":
+            rings.append(message["data"].decode())
+    return rings
+
+
+def test_a_ring_of_the_doorbell_wakes_a_waiting_consumer_before_the_next_look(redis_client: redis.Redis) -> None:
+    # Given a watch whose next look is a minute away, and a consumer of "builds" waiting on it
+    watch = QueueWatch(redis_client, NAMESPACE, interval=60)
+    watch.register("builds")
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(watch.wait("builds", timeout=30)))
+    waiter.start()
+    # When the doorbell rings for another queue, and then for "builds" (once the watch listens)
+    channel = doorbell(redis_client, NAMESPACE)
+    deadline = time.monotonic() + 30
+    while redis_client.publish(channel, "other") == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    redis_client.publish(channel, "builds")
+    # Then the consumer is woken by the ring (no look found a message: the queue itself is empty)
+    waiter.join(30)
+    assert woke == [True]
+    assert redis_client.llen(f"{NAMESPACE}:builds") == 0
+    # A consumer that found it empty while no ring came forgets it; one that looked before a ring does not
+    rings = watch.rings("builds")
+    watch.emptied("builds", rings)
+    assert watch.wait("builds", timeout=0) is False
+    watch.rung("builds")
+    watch.emptied("builds", rings)
+    assert watch.wait("builds", timeout=0) is True
+
+
+def test_the_broker_and_the_apis_sender_ring_for_the_queues_they_enqueue_on(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    broker = build_broker(settings.redis.url)
+    listener = _subscribed(redis_client, doorbell(broker.client, broker.namespace))
+    try:
+        # The broker rings once it enqueued a message, and not for a delayed one (that rings when it is due)
+        broker.declare_queue("rung")
+        broker.enqueue(Message(queue_name="rung", actor_name="a", args=(), kwargs={}, options={}), delay=60_000)
+        broker.enqueue(Message(queue_name="rung", actor_name="a", args=(), kwargs={}, options={}))
+        assert _rings(listener, 1) == ["rung"]
+        assert listener.get_message(timeout=0.5) is None
+        # The API's creation pipeline rings once per queue for a group of messages
+        pipe = broker.client.pipeline(transaction=False)
+        queue_calls(pipe, [ring_call(broker.client, broker.namespace, ["b", "a", "b"])])
+        results = pipe.execute(raise_on_error=False)
+        for call in unknown_scripts([ring_call(broker.client, broker.namespace, ["b", "a", "b"])], results):
+            redis_client.eval(call.source, len(call.keys), *call.keys, *call.args)
+        assert _rings(listener, 2) == ["a", "b"]
+    finally:
+        listener.close()
+        broker.client.delete(*broker.client.keys(f"{broker.namespace}:rung*"))
+        broker.close()
+
+
+def test_the_doorbell_is_one_per_redis_database() -> None:
+    # Channels are server-wide: two deployments in two databases of one server ring apart
+    first = redis.Redis.from_url("redis://127.0.0.1:6379/1")
+    second = redis.Redis.from_url("redis://127.0.0.1:6379/2")
+    assert doorbell(first, "dramatiq") != doorbell(second, "dramatiq")
