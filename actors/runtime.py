@@ -16,7 +16,9 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from actors.event_sender import QueuedPublisher
+from actors.grouped import Grouped
 from db import direct
+from db import state_machine as sm
 from db.engine import make_engine, make_sessionmaker
 from db.live import LivePublisher
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from actors.context import JobContext
 
 
+# A job's success: its id, its claim token and its result.
+Success = tuple[uuid.UUID, uuid.UUID, dict[str, Any] | None]
 # How long a stopping worker waits for its queued live events and acknowledgements to be sent.
 CLOSE_SEND_SECONDS = 10.0
 
@@ -70,8 +74,20 @@ class WorkerRuntime:
             LivePublisher(self.redis, maxlen=config.stream_maxlen, ttl_seconds=config.stream_ttl_seconds),
             budget_seconds=config.outage_budget_seconds,
         )
+        # The claims and the successes of jobs that end at about the same time on several threads go to Postgres
+        # together, one statement each (``actors.grouped``).
+        self.claims: Grouped[uuid.UUID, sm.Changed | None] = Grouped("job-claims", self._claim_many)
+        self.successes: Grouped[Success, sm.Changed | None] = Grouped("job-successes", self._succeed_many)
         self._running: dict[uuid.UUID, JobContext] = {}
         self._lock = threading.Lock()
+
+    def _claim_many(self, job_ids: list[uuid.UUID]) -> list[sm.Changed | None]:
+        with direct.sync_connection(self.direct) as conn:
+            return sm.claim_many(conn, job_ids, worker=self.worker_id, lease_seconds=self.config.lease_seconds)
+
+    def _succeed_many(self, jobs: list[Success]) -> list[sm.Changed | None]:
+        with direct.sync_connection(self.direct) as conn:
+            return sm.succeed_many(conn, jobs, worker=self.worker_id)
 
     def add_running(self, ctx: JobContext) -> None:
         with self._lock:
@@ -87,6 +103,8 @@ class WorkerRuntime:
             return list(self._running.values())
 
     def close(self) -> None:
+        self.claims.close()
+        self.successes.close()
         self.publisher.close(timeout=CLOSE_SEND_SECONDS)
         self.direct.close()
         self.engine.dispose()

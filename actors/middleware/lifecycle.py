@@ -33,7 +33,6 @@ from actors.holder import RuntimeHolder
 from actors.middleware.outcomes import Outcomes, sending_now
 from actors.registry import JobKind, all_kinds, get_kind, resolve
 from actors.signals import ReceivedSignal, WaitFor
-from db import direct
 from db import state_machine as sm
 from db.fairness import Admission, admit
 from db.locks import lock_job
@@ -115,8 +114,8 @@ class JobLifecycle(Middleware):
                 # The common case in one statement, without the job's lock: a job whose row is committed and
                 # claimable is claimed here. Only when it is not (not yet committed by a sender that holds the
                 # lock, or really not claimable) does the locked path below wait for that sender and decide.
-                with direct.sync_connection(rt.direct) as conn:
-                    fast = sm.claim(conn, job_id, worker=rt.worker_id, lease_seconds=rt.config.lease_seconds)
+                # With the claims of other threads that arrive meanwhile, in one statement (``actors.grouped``).
+                fast = rt.claims(job_id)
                 if fast is not None:
                     return fast, None
             with rt.sessions.begin() as session:

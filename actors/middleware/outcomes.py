@@ -31,7 +31,6 @@ from actors.polling import PollAgain, schedule_next_poll
 from actors.registry import JobKind
 from actors.retry import is_transient, ride_out
 from actors.signals import WaitFor
-from db import direct
 from db import state_machine as sm
 from db.live import LiveEvent
 from db.locks import lock_job
@@ -108,9 +107,9 @@ class Outcomes:
             result = {"value": result}
 
         def succeed() -> sm.Changed | None:
-            # One statement (the row, its audit event): its own transaction.
-            with direct.sync_connection(rt.direct) as conn:
-                return sm.succeed(conn, ctx.job_id, ctx.claim_token, result, worker=rt.worker_id)
+            # One statement (the row, its audit event), its own transaction, with the successes of other threads
+            # that arrive meanwhile (``actors.grouped``).
+            return rt.successes((ctx.job_id, ctx.claim_token, result))
 
         changed = self.ride_out(succeed, f"finishing job {ctx.job_id}")
         if changed is None:

@@ -29,12 +29,14 @@ from db.state_machine.payments import NewPayment, expire, mark_paid
 from db.state_machine.runs import (
     cancel,
     claim,
+    claim_many,
     fail,
     fail_lost,
     reclaim_lost,
     requeue,
     schedule_retry,
     succeed,
+    succeed_many,
 )
 from db.state_machine.waits import park, resume
 
@@ -46,6 +48,7 @@ __all__ = [
     "StateError",
     "cancel",
     "claim",
+    "claim_many",
     "create",
     "create_async",
     "create_direct",
@@ -65,5 +68,6 @@ __all__ = [
     "schedule_retry",
     "set_message_id",
     "succeed",
+    "succeed_many",
     "transition",
 ]

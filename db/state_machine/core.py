@@ -16,9 +16,24 @@ from typing import Any
 import msgspec
 import psycopg
 from psycopg.rows import TupleRow
-from sqlalchemy import ColumnElement, Connection, Select, String, Uuid, bindparam, func, insert, literal, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from db.direct import compiled
 from db.live import LiveEvent, StatusChanged
@@ -58,23 +73,54 @@ def finish_values(**values: Any) -> dict[str, Any]:
     return {"finished_at": func.now(), "lease_expires_at": None, **values}
 
 
+def job_rows(**columns: TypeEngine[Any]) -> CTE:
+    """The per-job values of a transition of many jobs at once (``transition_statement``'s ``rows``): bind
+    parameter ``rows``, a JSON array of objects with ``job_id`` and ``columns`` (``encode_rows``)."""
+    source = (
+        func.jsonb_to_recordset(bindparam("rows", type_=String()).cast(JSONB))
+        .table_valued(column("job_id", Uuid()), *(column(name, type_) for name, type_ in columns.items()))
+        .render_derived(name="given", with_types=True)
+    )
+    return select(source).cte("rows")
+
+
+encode_rows = msgspec.json.Encoder().encode
+
+
 def transition_statement(
     to: JobStatus,
     *,
     values: dict[str, Any] | None = None,
     where: list[ColumnElement[bool]] | None = None,
     returning: tuple[Any, ...] = (),
+    rows: CTE | None = None,
 ) -> Select[Any]:
     """The one statement of a move to ``to``: bind parameters ``job_id``, ``actor`` and ``detail``, plus any
     that ``values`` and ``where`` name. Built once by the hot transitions (``runs.claim``, ``runs.succeed``),
-    whose per-call values are bind parameters too, so each run costs no statement building."""
+    whose per-call values are bind parameters too, so each run costs no statement building.
+
+    With ``rows`` (``job_rows``) the statement moves every job named there instead of ``job_id``, and
+    ``values`` and ``where`` may name the columns of ``rows`` for values of each job's own; its rows then
+    come in no particular order (each starts with the job's id)."""
     # One round trip: lock the row (so the reported from_status is the one the UPDATE saw), update it, and
     # append the audit row from the UPDATE's result, all in one statement of the caller's transaction.
-    job_id = bindparam("job_id", type_=Uuid())
-    old = select(Job.id, Job.status.label("old_status")).where(Job.id == job_id).with_for_update().cte("old")
+    where = list(where or [])
+    if rows is None:
+        job_id = bindparam("job_id", type_=Uuid())
+        old = select(Job.id, Job.status.label("old_status")).where(Job.id == job_id).with_for_update().cte("old")
+    else:
+        # Locked in the order of their ids, so that two statements of many jobs cannot deadlock.
+        old = (
+            select(Job.id, Job.status.label("old_status"))
+            .join(rows, rows.c.job_id == Job.id)
+            .order_by(Job.id)
+            .with_for_update(of=Job)
+            .cte("old")
+        )
+        where.append(rows.c.job_id == Job.id)
     changed_row = (
         update(Job)
-        .where(Job.id == old.c.id, Job.status.in_([s.value for s in ALLOWED_FROM[to]]), *(where or []))
+        .where(Job.id == old.c.id, Job.status.in_([s.value for s in ALLOWED_FROM[to]]), *where)
         # The moment of the change itself, not the transaction's start (``now()``): a worker's transaction
         # begins before it waits for the creating transaction's lock, and history must stay in order.
         .values(status=to.value, updated_at=func.clock_timestamp(), **(values or {}))
@@ -107,6 +153,7 @@ def transition_statement(
         .cte("audit")
     )
     return select(
+        changed_row.c.changed_id,
         changed_row.c.from_status,
         changed_row.c.owner_id,
         changed_row.c.attempts,
@@ -144,6 +191,30 @@ def run_transition(
     return _changed(conn, row, job_id, to, actor=actor, detail=detail, event=event)
 
 
+def run_transition_many(
+    conn: psycopg.Connection[TupleRow],
+    statement: Select[Any],
+    jobs: Sequence[tuple[uuid.UUID, dict[str, Any]]],
+    to: JobStatus,
+    *,
+    actor: str,
+    events: Sequence[dict[str, Any] | None] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> list[Changed | None]:
+    """``run_transition`` of a ``rows`` statement for many jobs in one statement, its own transaction, on an
+    autocommit psycopg connection: ``jobs`` holds each job's id and its values of ``rows``; the result has each
+    job's change (with ``events[i]`` in its live event), or None, in the order of ``jobs``."""
+    rows = encode_rows([{"job_id": job_id, **values} for job_id, values in jobs])
+    bound = {"rows": rows.decode(), "actor": actor, "detail": None, **(parameters or {})}
+    found = {row[0]: row for row in compiled(statement).execute_sync(conn, bound).fetchall()}
+    changes: list[Changed | None] = []
+    for i, (job_id, _) in enumerate(jobs):
+        # A job named twice (a duplicate message) moved once: the first to name it has the change.
+        row = found.pop(job_id, None)
+        changes.append(_changed(None, row, job_id, to, actor=actor, detail=None, event=events[i] if events else None))
+    return changes
+
+
 def _changed(
     session: Session | Connection | None,
     row: Sequence[Any] | None,
@@ -156,7 +227,7 @@ def _changed(
 ) -> Changed | None:
     if row is None:
         return None
-    from_status, owner_id, attempts, claim_token, at, *rest = row
+    _, from_status, owner_id, attempts, claim_token, at, *rest = row
     # The change's log line, metrics and trace point, reported once it is committed (db.observe).
     extra = note_row(session, job_id, from_status, to.value, at, attempts, actor, rest)
     changed = Changed(job_id, owner_id, from_status, to.value, at, attempts, claim_token, [], tuple(extra))

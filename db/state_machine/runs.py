@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -10,13 +11,16 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 from sqlalchemy import Connection, Interval, Select, String, Uuid, bindparam, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from db.models import Job
 from db.state_machine.core import (
     Changed,
     finish_values,
+    job_rows,
     run_transition,
+    run_transition_many,
     transition,
     transition_statement,
 )
@@ -24,12 +28,13 @@ from db.statuses import TERMINAL, JobStatus
 
 
 @cache
-def _claim_statement() -> Select[Any]:
+def _claim_statement(many: bool = False) -> Select[Any]:
+    rows = job_rows(new_token=Uuid()) if many else None
     return transition_statement(
         JobStatus.RUNNING,
         values={
             "attempts": Job.attempts + 1,
-            "claim_token": bindparam("new_token", type_=Uuid()),
+            "claim_token": rows.c.new_token if rows is not None else bindparam("new_token", type_=Uuid()),
             "claimed_by": bindparam("worker", type_=String()),
             "lease_expires_at": func.now() + bindparam("lease", type_=Interval()),
             "started_at": func.coalesce(Job.started_at, func.now()),
@@ -37,6 +42,7 @@ def _claim_statement() -> Select[Any]:
         },
         where=[Job.deleted_at.is_(None)],
         returning=(Job.params, Job.max_attempts, Job.job_state, Job.last_signal),
+        rows=rows,
     )
 
 
@@ -61,16 +67,40 @@ def claim(
     )
 
 
+def claim_many(
+    conn: psycopg.Connection[TupleRow], job_ids: Sequence[uuid.UUID], *, worker: str, lease_seconds: float
+) -> list[Changed | None]:
+    """``claim`` of several jobs in one statement on an autocommit psycopg connection (the claims of a worker's
+    threads that arrive together, ``actors.grouped``); each job's change or None, in the order given."""
+    return run_transition_many(
+        conn,
+        _claim_statement(many=True),
+        [(job_id, {"new_token": uuid.uuid4()}) for job_id in job_ids],
+        JobStatus.RUNNING,
+        actor=f"worker:{worker}",
+        parameters={"worker": worker, "lease": timedelta(seconds=lease_seconds)},
+    )
+
+
 def _claim_parameters(worker: str, lease_seconds: float) -> dict[str, Any]:
     return {"new_token": uuid.uuid4(), "worker": worker, "lease": timedelta(seconds=lease_seconds)}
 
 
 @cache
-def _succeed_statement() -> Select[Any]:
+def _succeed_statement(many: bool = False) -> Select[Any]:
+    if many:
+        rows = job_rows(held_token=Uuid(), result=JSONB())
+        result: Any = rows.c.result
+        held_token: Any = rows.c.held_token
+    else:
+        rows = None
+        result = bindparam("result_value", type_=Job.__table__.c.result.type)
+        held_token = bindparam("held_token", type_=Uuid())
     return transition_statement(
         JobStatus.SUCCEEDED,
-        values=finish_values(result=bindparam("result_value", type_=Job.__table__.c.result.type), error=None),
-        where=[Job.claim_token == bindparam("held_token", type_=Uuid())],
+        values=finish_values(result=result, error=None),
+        where=[Job.claim_token == held_token],
+        rows=rows,
     )
 
 
@@ -91,6 +121,24 @@ def succeed(
         actor=f"worker:{worker}",
         event={"result": result},
         parameters={"held_token": claim_token, "result_value": result},
+    )
+
+
+def succeed_many(
+    conn: psycopg.Connection[TupleRow],
+    jobs: Sequence[tuple[uuid.UUID, uuid.UUID, dict[str, Any] | None]],
+    *,
+    worker: str,
+) -> list[Changed | None]:
+    """``succeed`` of several (job id, claim token, result) in one statement on an autocommit psycopg
+    connection (``actors.grouped``); each job's change or None, in the order given."""
+    return run_transition_many(
+        conn,
+        _succeed_statement(many=True),
+        [(job_id, {"held_token": token, "result": result}) for job_id, token, result in jobs],
+        JobStatus.SUCCEEDED,
+        actor=f"worker:{worker}",
+        events=[{"result": result} for _, _, result in jobs],
     )
 
 
