@@ -76,16 +76,18 @@ class WorkerRuntime:
         )
         # The claims and the successes of jobs that end at about the same time on several threads go to Postgres
         # together, one statement each (``actors.grouped``).
-        self.claims: Grouped[uuid.UUID, sm.Changed | None] = Grouped("job-claims", self._claim_many)
-        self.successes: Grouped[Success, sm.Changed | None] = Grouped("job-successes", self._succeed_many)
+        # Each call returns its job's row, which the calling thread turns into the change (``sm.claimed``,
+        # ``sm.succeeded``), reporting it in that thread's trace.
+        self.claims: Grouped[uuid.UUID, sm.Row | None] = Grouped("job-claims", self._claim_many)
+        self.successes: Grouped[Success, sm.Row | None] = Grouped("job-successes", self._succeed_many)
         self._running: dict[uuid.UUID, JobContext] = {}
         self._lock = threading.Lock()
 
-    def _claim_many(self, job_ids: list[uuid.UUID]) -> list[sm.Changed | None]:
+    def _claim_many(self, job_ids: list[uuid.UUID]) -> list[sm.Row | None]:
         with direct.sync_connection(self.direct) as conn:
             return sm.claim_many(conn, job_ids, worker=self.worker_id, lease_seconds=self.config.lease_seconds)
 
-    def _succeed_many(self, jobs: list[Success]) -> list[sm.Changed | None]:
+    def _succeed_many(self, jobs: list[Success]) -> list[sm.Row | None]:
         with direct.sync_connection(self.direct) as conn:
             return sm.succeed_many(conn, jobs, worker=self.worker_id)
 

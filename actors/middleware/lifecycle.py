@@ -115,7 +115,7 @@ class JobLifecycle(Middleware):
                 # claimable is claimed here. Only when it is not (not yet committed by a sender that holds the
                 # lock, or really not claimable) does the locked path below wait for that sender and decide.
                 # With the claims of other threads that arrive meanwhile, in one statement (``actors.grouped``).
-                fast = rt.claims(job_id)
+                fast = sm.claimed(rt.claims(job_id), job_id, worker=rt.worker_id)
                 if fast is not None:
                     return fast, None
             with rt.sessions.begin() as session:

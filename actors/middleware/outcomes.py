@@ -109,7 +109,8 @@ class Outcomes:
         def succeed() -> sm.Changed | None:
             # One statement (the row, its audit event), its own transaction, with the successes of other threads
             # that arrive meanwhile (``actors.grouped``).
-            return rt.successes((ctx.job_id, ctx.claim_token, result))
+            row = rt.successes((ctx.job_id, ctx.claim_token, result))
+            return sm.succeeded(row, ctx.job_id, result, worker=rt.worker_id)
 
         changed = self.ride_out(succeed, f"finishing job {ctx.job_id}")
         if changed is None:

@@ -18,6 +18,7 @@ from db.state_machine import payments
 from db.state_machine.core import (
     Changed,
     InvalidTransition,
+    Row,
     StateError,
     current_status,
     record_event,
@@ -30,6 +31,7 @@ from db.state_machine.runs import (
     cancel,
     claim,
     claim_many,
+    claimed,
     fail,
     fail_lost,
     reclaim_lost,
@@ -37,6 +39,7 @@ from db.state_machine.runs import (
     schedule_retry,
     succeed,
     succeed_many,
+    succeeded,
 )
 from db.state_machine.waits import park, resume
 
@@ -45,10 +48,12 @@ __all__ = [
     "InvalidTransition",
     "NewJob",
     "NewPayment",
+    "Row",
     "StateError",
     "cancel",
     "claim",
     "claim_many",
+    "claimed",
     "create",
     "create_async",
     "create_direct",
@@ -69,5 +74,6 @@ __all__ = [
     "set_message_id",
     "succeed",
     "succeed_many",
+    "succeeded",
     "transition",
 ]

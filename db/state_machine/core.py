@@ -41,6 +41,9 @@ from db.models import Job, JobEvent
 from db.observe.transitions import note_row, observed_columns
 from db.statuses import ALLOWED_FROM, JobStatus
 
+# A row of a transition statement (``run_transition_many``).
+Row = Sequence[Any]
+
 
 class StateError(Exception):
     """Base of state machine errors."""
@@ -195,24 +198,31 @@ def run_transition_many(
     conn: psycopg.Connection[TupleRow],
     statement: Select[Any],
     jobs: Sequence[tuple[uuid.UUID, dict[str, Any]]],
-    to: JobStatus,
     *,
     actor: str,
-    events: Sequence[dict[str, Any] | None] | None = None,
     parameters: dict[str, Any] | None = None,
-) -> list[Changed | None]:
-    """``run_transition`` of a ``rows`` statement for many jobs in one statement, its own transaction, on an
-    autocommit psycopg connection: ``jobs`` holds each job's id and its values of ``rows``; the result has each
-    job's change (with ``events[i]`` in its live event), or None, in the order of ``jobs``."""
+) -> list[Row | None]:
+    """A ``rows`` statement for many jobs in one statement, its own transaction, on an autocommit psycopg
+    connection: ``jobs`` holds each job's id and its values of ``rows``. Returns each job's row, or None where
+    its change did not apply, in the order of ``jobs``, for ``changed_from_row`` on the thread that asked for
+    that job's change (which reports it, in that thread's trace)."""
     rows = encode_rows([{"job_id": job_id, **values} for job_id, values in jobs])
     bound = {"rows": rows.decode(), "actor": actor, "detail": None, **(parameters or {})}
     found = {row[0]: row for row in compiled(statement).execute_sync(conn, bound).fetchall()}
-    changes: list[Changed | None] = []
-    for i, (job_id, _) in enumerate(jobs):
-        # A job named twice (a duplicate message) moved once: the first to name it has the change.
-        row = found.pop(job_id, None)
-        changes.append(_changed(None, row, job_id, to, actor=actor, detail=None, event=events[i] if events else None))
-    return changes
+    # A job named twice (a duplicate message) moved once: the first to name it has the change.
+    return [found.pop(job_id, None) for job_id, _ in jobs]
+
+
+def changed_from_row(
+    row: Row | None,
+    job_id: uuid.UUID,
+    to: JobStatus,
+    *,
+    actor: str,
+    event: dict[str, Any] | None = None,
+) -> Changed | None:
+    """The change (reported now: it is committed) and its live event from a row of ``run_transition_many``."""
+    return _changed(None, row, job_id, to, actor=actor, detail=None, event=event)
 
 
 def _changed(

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from db.models import Job
 from db.state_machine.core import (
     Changed,
+    Row,
+    changed_from_row,
     finish_values,
     job_rows,
     run_transition,
@@ -69,17 +71,22 @@ def claim(
 
 def claim_many(
     conn: psycopg.Connection[TupleRow], job_ids: Sequence[uuid.UUID], *, worker: str, lease_seconds: float
-) -> list[Changed | None]:
+) -> list[Row | None]:
     """``claim`` of several jobs in one statement on an autocommit psycopg connection (the claims of a worker's
-    threads that arrive together, ``actors.grouped``); each job's change or None, in the order given."""
+    threads that arrive together, ``actors.grouped``): each job's row, or None, in the order given; each
+    thread makes its job's change of its row with ``claimed``."""
     return run_transition_many(
         conn,
         _claim_statement(many=True),
         [(job_id, {"new_token": uuid.uuid4()}) for job_id in job_ids],
-        JobStatus.RUNNING,
         actor=f"worker:{worker}",
         parameters={"worker": worker, "lease": timedelta(seconds=lease_seconds)},
     )
+
+
+def claimed(row: Row | None, job_id: uuid.UUID, *, worker: str) -> Changed | None:
+    """The claim of ``job_id`` from its row of ``claim_many`` (None: it was not claimed), as ``claim`` returns it."""
+    return changed_from_row(row, job_id, JobStatus.RUNNING, actor=f"worker:{worker}")
 
 
 def _claim_parameters(worker: str, lease_seconds: float) -> dict[str, Any]:
@@ -129,17 +136,20 @@ def succeed_many(
     jobs: Sequence[tuple[uuid.UUID, uuid.UUID, dict[str, Any] | None]],
     *,
     worker: str,
-) -> list[Changed | None]:
+) -> list[Row | None]:
     """``succeed`` of several (job id, claim token, result) in one statement on an autocommit psycopg
-    connection (``actors.grouped``); each job's change or None, in the order given."""
+    connection (``actors.grouped``): each job's row, or None, in the order given (for ``succeeded``)."""
     return run_transition_many(
         conn,
         _succeed_statement(many=True),
         [(job_id, {"held_token": token, "result": result}) for job_id, token, result in jobs],
-        JobStatus.SUCCEEDED,
         actor=f"worker:{worker}",
-        events=[{"result": result} for _, _, result in jobs],
     )
+
+
+def succeeded(row: Row | None, job_id: uuid.UUID, result: dict[str, Any] | None, *, worker: str) -> Changed | None:
+    """The success of ``job_id`` from its row of ``succeed_many``, as ``succeed`` returns it."""
+    return changed_from_row(row, job_id, JobStatus.SUCCEEDED, actor=f"worker:{worker}", event={"result": result})
 
 
 def fail(

@@ -69,7 +69,9 @@ def test_a_group_claims_and_finishes_each_job_as_one_call_would(
         assert done is not None and done.claim_token is not None
         assert sm.succeed(session, finished, done.claim_token, None, worker="w0") is not None
     # When one statement claims three queued jobs, a finished one, and the first again (a duplicate message)
-    claimed = sm.claim_many(conn, [first, second, finished, third, first], worker="w1", lease_seconds=30)
+    order = [first, second, finished, third, first]
+    rows = sm.claim_many(conn, order, worker="w1", lease_seconds=30)
+    claimed = [sm.claimed(row, job_id, worker="w1") for row, job_id in zip(rows, order, strict=True)]
     # Then each queued job is claimed once, with a token of its own, its params and an audit row
     assert [c is not None for c in claimed] == [True, True, False, True, False]
     changes = [c for c in claimed if c is not None]
@@ -80,11 +82,15 @@ def test_a_group_claims_and_finishes_each_job_as_one_call_would(
     assert _audit(sessions, first) == [("queued", "running", "worker:w1")]
     # When one statement finishes them, one with another's token
     tokens = {c.job_id: c.claim_token for c in changes}
-    finished_now = sm.succeed_many(
-        conn,
-        [(first, tokens[first], {"pages": 3}), (second, tokens[third], {"stolen": True}), (third, tokens[third], None)],
-        worker="w1",
-    )
+    successes = [
+        (first, tokens[first], {"pages": 3}),
+        (second, tokens[third], {"stolen": True}),
+        (third, tokens[third], None),
+    ]
+    rows = sm.succeed_many(conn, successes, worker="w1")
+    finished_now = [
+        sm.succeeded(row, j, result, worker="w1") for row, (j, _, result) in zip(rows, successes, strict=True)
+    ]
     # Then only the holders of the claims finish their jobs, each with its own result, in its event and its row
     assert [c is not None for c in finished_now] == [True, False, True]
     assert finished_now[0] is not None and finished_now[0].events[0].body.result == {"pages": 3}
@@ -111,7 +117,8 @@ def test_groups_over_the_same_jobs_at_once_claim_each_job_once(
         try:
             barrier.wait(30)
             with direct.sync_connection(pool) as connection:
-                won.extend(c.job_id for c in sm.claim_many(connection, order, worker=name, lease_seconds=30) if c)
+                rows = sm.claim_many(connection, order, worker=name, lease_seconds=30)
+                won.extend(job_id for row, job_id in zip(rows, order, strict=True) if row is not None)
         except BaseException as exc:
             errors.append(exc)
 
