@@ -4,6 +4,7 @@ an outage is only the failing call's; an outage fails each call of the group."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -12,100 +13,82 @@ import pytest
 from actors.grouped import Grouped
 
 
-def _in_threads(count: int, call: Callable[[int], object]) -> dict[int, object]:
+class Held:
+    """A ``run_many`` whose first call of each round waits until released (so that others queue behind it)."""
+
+    def __init__(self, answer: Callable[[list[int]], list[int]]) -> None:
+        self.answer = answer
+        self.groups: list[list[int]] = []
+        self.release = threading.Event()
+
+    def __call__(self, arguments: list[int]) -> list[int]:
+        self.groups.append(arguments)
+        if len(self.groups) == 1:
+            self.release.wait(30)
+        return self.answer(arguments)
+
+
+def _behind_a_first_call(grouped: Grouped[int, int], held: Held, arguments: list[int]) -> dict[int, object]:
+    """Run a first call that holds the group's thread, make one call per argument from threads of their own
+    while it does, release it; returns each call's result or error by argument."""
+    held.groups.clear()
+    held.release.clear()
+    first = threading.Thread(target=grouped, args=(0,))
+    first.start()
+    _until(lambda: bool(held.groups))
     outcomes: dict[int, object] = {}
 
-    def run(n: int) -> None:
+    def call(argument: int) -> None:
         try:
-            outcomes[n] = call(n)
+            outcomes[argument] = grouped(argument)
         except Exception as exc:
-            outcomes[n] = exc
+            outcomes[argument] = exc
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    threads = [threading.Thread(target=call, args=(a,)) for a in arguments]
     for t in threads:
         t.start()
-    for t in threads:
+    _until(lambda: len(grouped._waiting) == len(arguments))
+    held.release.set()
+    for t in [first, *threads]:
         t.join(30)
     return outcomes
 
 
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def test_calls_that_arrive_while_one_runs_go_together() -> None:
-    groups: list[list[int]] = []
-    release = threading.Event()
-
-    def run_many(arguments: list[int]) -> list[int]:
-        groups.append(arguments)
-        if len(groups) == 1:
-            release.wait(30)  # the first call is under way while the others arrive
-        return [a * 10 for a in arguments]
-
-    grouped: Grouped[int, int] = Grouped("test", run_many)
-    first = threading.Thread(target=grouped, args=(100,))
-    first.start()
-    while not groups:
-        threading.Event().wait(0.01)
-    waiting = threading.Thread(target=lambda: outcomes.update(_in_threads(6, grouped)))
-    outcomes: dict[int, object] = {}
-    waiting.start()
-    # The six calls wait while the first runs, then go in one group, each with its own result
-    while len(grouped._waiting) < 6:
-        threading.Event().wait(0.01)
-    release.set()
-    waiting.join(30)
-    first.join(30)
-    assert groups[0] == [100]
-    assert sorted(groups[1]) == list(range(6)) and len(groups) == 2
-    assert outcomes == {n: n * 10 for n in range(6)}
+    held = Held(lambda arguments: [a * 10 for a in arguments])
+    grouped: Grouped[int, int] = Grouped("test", held)
+    outcomes = _behind_a_first_call(grouped, held, list(range(1, 7)))
+    # The six calls waited while the first ran, then went in one group, each with its own result
+    assert held.groups[0] == [0]
+    assert sorted(held.groups[1]) == list(range(1, 7)) and len(held.groups) == 2
+    assert outcomes == {n: n * 10 for n in range(1, 7)}
     grouped.close()
+    with pytest.raises(RuntimeError):
+        grouped(1)
 
 
 def test_a_bad_call_fails_alone_and_an_outage_fails_the_group() -> None:
-    release = threading.Event()
-    calls: list[list[int]] = []
-
-    def run_many(arguments: list[int]) -> list[int]:
-        calls.append(arguments)
-        if len(calls) == 1:
-            release.wait(30)
-            return [0]
+    def answer(arguments: list[int]) -> list[int]:
         if 3 in arguments:
             raise ValueError("three is refused")
         if 7 in arguments:
             raise psycopg.OperationalError("connection lost")
         return arguments
 
-    grouped: Grouped[int, int] = Grouped("test", run_many)
-    first = threading.Thread(target=grouped, args=(0,))
-    first.start()
-    while not calls:
-        threading.Event().wait(0.01)
-    outcomes: dict[int, object] = {}
-    # Given calls 1-4 waiting together behind a first one
-    waiting = threading.Thread(target=lambda: outcomes.update(_in_threads(5, grouped)))
-    waiting.start()
-    while len(grouped._waiting) < 5:
-        threading.Event().wait(0.01)
-    release.set()
-    waiting.join(30)
+    held = Held(lambda arguments: [0] if arguments == [0] else answer(arguments))
+    grouped: Grouped[int, int] = Grouped("test", held)
     # The refused call fails alone; the others of its group get their results
+    outcomes = _behind_a_first_call(grouped, held, [1, 2, 3, 4])
     assert isinstance(outcomes.pop(3), ValueError)
-    assert outcomes == {0: 0, 1: 1, 2: 2, 4: 4}
+    assert outcomes == {1: 1, 2: 2, 4: 4}
     # An outage (call 7's) fails every call of the group it hit (each caller rides it out)
-    release.clear()
-    calls.clear()
-    first = threading.Thread(target=grouped, args=(0,))
-    first.start()
-    while not calls:
-        threading.Event().wait(0.01)
-    outcomes = {}
-    waiting = threading.Thread(target=lambda: outcomes.update(_in_threads(8, lambda n: grouped(n + 4))))
-    waiting.start()
-    while len(grouped._waiting) < 8:
-        threading.Event().wait(0.01)
-    release.set()
-    waiting.join(30)
-    first.join(30)
-    assert all(isinstance(outcomes[n], psycopg.OperationalError) for n in range(8))
+    outcomes = _behind_a_first_call(grouped, held, [4, 5, 6, 7, 8])
+    assert all(isinstance(outcomes[n], psycopg.OperationalError) for n in (4, 5, 6, 7, 8))
     grouped.close()
-    with pytest.raises(RuntimeError):
-        grouped(1)
