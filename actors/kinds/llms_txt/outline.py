@@ -35,6 +35,10 @@ _BREADCRUMB = (
 )
 _JSON_LD = 'script[type="application/ld+json"]'
 _BREADCRUMB_OR_JSON_LD = f"{_JSON_LD}, {_BREADCRUMB}"
+# What any match of ``_BREADCRUMB_OR_JSON_LD`` needs somewhere in the page (an ``ol``/``ul`` inside
+# ``.breadcrumbs`` needs that ancestor): most pages have none of it, and three attribute selectors that stop at
+# the first match cost less than the nine (about 20 against 50 µs on a manual page).
+_MAY_HAVE_BREADCRUMBS = "script[type*=json i], [aria-label*=breadcrumb i], [class*=breadcrumb i]"
 
 
 class OutlineEntry(msgspec.Struct, array_like=True):
@@ -70,6 +74,8 @@ def page_outline(tree: LexborHTMLParser, base: str) -> list[OutlineEntry]:
 
 def breadcrumbs(tree: LexborHTMLParser, page_title: str = "") -> list[str]:
     """The page's breadcrumb trail as names, without the home entry and the page itself ([] when none)."""
+    if tree.css_first(_MAY_HAVE_BREADCRUMBS) is None:
+        return []
     # One walk of the tree finds both kinds (each CSS query walks all of it): JSON-LD first, whatever its place.
     found = tree.css(_BREADCRUMB_OR_JSON_LD)
     names = _json_ld_trail([node for node in found if _is_json_ld(node)])
