@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from actors.kinds.llms_txt.assemble import SiteInfo, render_llms_full
 from actors.kinds.llms_txt.full_text import FullText, write_full_text
@@ -58,8 +59,10 @@ def test_discarding_with_a_stream_open_leaves_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_section_files_are_read_from_their_byte_ranges(tmp_path: Path) -> None:
-    # Given an llms-full.txt over the split size, its sections noted as byte ranges
+@pytest.mark.parametrize("segments", [False, True], ids=["ranges-read-back", "segments-reused"])
+def test_section_files_are_read_from_their_byte_ranges(tmp_path: Path, segments: bool) -> None:
+    # Given an llms-full.txt over the split size, its sections noted as byte ranges (and, streamed in segments,
+    # each section's compressed segment kept for its own file)
     sections = [
         Section(
             name=name,
@@ -73,7 +76,8 @@ def test_section_files_are_read_from_their_byte_ranges(tmp_path: Path) -> None:
     site = SiteInfo(name="Acmé", base_url="https://docs.example.com/", summary="Docs.")
     bundle = Bundle(tmp_path)
     stream = bundle.stream(LLMS_FULL_TXT)
-    full = write_full_text(tmp_path, site, sections, split_bytes=1_000, copy_to=stream.write)
+    end_segment = stream.end_segment if segments else None
+    full = write_full_text(tmp_path, site, sections, split_bytes=1_000, copy_to=stream.write, end_segment=end_segment)
     stream.close()
     # When the outputs are written
     write_outputs(tmp_path, bundle, "# Docs\n", full)

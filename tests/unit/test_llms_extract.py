@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from actors.kinds.llms_txt.extract import PageInfo, extract_page
+from actors.kinds.llms_txt.outline import breadcrumbs
 from actors.kinds.llms_txt.titles import one_line, shorten, site_name_from_titles, strip_site_name
 from tests.bench import extract_speed
 
@@ -245,3 +247,33 @@ def test_tables_are_compact_and_code_keeps_its_spacing() -> None:
     assert "| --- | --- | --- |" in md
     assert "| a | | short |" in md
     assert "| id   | name  |\n| ---- | ----- |\n| 1    | alice |" in md
+
+
+_TRAIL_ITEMS = '<li><a href="/">Home</a></li><li><a href="/billing/">Billing</a></li><li>Invoices</li>'
+_JSON_LD_TRAIL = (
+    '<script type="application/ld+json">{"@type": "BreadcrumbList", "itemListElement": ['
+    '{"@type": "ListItem", "position": 1, "name": "Home"}, {"@type": "ListItem", "position": 2, "name": "Billing"},'
+    '{"@type": "ListItem", "position": 3, "name": "Invoices"}]}</script>'
+)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        f"<head>{_JSON_LD_TRAIL}</head><body><main><p>Paying an invoice.</p></main></body>",
+        f'<body><nav class="breadcrumbs"><ul>{_TRAIL_ITEMS}</ul></nav><article><p>Text.</p></article></body>',
+        f'<body><ol aria-label="Breadcrumb">{_TRAIL_ITEMS}</ol><div role="main"><p>Text.</p></div></body>',
+        f'<body><main class="breadcrumbs"><ul>{_TRAIL_ITEMS}</ul><p>Text.</p></main></body>',
+        '<head><meta name="description" content="Invoices."></head>'
+        f'<body><ol class="breadcrumb">{_TRAIL_ITEMS}</ol></body>',
+    ],
+    ids=["json-ld", "nav-class", "aria-label", "landmark-with-the-class", "after-a-meta"],
+)
+def test_breadcrumbs_are_found_wherever_the_first_query_hints_at_them(page: str) -> None:
+    # Given a page whose trail is found by a hint of the first query (a script, a class, a label)
+    html = f"<!doctype html><html>{page}</html>"
+    # When it is extracted
+    info = extract_page(URL, html)
+    # Then its trail is the one the breadcrumb reader finds on its own
+    assert info.breadcrumbs == ["Billing", "Invoices"]
+    assert info.breadcrumbs == breadcrumbs(LexborHTMLParser(html), info.title)

@@ -72,10 +72,13 @@ def write_full_text(
     sections: list[Section],
     split_bytes: int,
     copy_to: Callable[[bytes], object] | None = None,
+    end_segment: Callable[[], object] | None = None,
 ) -> FullText:
     """Write llms-full.txt for ``sections`` into ``folder``, and its section files when over ``split_bytes``.
 
-    ``copy_to`` also gets every piece of llms-full.txt as it is written (the bundle compresses it meanwhile).
+    ``copy_to`` also gets every piece of llms-full.txt as it is written (the bundle compresses it meanwhile), and
+    ``end_segment`` is called after the head and after each section (the bundle compresses each of these
+    segments on its own, and reuses a section's for the section's own file).
     """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / TEMPORARY_NAME
@@ -92,6 +95,8 @@ def write_full_text(
             return f.write(data)
 
         written = put(head.encode())
+        if end_segment is not None:
+            end_segment()
         for section in sections:
             start, tokens = written, 0
             for page in section.pages:
@@ -100,6 +105,8 @@ def write_full_text(
                 chars += len(BLOCK_SEPARATOR) + len(block)
                 written += put((BLOCK_SEPARATOR + block).encode())
             ranges.append((start, written))
+            if end_segment is not None:
+                end_segment()
             out.append(SectionText(section.name, section_filename(section.name, taken), tokens))
         written += put(b"\n")
     parts = _parts(site, out, ranges, sections) if written > split_bytes else []

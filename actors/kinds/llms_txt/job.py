@@ -239,7 +239,13 @@ class Generation:
             # below joins the header (llms.txt's only).
             stream = self.bundle.stream(LLMS_FULL_TXT)
             full = await asyncio.to_thread(
-                write_full_text, self.folder, site, structure.sections, self.params.split_full_bytes, stream.write
+                write_full_text,
+                self.folder,
+                site,
+                structure.sections,
+                self.params.split_full_bytes,
+                stream.write,
+                stream.end_segment,
             )
             stream.close()
             if full.split:

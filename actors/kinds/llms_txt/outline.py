@@ -35,6 +35,10 @@ _BREADCRUMB = (
 )
 _JSON_LD = 'script[type="application/ld+json"]'
 _BREADCRUMB_OR_JSON_LD = f"{_JSON_LD}, {_BREADCRUMB}"
+# What any match of ``_BREADCRUMB_OR_JSON_LD`` needs somewhere in the page (an ``ol``/``ul`` inside
+# ``.breadcrumbs`` needs that ancestor): most pages have none of it, and three attribute selectors cost less
+# than the nine (``extract`` asks them in its first query of the page, ``breadcrumbs`` when told to).
+BREADCRUMB_HINTS = "script[type*=json i], [aria-label*=breadcrumb i], [class*=breadcrumb i]"
 
 
 class OutlineEntry(msgspec.Struct, array_like=True):
@@ -68,8 +72,16 @@ def page_outline(tree: LexborHTMLParser, base: str) -> list[OutlineEntry]:
     return [e for e in best if e.url is None or e.url.startswith(origin)]
 
 
-def breadcrumbs(tree: LexborHTMLParser, page_title: str = "") -> list[str]:
-    """The page's breadcrumb trail as names, without the home entry and the page itself ([] when none)."""
+def breadcrumbs(tree: LexborHTMLParser, page_title: str = "", hinted: bool | None = None) -> list[str]:
+    """The page's breadcrumb trail as names, without the home entry and the page itself ([] when none).
+
+    ``hinted``: whether the page has a match of ``BREADCRUMB_HINTS`` (False: it has no trail), when the caller
+    knows; None to find out here.
+    """
+    if hinted is None:
+        hinted = tree.css_first(BREADCRUMB_HINTS) is not None
+    if not hinted:
+        return []
     # One walk of the tree finds both kinds (each CSS query walks all of it): JSON-LD first, whatever its place.
     found = tree.css(_BREADCRUMB_OR_JSON_LD)
     names = _json_ld_trail([node for node in found if _is_json_ld(node)])

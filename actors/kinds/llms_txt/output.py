@@ -2,8 +2,9 @@
 
 The bundle is written while the crawl runs: page files are compressed into it as pages arrive (in batches), in
 one background thread (zlib releases the GIL, so this uses the core the event loop leaves idle); llms-full.txt
-is compressed into it while it is being written (``Bundle.stream``), and only llms.txt and the per-section
-files are added at the end, each section's file compressed straight from its byte range of llms-full.txt.
+is compressed into it while it is being written (``Bundle.stream``), a segment at a time (its head, each
+section), and only llms.txt and the per-section files are added at the end, each section's file made of its
+section's compressed segment (``segments``; from its byte range of llms-full.txt when there is none).
 Files are written to a temporary name and renamed, so a download never sees half a file.
 
 Entries are compressed with ISA-L's deflate (python-isal) rather than zlib: on the benchmark's Markdown its
@@ -29,6 +30,7 @@ from isal import isal_zlib
 
 from actors.kinds.llms_txt.full_text import FullText, SectionPart
 from actors.kinds.llms_txt.full_text import discard as discard_full_text
+from actors.kinds.llms_txt.segments import COMPRESS_LEVEL, Segment, SegmentedEntry, write_with_segment
 
 LLMS_TXT = "llms.txt"
 LLMS_FULL_TXT = "llms-full.txt"
@@ -61,8 +63,6 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-# ISA-L's levels go from 0 to 3; 2 was the fastest on Markdown, and smaller than 0 and 1.
-COMPRESS_LEVEL = 2
 _COPY_CHUNK = 1 << 20
 
 
@@ -105,8 +105,10 @@ class Bundle:
         self._last: Future[None] | None = None
         self._batch: list[tuple[str, str]] = []
         # The streamed file being written (writer thread only), and the names of those already complete.
-        self._entry: IO[bytes] | None = None
+        self._entry: SegmentedEntry | None = None
         self.streamed: set[str] = set()
+        # Each complete streamed file's segments (writer thread only).
+        self._segments: dict[str, list[Segment]] = {}
         self._streaming: list[Future[None]] = []
 
     def add_page(self, url: str, title: str, markdown: str) -> None:
@@ -127,31 +129,47 @@ class Bundle:
         """Hand the next bytes of the streamed file to the writer thread."""
         self._streaming.append(self._writer.submit(self._write_entry, data))
 
+    def end_segment(self) -> None:
+        """End the streamed file's current segment (what has been handed over since the last one)."""
+        self._streaming.append(self._writer.submit(self._end_segment))
+
     def end_streamed(self, name: str) -> None:
         """End the streamed file ``name``."""
-        self._streaming.append(self._writer.submit(self._close_entry))
+        self._streaming.append(self._writer.submit(self._close_entry, name))
         self.streamed.add(name)
 
     def _open_entry(self, name: str) -> None:
         # A size over the ZIP64 limit: it is not known in advance, and may be over 2 GiB.
-        self._entry = _open_entry(self._open(), _entry_info(name, zipfile.ZIP64_LIMIT))
+        self._entry = SegmentedEntry(self._open(), _entry_info(name, zipfile.ZIP64_LIMIT))
 
     def _write_entry(self, data: bytes) -> None:
         if self._entry is not None:
             self._entry.write(data)
 
-    def _close_entry(self) -> None:
+    def _end_segment(self) -> None:
+        if self._entry is not None:
+            self._entry.end_segment()
+
+    def _close_entry(self, name: str) -> None:
         entry, self._entry = self._entry, None
         if entry is not None:
             entry.close()
+            self._segments[name] = entry.segments
 
-    def finish(self, texts: Sequence[tuple[str, str]], source: str = "", parts: Sequence[SectionPart] = ()) -> int:
-        """Add ``texts`` (name, text) and ``parts`` (each its head and a byte range of the file ``source``),
-        close the ZIP and move it into place; returns its size in bytes."""
+    def finish(
+        self,
+        texts: Sequence[tuple[str, str]],
+        source: str = "",
+        parts: Sequence[SectionPart] = (),
+        streamed_as: str = "",
+    ) -> int:
+        """Add ``texts`` (name, text) and ``parts`` (each its head and a byte range of the file ``source``, which
+        is the streamed file ``streamed_as`` when that is given: a range that is one of its segments is copied
+        compressed), close the ZIP and move it into place; returns its size in bytes."""
         self._batch.extend(texts)
         self._flush()
         for part in parts:
-            self._last = self._writer.submit(self._put_part, part, source)
+            self._last = self._writer.submit(self._put_part, part, source, streamed_as)
         self._writer.submit(self._close).result()
         for step in self._streaming:
             step.result()  # a streamed file that could not be written fails the job, as a failed close does
@@ -164,7 +182,8 @@ class Bundle:
         self._writer.shutdown(wait=True, cancel_futures=True)
         if self._entry is not None:
             # Closing an unfinished entry only ends it; the whole file is deleted just below.
-            self._close_entry()
+            self._entry.abandon()
+            self._entry = None
         self._close()
         self._tmp.unlink(missing_ok=True)
 
@@ -180,8 +199,12 @@ class Bundle:
             with _open_entry(archive, _entry_info(name, len(data))) as entry:
                 entry.write(data)
 
-    def _put_part(self, part: SectionPart, source: str) -> None:
+    def _put_part(self, part: SectionPart, source: str, streamed_as: str) -> None:
         size = len(part.head) + part.end - part.start + len(part.tail)
+        for segment in self._segments.get(streamed_as, ()):
+            if segment.start == part.start and segment.length == part.end - part.start:
+                write_with_segment(self._open(), _entry_info(part.filename, size), part.head, segment, part.tail)
+                return
         with _open_entry(self._open(), _entry_info(part.filename, size)) as entry, open(source, "rb") as f:
             entry.write(part.head)
             f.seek(part.start)
@@ -223,6 +246,11 @@ class BundleStream:
         if self._size >= STREAM_CHUNK:
             self._hand_over()
 
+    def end_segment(self) -> None:
+        """End a segment of the file here (``segments``): what was written since the last one."""
+        self._hand_over()
+        self._bundle.end_segment()
+
     def close(self) -> None:
         """End the file (the writer thread finishes compressing it in the background)."""
         self._hand_over()
@@ -256,6 +284,7 @@ def write_outputs(folder: Path, bundle: Bundle, llms_txt: str, full: FullText | 
         if LLMS_FULL_TXT not in bundle.streamed:
             parts.append(SectionPart(LLMS_FULL_TXT, b"", 0, full.bytes, b""))
         parts.extend(full.parts)
-    written.append(Artifact(BUNDLE_ZIP, bundle.finish([(LLMS_TXT, llms_txt)], source, parts)))
+    streamed_as = LLMS_FULL_TXT if LLMS_FULL_TXT in bundle.streamed else ""
+    written.append(Artifact(BUNDLE_ZIP, bundle.finish([(LLMS_TXT, llms_txt)], source, parts, streamed_as)))
     discard_full_text(folder)
     return written
