@@ -29,6 +29,8 @@ PYTHONS ?= 3.12 3.13
 # target runs. node and npm: the build kind's steps; bwrap: its sandbox; chromium: the browser tests.
 RUN_PACKAGES := node:nodejs npm:npm
 TEST_PACKAGES := $(RUN_PACKAGES) bwrap:bubblewrap $(or $(CHROMIUM_PATH),/usr/bin/chromium):chromium
+# nginx serves the llms_crawl benchmark's site (the Python test server would be the benchmark's bottleneck).
+BENCH_PACKAGES := $(RUN_PACKAGES) nginx:nginx
 SOURCES := service actors db
 DATA_DIR ?= .data
 # Extra arguments, e.g. `make test PYTEST_ARGS="-k sse -x"`.
@@ -88,6 +90,7 @@ fmt: install ## Format the code and apply ruff's safe fixes
 	$(BIN)/ruff format .
 
 bench: install ## Run the benchmarks (python -m tests.bench)
+	@scripts/system-packages $(BENCH_PACKAGES)
 	@scripts/npm-test-cache
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
