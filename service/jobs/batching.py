@@ -3,13 +3,13 @@
 A job is stored (its row and ``created`` audit event, committed) before its message is sent, and answered
 202 only once both are done. A request that finds no other creation in flight does this itself: one
 statement, one Redis pipeline. Requests that arrive while one is in flight wait for it and then go
-together: one transaction for all their rows (one round trip) and one pipeline for all their messages and
-first events. There is no timer: a lone request never waits, and the groups grow with the load, up to
-``MAX_BATCH``.
+together: one statement for all their rows (``create_direct_many``: one round trip, all or none) and one
+pipeline for all their messages and first events. There is no timer: a lone request never waits, and the
+groups grow with the load, up to ``MAX_BATCH``.
 
 If Redis fails, the group's rows are deleted again and each of its requests answers 503 (nothing
 half-stored); if the process dies between the commit and the send, the sweeper sends the queued jobs'
-messages. A Postgres failure fails the group's requests alike; the rows of one group are one transaction.
+messages. A Postgres failure fails the group's requests alike; the rows of one group are one statement.
 Only jobs without an idempotency key are grouped here (``service.jobs.creation``): a key already used fails
 its own statement, never a group.
 """
@@ -75,7 +75,7 @@ class CreationBatcher:
         self._busy = True
         try:
             async with direct.connection(self._pool) as conn:
-                events = await sm.create_direct(conn, job, actor=actor)
+                events = await sm.create_direct_many(conn, [(job, actor)])
             await self.send([(kind, job)], events)
         finally:
             if self._waiting:
