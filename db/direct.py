@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -95,20 +95,6 @@ class DirectStatement:
     def execute_sync(self, conn: psycopg.Connection[TupleRow], values: Mapping[str, Any]) -> psycopg.Cursor[TupleRow]:
         """``execute`` on a blocking connection (a worker thread)."""
         return conn.execute(self.sql, self.parameters(values), prepare=True)
-
-    async def execute_many(self, conn: psycopg.AsyncConnection[TupleRow], values: Sequence[Mapping[str, Any]]) -> None:
-        """Run the statement once for each of ``values`` in one transaction (all or none), all sent in one
-        pipeline: one round trip (``transaction()`` would cost three on an autocommit connection)."""
-        params = [self.parameters(one) for one in values]
-        try:
-            async with conn.pipeline(), conn.cursor() as cursor:
-                await cursor.execute("BEGIN")
-                await cursor.executemany(self.sql, params)
-                await cursor.execute("COMMIT")
-        except BaseException:
-            if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                await conn.rollback()
-            raise
 
 
 # The psycopg form of statements run on psycopg connections by their callers' shared code paths, by the

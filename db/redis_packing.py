@@ -24,7 +24,7 @@ class PackedConnection(aioredis.Connection):
             args = (*args[0].encode().split(), *args[1:])
         elif b" " in args[0]:
             args = (*args[0].split(), *args[1:])
-        if any(isinstance(arg, bool) for arg in args):
+        if bool in map(type, args):
             # redis-py's encoder refuses booleans (is True "1" or "True"?); hiredis would send them as 1/0.
             raise DataError("Invalid input of type: 'bool'. Convert to a bytes, string, int or float first.")
         try:

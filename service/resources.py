@@ -119,6 +119,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         if stripe_connection is not None:
             await stripe_connection.aclose()
         await hub.stop()
+        await sender.aclose()
         broker.client.close()
         await redis_client.aclose()
         # A client given its pool does not close it: its connections would be left to the garbage collector.

@@ -18,7 +18,22 @@ from typing import Any
 import msgspec
 import psycopg
 from psycopg.rows import TupleRow
-from sqlalchemy import Connection, Insert, String, Uuid, bindparam, func, insert, literal, null, select
+from sqlalchemy import (
+    Connection,
+    Insert,
+    String,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
@@ -90,10 +105,41 @@ def _build_statement(*, paid: bool) -> Insert:
     return statement.add_cte(payment) if payment is not None else statement
 
 
+def _build_many_statement() -> Insert:
+    """Free jobs and their ``created`` audit events, any number in one statement. The jobs come as one JSON
+    array parameter (``jsonb_to_recordset``), one object per job (its columns and its ``actor``): one
+    parameter for psycopg to send, encoded at once by msgspec, where arrays per column cost psycopg a Python
+    dumper per column and per element."""
+    columns = [column(name, Job.__table__.c[name].type) for name in _COLUMNS]
+    given = (
+        func.jsonb_to_recordset(cast(bindparam("jobs", type_=Text()), postgresql.JSONB))
+        .table_valued(*columns, column("actor", String()))
+        .render_derived(name="given", with_types=True)
+    )
+    rows = select(given).cte("new_rows")
+    new_jobs = (
+        insert(Job)
+        .from_select(list(_COLUMNS), select(*(rows.c[name] for name in _COLUMNS)))
+        .returning(Job.id, Job.status, Job.kind, Job.priority)
+        .cte("new_jobs")
+    )
+    audit = select(
+        new_jobs.c.id,
+        literal("created"),
+        null(),
+        new_jobs.c.status,
+        rows.c.actor,
+        func.jsonb_build_object("kind", new_jobs.c.kind, "priority", new_jobs.c.priority),
+    ).join_from(new_jobs, rows, rows.c.id == new_jobs.c.id)
+    return insert(JobEvent).from_select(["job_id", "type", "from_status", "to_status", "actor", "detail"], audit)
+
+
 _INSERT = _build_statement(paid=False)
 _INSERT_PAID = _build_statement(paid=True)
 # The same statements on psycopg directly (``db.direct``).
 _DIRECT_FREE, _DIRECT_PAID = DirectStatement(_INSERT), DirectStatement(_INSERT_PAID)
+_DIRECT_MANY = DirectStatement(_build_many_statement())
+_encoder = msgspec.json.Encoder()
 
 
 def _statement(job: NewJob, actor: str) -> tuple[Insert, dict[str, Any]]:
@@ -154,15 +200,17 @@ async def create_direct(conn: psycopg.AsyncConnection[TupleRow], job: NewJob, *,
 async def create_direct_many(
     conn: psycopg.AsyncConnection[TupleRow], jobs: Sequence[tuple[NewJob, str]]
 ) -> list[LiveEvent]:
-    """``create_direct`` of several free (job, actor) pairs in one transaction (all or none), one round trip.
+    """``create_direct`` of several free (job, actor) pairs in one statement (all or none), one round trip.
 
     Raises:
-        ValueError: a job is paid (its payment row needs the other statement: ``create_direct``).
+        ValueError: a job is paid (its payment row needs the other statement: ``create_direct``) or not in an
+            initial status.
     """
-    statements = [_statement(job, actor) for job, actor in jobs]
-    if any(statement is not _INSERT for statement, _ in statements):
-        raise ValueError("create_direct_many takes free jobs only")
-    await _DIRECT_FREE.execute_many(conn, [values for _, values in statements])
+    for job, _ in jobs:
+        if job.payment is not None or job.status not in INITIAL_STATUSES:
+            raise ValueError("create_direct_many takes free jobs in an initial status only")
+    rows = [{**msgspec.structs.asdict(job), "actor": actor} for job, actor in jobs]
+    await _DIRECT_MANY.execute(conn, {"jobs": _encoder.encode(rows).decode()})
     for job, actor in jobs:
         report_created(job, actor)
     return [event for job, _ in jobs for event in created_events(job)]

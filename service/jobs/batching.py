@@ -3,13 +3,18 @@
 A job is stored (its row and ``created`` audit event, committed) before its message is sent, and answered
 202 only once both are done. A request that finds no other creation in flight does this itself: one
 statement, one Redis pipeline. Requests that arrive while one is in flight wait for it and then go
-together: one transaction for all their rows (one round trip) and one pipeline for all their messages and
-first events. There is no timer: a lone request never waits, and the groups grow with the load, up to
-``MAX_BATCH``.
+together: one statement for all their rows (``create_direct_many``: one round trip, all or none) and one
+pipeline for all their messages and first events, up to ``MAX_BATCH`` a group.
+
+Under load (creations arriving at 50 a second or more) a group also waits a short window (5 ms) after its
+first request, so that the requests of that window share its round trips: at 200 creations a second a group
+otherwise rarely holds more than one, since each takes about a millisecond. A request after a quiet spell
+never waits. Measured in the create_latency benchmark (200 POSTs a second, same runs): 0.83-0.97 ms of API
+CPU per POST against 1.23-1.26 ms without the window, for a p50 of 6-8 ms instead of 2-6 ms.
 
 If Redis fails, the group's rows are deleted again and each of its requests answers 503 (nothing
 half-stored); if the process dies between the commit and the send, the sweeper sends the queued jobs'
-messages. A Postgres failure fails the group's requests alike; the rows of one group are one transaction.
+messages. A Postgres failure fails the group's requests alike; the rows of one group are one statement.
 Only jobs without an idempotency key are grouped here (``service.jobs.creation``): a key already used fails
 its own statement, never a group.
 """
@@ -37,6 +42,10 @@ from service.errors import ServiceUnavailable, dependency_down
 from service.jobs.enqueue import CreationSender
 
 MAX_BATCH = 64
+# Under load (a creation arrived within LOAD_GAP_SECONDS before the current one: 50 a second or more), the
+# first request of a group waits WINDOW_SECONDS for others to join it; after a quiet spell it goes at once.
+WINDOW_SECONDS = 0.005
+LOAD_GAP_SECONDS = 0.02
 
 
 @dataclass
@@ -56,6 +65,7 @@ class CreationBatcher:
         self._pool = pool
         self._sender = sender
         self._engine = engine
+        self._last_arrival = float("-inf")
         self._busy = False
         self._waiting: list[_Waiting] = []
         self._drainer: asyncio.Task[None] | None = None
@@ -67,15 +77,22 @@ class CreationBatcher:
             ServiceUnavailable: Redis failed (the job was not kept).
             psycopg.Error: Postgres failed.
         """
-        if self._busy:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        under_load, self._last_arrival = now - self._last_arrival < LOAD_GAP_SECONDS, now
+        if self._busy or under_load:
             waiting = _Waiting(kind, job, actor)
             self._waiting.append(waiting)
+            if not self._busy:
+                # The first of a group under load: the group goes once the window has passed.
+                self._busy = True
+                self._drainer = loop.create_task(self._drain(delay=WINDOW_SECONDS))
             await waiting.done
             return
         self._busy = True
         try:
             async with direct.connection(self._pool) as conn:
-                events = await sm.create_direct(conn, job, actor=actor)
+                events = await sm.create_direct_many(conn, [(job, actor)])
             await self.send([(kind, job)], events)
         finally:
             if self._waiting:
@@ -83,9 +100,11 @@ class CreationBatcher:
             else:
                 self._busy = False
 
-    async def _drain(self) -> None:
-        """Store and send the waiting jobs, a group at a time, until none is left."""
+    async def _drain(self, delay: float = 0.0) -> None:
+        """Store and send the waiting jobs, a group at a time, until none is left (after ``delay``)."""
         try:
+            if delay:
+                await asyncio.sleep(delay)
             while self._waiting:
                 group, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 await self._store_and_send(group)

@@ -136,3 +136,32 @@ async def test_jobs_created_at_the_same_moment_are_each_stored_and_sent(
 def _status(engine: Engine, job_id: str) -> str:
     with engine.connect() as conn:
         return str(conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": job_id}).scalar_one())
+
+
+async def test_a_job_created_after_redis_forgot_its_scripts_is_sent(
+    settings: Settings,
+    api_url: str,
+    make_user: Callable[..., Awaitable[ApiUser]],
+    db_engine: Engine,
+    redis_client: redis.Redis,
+) -> None:
+    # Given an API that has sent jobs already (its scripts known to Redis by their SHA)
+    user = await make_user()
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {user.api_key}"}) as client:
+        assert (await client.post("/api/jobs", json={"kind": "test_noop", "params": {}})).status_code == 202
+        # When Redis forgets every script (as after a restart) and a job is created
+        redis_client.script_flush()
+        created = await client.post("/api/jobs", json={"kind": "test_noop", "params": {"n": 1}})
+    # Then it is answered 202, its message was sent and its first live event appended
+    assert created.status_code == 202, created.text
+    job_id = created.json()["id"]
+    with db_engine.connect() as conn:
+        queue, message_id = conn.execute(
+            text("SELECT queue, message_id FROM jobs WHERE id = :id"), {"id": job_id}
+        ).one()
+    broker = build_broker(settings.redis.url)
+    try:
+        assert message_exists(broker, queue, message_id) or _status(db_engine, job_id) != "queued"
+    finally:
+        broker.client.close()
+    assert redis_client.xrange(f"genjobs:job:{job_id}:events")
