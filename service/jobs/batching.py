@@ -6,11 +6,11 @@ statement, one Redis pipeline. Requests that arrive while one is in flight wait 
 together: one statement for all their rows (``create_direct_many``: one round trip, all or none) and one
 pipeline for all their messages and first events, up to ``MAX_BATCH`` a group.
 
-Under load (creations arriving at 50 a second or more) a group also waits a short window (5 ms) after its
-first request, so that the requests of that window share its round trips: at 200 creations a second a group
-otherwise rarely holds more than one, since each takes about a millisecond. A request after a quiet spell
-never waits. Measured in the create_latency benchmark (200 POSTs a second, same runs): 0.83-0.97 ms of API
-CPU per POST against 1.23-1.26 ms without the window, for a p50 of 6-8 ms instead of 2-6 ms.
+There is no timer: a lone request never waits, and the groups grow with the load. A window under load
+(the first request of a group waiting 5 ms for others) was tried: at 200 POSTs a second it cut the API's CPU
+per POST from 1.23-1.26 ms to 0.83-0.97 ms, but producers that wait for each answer (the throughput
+benchmark's 8) then waited it on every request: 496-504 trivial jobs a second end to end against 627-680
+without it, on the same quiet machine.
 
 If Redis fails, the group's rows are deleted again and each of its requests answers 503 (nothing
 half-stored); if the process dies between the commit and the send, the sweeper sends the queued jobs'
@@ -42,10 +42,6 @@ from service.errors import ServiceUnavailable, dependency_down
 from service.jobs.enqueue import CreationSender
 
 MAX_BATCH = 64
-# Under load (a creation arrived within LOAD_GAP_SECONDS before the current one: 50 a second or more), the
-# first request of a group waits WINDOW_SECONDS for others to join it; after a quiet spell it goes at once.
-WINDOW_SECONDS = 0.005
-LOAD_GAP_SECONDS = 0.02
 
 
 @dataclass
@@ -65,7 +61,6 @@ class CreationBatcher:
         self._pool = pool
         self._sender = sender
         self._engine = engine
-        self._last_arrival = float("-inf")
         self._busy = False
         self._waiting: list[_Waiting] = []
         self._drainer: asyncio.Task[None] | None = None
@@ -77,16 +72,9 @@ class CreationBatcher:
             ServiceUnavailable: Redis failed (the job was not kept).
             psycopg.Error: Postgres failed.
         """
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        under_load, self._last_arrival = now - self._last_arrival < LOAD_GAP_SECONDS, now
-        if self._busy or under_load:
+        if self._busy:
             waiting = _Waiting(kind, job, actor)
             self._waiting.append(waiting)
-            if not self._busy:
-                # The first of a group under load: the group goes once the window has passed.
-                self._busy = True
-                self._drainer = loop.create_task(self._drain(delay=WINDOW_SECONDS))
             await waiting.done
             return
         self._busy = True
@@ -100,11 +88,9 @@ class CreationBatcher:
             else:
                 self._busy = False
 
-    async def _drain(self, delay: float = 0.0) -> None:
-        """Store and send the waiting jobs, a group at a time, until none is left (after ``delay``)."""
+    async def _drain(self) -> None:
+        """Store and send the waiting jobs, a group at a time, until none is left."""
         try:
-            if delay:
-                await asyncio.sleep(delay)
             while self._waiting:
                 group, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 await self._store_and_send(group)
