@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg.rows import TupleRow, namedtuple_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
-from sqlalchemy import ClauseElement
+from sqlalchemy import CTE, ClauseElement, ColumnClause, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -95,6 +97,27 @@ class DirectStatement:
     def execute_sync(self, conn: psycopg.Connection[TupleRow], values: Mapping[str, Any]) -> psycopg.Cursor[TupleRow]:
         """``execute`` on a blocking connection (a worker thread)."""
         return conn.execute(self.sql, self.parameters(values), prepare=True)
+
+
+def json_rows(parameter: str, name: str, *columns: ColumnClause[Any]) -> CTE:
+    """Rows given to a statement as one JSON array parameter (objects keyed by ``columns``' names), as the CTE
+    ``name``: a statement for many rows at once (creations, claims, successes) with one parameter for psycopg
+    to send, encoded at once by msgspec (``encode_json_rows``), where an array per column costs psycopg a
+    Python dumper per element (measured: 297 us for one job's creation against 150 us)."""
+    given = (
+        func.jsonb_to_recordset(cast(bindparam(parameter, type_=Text()), JSONB))
+        .table_valued(*columns)
+        .render_derived(name="given", with_types=True)
+    )
+    return select(given).cte(name)
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+def encode_json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The value of a ``json_rows`` parameter."""
+    return _encode_json(rows).decode()
 
 
 # The psycopg form of statements run on psycopg connections by their callers' shared code paths, by the

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from db.direct import compiled
+from db.direct import compiled, encode_json_rows, json_rows
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent
 from db.observe.transitions import note_row, observed_columns
@@ -78,16 +78,8 @@ def finish_values(**values: Any) -> dict[str, Any]:
 
 def job_rows(**columns: TypeEngine[Any]) -> CTE:
     """The per-job values of a transition of many jobs at once (``transition_statement``'s ``rows``): bind
-    parameter ``rows``, a JSON array of objects with ``job_id`` and ``columns`` (``encode_rows``)."""
-    source = (
-        func.jsonb_to_recordset(bindparam("rows", type_=String()).cast(JSONB))
-        .table_valued(column("job_id", Uuid()), *(column(name, type_) for name, type_ in columns.items()))
-        .render_derived(name="given", with_types=True)
-    )
-    return select(source).cte("rows")
-
-
-encode_rows = msgspec.json.Encoder().encode
+    parameter ``rows``, a JSON array of objects with ``job_id`` and ``columns`` (``db.direct.json_rows``)."""
+    return json_rows("rows", "rows", column("job_id", Uuid()), *(column(n, type_) for n, type_ in columns.items()))
 
 
 def transition_statement(
@@ -206,8 +198,8 @@ def run_transition_many(
     connection: ``jobs`` holds each job's id and its values of ``rows``. Returns each job's row, or None where
     its change did not apply, in the order of ``jobs``, for ``changed_from_row`` on the thread that asked for
     that job's change (which reports it, in that thread's trace)."""
-    rows = encode_rows([{"job_id": job_id, **values} for job_id, values in jobs])
-    bound = {"rows": rows.decode(), "actor": actor, "detail": None, **(parameters or {})}
+    rows = encode_json_rows([{"job_id": job_id, **values} for job_id, values in jobs])
+    bound = {"rows": rows, "actor": actor, "detail": None, **(parameters or {})}
     found = {row[0]: row for row in compiled(statement).execute_sync(conn, bound).fetchall()}
     # A job named twice (a duplicate message) moved once: the first to name it has the change.
     return [found.pop(job_id, None) for job_id, _ in jobs]

@@ -22,10 +22,8 @@ from sqlalchemy import (
     Connection,
     Insert,
     String,
-    Text,
     Uuid,
     bindparam,
-    cast,
     column,
     func,
     insert,
@@ -33,12 +31,11 @@ from sqlalchemy import (
     null,
     select,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
-from db.direct import DirectStatement
+from db.direct import DirectStatement, encode_json_rows, json_rows
 from db.live import LiveEvent, StatusChanged
 from db.models import Job, JobEvent, Payment
 from db.observe.transitions import note_created, report_created
@@ -106,17 +103,10 @@ def _build_statement(*, paid: bool) -> Insert:
 
 
 def _build_many_statement() -> Insert:
-    """Free jobs and their ``created`` audit events, any number in one statement. The jobs come as one JSON
-    array parameter (``jsonb_to_recordset``), one object per job (its columns and its ``actor``): one
-    parameter for psycopg to send, encoded at once by msgspec, where arrays per column cost psycopg a Python
-    dumper per column and per element."""
+    """Free jobs and their ``created`` audit events, any number in one statement: the jobs come as one JSON
+    array parameter ``jobs`` (``db.direct.json_rows``), one object per job (its columns and its ``actor``)."""
     columns = [column(name, Job.__table__.c[name].type) for name in _COLUMNS]
-    given = (
-        func.jsonb_to_recordset(cast(bindparam("jobs", type_=Text()), postgresql.JSONB))
-        .table_valued(*columns, column("actor", String()))
-        .render_derived(name="given", with_types=True)
-    )
-    rows = select(given).cte("new_rows")
+    rows = json_rows("jobs", "new_rows", *columns, column("actor", String()))
     new_jobs = (
         insert(Job)
         .from_select(list(_COLUMNS), select(*(rows.c[name] for name in _COLUMNS)))
@@ -139,7 +129,6 @@ _INSERT_PAID = _build_statement(paid=True)
 # The same statements on psycopg directly (``db.direct``).
 _DIRECT_FREE, _DIRECT_PAID = DirectStatement(_INSERT), DirectStatement(_INSERT_PAID)
 _DIRECT_MANY = DirectStatement(_build_many_statement())
-_encoder = msgspec.json.Encoder()
 
 
 def _statement(job: NewJob, actor: str) -> tuple[Insert, dict[str, Any]]:
@@ -210,7 +199,7 @@ async def create_direct_many(
         if job.payment is not None or job.status not in INITIAL_STATUSES:
             raise ValueError("create_direct_many takes free jobs in an initial status only")
     rows = [{**msgspec.structs.asdict(job), "actor": actor} for job, actor in jobs]
-    await _DIRECT_MANY.execute(conn, {"jobs": _encoder.encode(rows).decode()})
+    await _DIRECT_MANY.execute(conn, {"jobs": encode_json_rows(rows)})
     for job, actor in jobs:
         report_created(job, actor)
     return [event for job, _ in jobs for event in created_events(job)]
