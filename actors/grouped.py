@@ -30,13 +30,24 @@ MAX_GROUP = 32
 
 
 class _Call(Generic[A, R]):
-    __slots__ = ("argument", "done", "error", "result")
+    __slots__ = ("argument", "done", "error", "result", "then")
 
-    def __init__(self, argument: A) -> None:
+    def __init__(self, argument: A, then: Callable[[R | BaseException], None] | None = None) -> None:
         self.argument = argument
         self.done = threading.Event()
         self.result: R | None = None
         self.error: BaseException | None = None
+        # For a call nobody waits for (``submit``): given its result or its error, on the group's thread.
+        self.then = then
+
+    def settle(self) -> None:
+        if self.then is None:
+            self.done.set()
+            return
+        try:
+            self.then(self.error if self.error is not None else self.result)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("the follow-up of a grouped call failed")
 
 
 class Grouped(Generic[A, R]):
@@ -52,7 +63,24 @@ class Grouped(Generic[A, R]):
         self._thread: threading.Thread | None = None
 
     def __call__(self, argument: A) -> R:
-        call: _Call[A, R] = _Call(argument)
+        call: _Call[A, R] = self._queue(_Call(argument))
+        call.done.wait()
+        if call.error is not None:
+            raise call.error
+        return call.result  # type: ignore[return-value]
+
+    def submit(self, argument: A, then: Callable[[R | BaseException], None]) -> None:
+        """Queue ``argument`` without waiting: ``then`` gets its result (or the error) on the group's thread once
+        its group ran. A closed ``Grouped`` runs the call at once, on this thread."""
+        with self._ready:
+            closed = self._closed
+        if closed:
+            call: _Call[A, R] = _Call(argument, then)
+            self._settle([call])
+            return
+        self._queue(_Call(argument, then))
+
+    def _queue(self, call: _Call[A, R]) -> _Call[A, R]:
         with self._ready:
             if self._closed:
                 raise RuntimeError(f"{self._name}: closed")
@@ -61,10 +89,7 @@ class Grouped(Generic[A, R]):
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             self._ready.notify()
-        call.done.wait()
-        if call.error is not None:
-            raise call.error
-        return call.result  # type: ignore[return-value]
+        return call
 
     def close(self, timeout: float = 10.0) -> None:
         """Run the calls already waiting, then stop the thread."""
@@ -98,8 +123,8 @@ class Grouped(Generic[A, R]):
                 return
             for call in group:
                 call.error = exc
-                call.done.set()
+                call.settle()
             return
         for call, result in zip(group, results, strict=True):
             call.result = result
-            call.done.set()
+            call.settle()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actors.event_sender import QueuedPublisher
 from actors.grouped import Grouped
+from actors.retry import ride_out
 from db import direct
 from db import state_machine as sm
 from db.engine import make_engine, make_sessionmaker
@@ -88,8 +89,14 @@ class WorkerRuntime:
             return sm.claim_many(conn, job_ids, worker=self.worker_id, lease_seconds=self.config.lease_seconds)
 
     def _succeed_many(self, jobs: list[Success]) -> list[sm.Row | None]:
-        with direct.sync_connection(self.direct) as conn:
-            return sm.succeed_many(conn, jobs, worker=self.worker_id)
+        # Nobody waits for a success (``Outcomes.succeed``): an outage is ridden out here, holding the group.
+        def succeed_many() -> list[sm.Row | None]:
+            with direct.sync_connection(self.direct) as conn:
+                return sm.succeed_many(conn, jobs, worker=self.worker_id)
+
+        return ride_out(
+            succeed_many, what=f"finishing {len(jobs)} job(s)", budget_seconds=self.config.outage_budget_seconds
+        )
 
     def add_running(self, ctx: JobContext) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ job), and its live events are published after the commit.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import uuid
@@ -23,6 +24,7 @@ from dramatiq.middleware import Shutdown, TimeLimitExceeded
 from actors.broker import send_job
 from actors.context import JobContext
 from actors.errors import JobCancelled, JobTimedOut, PermanentJobError
+from actors.event_sender import QueuedPublisher
 from actors.fairness import owner_limit, wake_held
 from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
@@ -32,7 +34,7 @@ from actors.registry import JobKind
 from actors.retry import is_transient, ride_out
 from actors.signals import WaitFor
 from db import state_machine as sm
-from db.live import LiveEvent
+from db.live import LiveEvent, ScriptCall
 from db.locks import lock_job
 
 log = logging.getLogger("genjobs.worker")
@@ -77,7 +79,10 @@ class Outcomes:
     ) -> None:
         """Record how the run ended: the one place that maps an outcome to the job's next status."""
         if exception is None:
-            self.succeed(broker, ctx, ctx.result, message)
+            # A kind with a running limit per owner waits for its success: the owner's held jobs are woken
+            # right after, and count the running ones.
+            wait = owner_limit(kind, self.holder.runtime.config.max_running_per_owner) > 0
+            self.succeed(broker, ctx, ctx.result, message, wait=wait)
         elif isinstance(exception, JobCancelled):
             log.info("job %s stopped: %s", ctx.job_id, exception)
         elif isinstance(exception, PollAgain):
@@ -100,31 +105,68 @@ class Outcomes:
             self.retry(broker, kind, queue, ctx, describe_error(exception))
 
     def succeed(
-        self, broker: dramatiq.Broker, ctx: JobContext, result: Any, message: dramatiq.MessageProxy | None = None
+        self,
+        broker: dramatiq.Broker,
+        ctx: JobContext,
+        result: Any,
+        message: dramatiq.MessageProxy | None = None,
+        *,
+        wait: bool = False,
     ) -> None:
+        """Record the success: with the successes of other threads in one statement (``actors.grouped``); the
+        job's last events go to Redis with its message's acknowledgement, once the success is committed.
+
+        The thread does not wait for that commit (its next message runs meanwhile): the acknowledgement waits
+        for it instead (``_AckAfterCommit``), so a worker that dies before the commit leaves the message in
+        flight, to be delivered again, and the job's claim token still lets only one success through. With
+        ``wait`` (or no acknowledgement to hold back) the thread waits for the commit."""
         rt = self.holder.runtime
         if result is not None and not isinstance(result, dict):
             result = {"value": result}
-
-        def succeed() -> sm.Changed | None:
-            # One statement (the row, its audit event), its own transaction, with the successes of other threads
-            # that arrive meanwhile (``actors.grouped``).
-            row = rt.successes((ctx.job_id, ctx.claim_token, result))
-            return sm.succeeded(row, ctx.job_id, result, worker=rt.worker_id)
-
-        changed = self.ride_out(succeed, f"finishing job {ctx.job_id}")
-        if changed is None:
-            log.warning("job %s finished but was no longer ours (cancelled or re-claimed)", ctx.job_id)
-            return
+        success = (ctx.job_id, ctx.claim_token, result)
         message_id = message.options.get("redis_message_id") if message is not None else None
+        ack = None
         if isinstance(broker, PausableRedisBroker) and message_id is not None:
-            # The job's last events go to Redis with its message's acknowledgement, in one round trip (right
-            # after this hook: ``actors.pause``).
-            publisher, events = rt.publisher, changed.events
-            broker.ride(str(message_id), lambda settle, alone: publisher.publish(events, then=[settle], fallback=alone))
+            ack = _AckAfterCommit(rt.publisher)
+            broker.ride(str(message_id), ack.ride)
+        if wait or ack is None:
+            try:
+                row = self.ride_out(lambda: rt.successes(success), f"finishing job {ctx.job_id}")
+            except BaseException:
+                if ack is not None:
+                    ack.committed([])  # the message is acknowledged anyway, as it would be without a rider
+                raise
+            self._succeeded(broker, ctx, result, row, ack)
+            return
+        # The job's trace (the finish span) and log context, for the follow-up on the group's thread.
+        context = contextvars.copy_context()
+        rt.successes.submit(success, lambda row: context.run(self._succeeded, broker, ctx, result, row, ack))
+
+    def _succeeded(
+        self,
+        broker: dramatiq.Broker,
+        ctx: JobContext,
+        result: dict[str, Any] | None,
+        row: sm.Row | BaseException | None,
+        ack: _AckAfterCommit | None,
+    ) -> None:
+        rt = self.holder.runtime
+        changed = None
+        if isinstance(row, BaseException):
+            # Postgres refused it or stayed away past the outage budget: the lease runs out and the sweeper
+            # takes the job back.
+            log.error("could not record the success of job %s: %s", ctx.job_id, row)
         else:
-            self.publish(changed.events)
-        announce_finished(broker, ctx.job_id, changed.to_status, owner_id=ctx.owner_id, params=params_of(ctx))
+            changed = sm.succeeded(row, ctx.job_id, result, worker=rt.worker_id)
+            if changed is None:
+                log.warning("job %s finished but was no longer ours (cancelled or re-claimed)", ctx.job_id)
+        events = changed.events if changed is not None else []
+        if ack is not None:
+            ack.committed(events)
+        elif events:
+            self.publish(events)
+        if changed is not None:
+            announce_finished(broker, ctx.job_id, changed.to_status, owner_id=ctx.owner_id, params=params_of(ctx))
 
     def fail(self, broker: dramatiq.Broker, ctx: JobContext, error: str, *, timed_out: bool = False) -> None:
         rt = self.holder.runtime
@@ -250,3 +292,30 @@ class Outcomes:
             self.ride_out(lambda: publisher.publish(events), f"publishing {len(events)} live event(s)")
         except Exception:
             log.exception("could not publish %d live event(s)", len(events))
+
+
+class _AckAfterCommit:
+    """Where a message's acknowledgement (given by its consumer, ``PausableRedisBroker.ride``) meets the job's
+    last events (given once its success is committed): whichever comes second sends both, in one pipeline."""
+
+    def __init__(self, publisher: QueuedPublisher) -> None:
+        self._publisher = publisher
+        self._lock = threading.Lock()
+        self._settle: tuple[ScriptCall, Callable[[], None]] | None = None
+        self._events: list[LiveEvent] | None = None
+
+    def ride(self, settle: ScriptCall, alone: Callable[[], None]) -> None:
+        with self._lock:
+            events = self._events
+            if events is None:
+                self._settle = (settle, alone)
+                return
+        self._publisher.publish(events, then=[settle], fallback=alone)
+
+    def committed(self, events: list[LiveEvent]) -> None:
+        with self._lock:
+            settle = self._settle
+            if settle is None:
+                self._events = events
+                return
+        self._publisher.publish(events, then=[settle[0]], fallback=settle[1])

@@ -1,6 +1,7 @@
 """The worker's queued live events and acknowledgements (``actors.event_sender``) against a real Redis: order
 kept across threads, acknowledgements sent with the events, a failing acknowledgement settled alone, an
-outage ridden out, and what is queued sent at close."""
+outage ridden out, what is queued sent at close, and a write-behind success's acknowledgement held until its
+commit."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import redis
 
 from actors.event_sender import QueuedPublisher
+from actors.middleware.outcomes import _AckAfterCommit
 from db.live import LiveEvent, LivePublisher, Progress, ScriptCall, job_stream_key
 from tests.support.private_servers import PrivateRedis
 from tests.support.services import redis_url
@@ -120,3 +122,35 @@ def test_close_sends_what_is_queued_and_later_publishes_go_directly(client: redi
     assert _done_values(client, job_id) == list(range(50))
     sender.publish([_progress(job_id, 50)])
     assert _done_values(client, job_id)[-1] == 50
+
+
+@pytest.mark.parametrize("acknowledged_first", [True, False])
+def test_a_write_behind_success_s_acknowledgement_waits_for_its_commit(
+    client: redis.Redis, acknowledged_first: bool
+) -> None:
+    # Given a finished job whose success is not yet committed (``Outcomes.succeed`` does not wait for it)
+    sender = QueuedPublisher(LivePublisher(client), budget_seconds=5)
+    job_id, key = uuid.uuid4(), f"test:ack:{uuid.uuid4()}"
+    ack = _AckAfterCommit(sender)
+    settled_alone: list[bool] = []
+
+    def acknowledge() -> None:
+        ack.ride(ScriptCall(SET_SCRIPT, [key], ["acked"]), lambda: settled_alone.append(True))
+
+    # When its consumer acknowledges the message before the commit, Then nothing is sent yet
+    if acknowledged_first:
+        acknowledge()
+        assert sender.flush(timeout=30)
+        assert client.get(key) is None and _done_values(client, job_id) == []
+    # When the success is committed (and, the other way round, the message acknowledged after it)
+    ack.committed([_progress(job_id, 7)])
+    if not acknowledged_first:
+        # (the events wait for the acknowledgement, to go with it in one pipeline: the consumer gives it at once)
+        assert sender.flush(timeout=30)
+        assert client.get(key) is None and _done_values(client, job_id) == []
+        acknowledge()
+    # Then the job's last events and the acknowledgement went, once
+    assert sender.flush(timeout=30)
+    assert client.get(key) == b"acked" and _done_values(client, job_id) == [7]
+    assert settled_alone == []
+    sender.close(timeout=5)

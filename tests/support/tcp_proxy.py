@@ -58,12 +58,23 @@ class TcpProxy:
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Known to ``cut`` from the start: a connection still being forwarded when the proxy is cut or closed
+        # is closed too, never left for the garbage collector (an unclosed transport warns, and the warning
+        # fails whichever test runs when it is collected).
+        self._writers.add(writer)
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
+        except (OSError, asyncio.CancelledError):
             writer.transport.abort()
+            self._writers.discard(writer)
             return
-        self._writers.update({writer, up_writer})
+        if self._server is None or not self._server.is_serving():
+            # Cut while this connection was being forwarded.
+            writer.transport.abort()
+            up_writer.transport.abort()
+            self._writers.discard(writer)
+            return
+        self._writers.add(up_writer)
 
         # Which side spoke last on this connection: a client write after the server's answer is a new exchange.
         server_spoke_last = [True]
@@ -126,6 +137,14 @@ class ThreadedProxy:
     def _run(self, coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
 
+    async def _cancel_the_rest(self) -> None:
+        """Cancel the loop's other tasks (connections being accepted) and wait for them to close their sockets."""
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        self.proxy.drop()
+
     def restore(self) -> None:
         self._run(self.proxy.listen())
 
@@ -134,6 +153,7 @@ class ThreadedProxy:
 
     def close(self) -> None:
         self.cut()
+        self._run(self._cancel_the_rest())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()

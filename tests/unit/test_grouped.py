@@ -92,3 +92,39 @@ def test_a_bad_call_fails_alone_and_an_outage_fails_the_group() -> None:
     outcomes = _behind_a_first_call(grouped, held, [4, 5, 6, 7, 8])
     assert all(isinstance(outcomes[n], psycopg.OperationalError) for n in (4, 5, 6, 7, 8))
     grouped.close()
+
+
+def test_a_submitted_call_is_not_waited_for_and_its_follow_up_gets_the_outcome() -> None:
+    held = Held(lambda arguments: [a * 10 if a != 3 else 1 // 0 for a in arguments])
+    grouped: Grouped[int, int] = Grouped("test", held)
+    outcomes: dict[int, object] = {}
+    threads: dict[int, str] = {}
+    followed = threading.Event()
+
+    def then(argument: int) -> Callable[[object], None]:
+        def follow_up(outcome: object) -> None:
+            outcomes[argument] = outcome
+            threads[argument] = threading.current_thread().name
+            if len(outcomes) == 3:
+                followed.set()
+
+        return follow_up
+
+    # Given a first call that holds the group's thread
+    first = threading.Thread(target=grouped, args=(0,))
+    first.start()
+    _until(lambda: bool(held.groups))
+    # When three calls are submitted meanwhile, Then submitting returns at once (nothing ran yet)
+    for argument in (1, 2, 3):
+        grouped.submit(argument, then(argument))
+    assert outcomes == {}
+    # And once the group ran, each follow-up got its own result, or its own error, on the group's thread
+    held.release.set()
+    assert followed.wait(30)
+    first.join(30)
+    assert outcomes[1] == 10 and outcomes[2] == 20 and isinstance(outcomes[3], ZeroDivisionError)
+    assert set(threads.values()) == {"test"}
+    # A call submitted once the group is closed runs at once, on the caller's thread
+    grouped.close()
+    grouped.submit(5, then(5))
+    assert outcomes[5] == 50 and threads[5] == threading.current_thread().name
