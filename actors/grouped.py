@@ -4,11 +4,14 @@ A worker process runs jobs on several threads, and each job's claim and each job
 Run one by one, every job pays a round trip, a transaction and a commit of its own, and Postgres plans and
 runs the same statement once per job. ``Grouped`` queues the calls; its thread takes every call waiting (up to
 ``max_group``) and runs them with one ``run_many`` (one multi-row statement). There is no timer: a call that
-finds the thread idle runs at once, and the groups grow with the load.
+finds the thread idle runs at once, and the groups grow with the load. A caller either waits for its result
+(``grouped(argument)``: a claim) or ``submit``s the call with a follow-up that gets the result on the group's
+thread (a success: the job's thread takes its next message meanwhile, ``Outcomes.succeed``).
 
 A group whose call fails with an error that is not an outage (``is_transient``: one job's value that Postgres
 refuses) is run again one call at a time, so the error is only that call's. An outage fails every call of the
-group, each of which its caller rides out (``ride_out``) as it would a call of its own.
+group, each of which its caller rides out (``ride_out``) as it would a call of its own (a ``run_many`` whose
+calls are submitted rides it out itself).
 
 The statements run on this thread, not on the job threads: a job thread can be interrupted at any point (a
 time limit, a cancelled job), and must never be the one that others wait on.
