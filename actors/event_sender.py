@@ -16,6 +16,9 @@ the batch are given up (a reconnecting client gets a snapshot from Postgres) and
 tried until they go or the worker stops. A call that fails inside Redis (a script error) fails alone: an
 event is given up, an acknowledgement is settled alone by its consumer (``fallback``). ``close`` sends what is
 queued before the worker's Redis client closes.
+
+A job whose success is committed after its thread moved on (``Outcomes.succeed``) holds its message's
+acknowledgement back until then: ``AckAfterCommit`` sends it with the job's last events.
 """
 
 from __future__ import annotations
@@ -175,3 +178,31 @@ class QueuedPublisher:
             item.fallback()
         except Exception:
             log.exception("could not acknowledge a message, even alone")
+
+
+class AckAfterCommit:
+    """Where a message's acknowledgement (given by its consumer: ``actors.pause.PausableRedisBroker.ride``) meets
+    the job's last events (given once its success is committed: ``Outcomes.succeed``); whichever comes second
+    sends both, in one pipeline."""
+
+    def __init__(self, publisher: QueuedPublisher) -> None:
+        self._publisher = publisher
+        self._lock = threading.Lock()
+        self._settle: tuple[ScriptCall, Callable[[], None]] | None = None
+        self._events: list[LiveEvent] | None = None
+
+    def ride(self, settle: ScriptCall, alone: Callable[[], None]) -> None:
+        with self._lock:
+            events = self._events
+            if events is None:
+                self._settle = (settle, alone)
+                return
+        self._publisher.publish(events, then=[settle], fallback=alone)
+
+    def committed(self, events: list[LiveEvent]) -> None:
+        with self._lock:
+            settle = self._settle
+            if settle is None:
+                self._events = events
+                return
+        self._publisher.publish(events, then=[settle[0]], fallback=settle[1])

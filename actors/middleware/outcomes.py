@@ -24,7 +24,7 @@ from dramatiq.middleware import Shutdown, TimeLimitExceeded
 from actors.broker import send_job
 from actors.context import JobContext
 from actors.errors import JobCancelled, JobTimedOut, PermanentJobError
-from actors.event_sender import QueuedPublisher
+from actors.event_sender import AckAfterCommit
 from actors.fairness import owner_limit, wake_held
 from actors.finished import announce_finished
 from actors.holder import RuntimeHolder
@@ -34,7 +34,7 @@ from actors.registry import JobKind
 from actors.retry import is_transient, ride_out
 from actors.signals import WaitFor
 from db import state_machine as sm
-from db.live import LiveEvent, ScriptCall
+from db.live import LiveEvent
 from db.locks import lock_job
 
 log = logging.getLogger("genjobs.worker")
@@ -117,7 +117,7 @@ class Outcomes:
         job's last events go to Redis with its message's acknowledgement, once the success is committed.
 
         The thread does not wait for that commit (its next message runs meanwhile): the acknowledgement waits
-        for it instead (``_AckAfterCommit``), so a worker that dies before the commit leaves the message in
+        for it instead (``AckAfterCommit``), so a worker that dies before the commit leaves the message in
         flight, to be delivered again, and the job's claim token still lets only one success through. With
         ``wait`` (or no acknowledgement to hold back) the thread waits for the commit."""
         rt = self.holder.runtime
@@ -127,7 +127,7 @@ class Outcomes:
         message_id = message.options.get("redis_message_id") if message is not None else None
         ack = None
         if isinstance(broker, PausableRedisBroker) and message_id is not None:
-            ack = _AckAfterCommit(rt.publisher)
+            ack = AckAfterCommit(rt.publisher)
             broker.ride(str(message_id), ack.ride)
         if wait or ack is None:
             try:
@@ -148,7 +148,7 @@ class Outcomes:
         ctx: JobContext,
         result: dict[str, Any] | None,
         row: sm.Row | BaseException | None,
-        ack: _AckAfterCommit | None,
+        ack: AckAfterCommit | None,
     ) -> None:
         rt = self.holder.runtime
         changed = None
@@ -292,30 +292,3 @@ class Outcomes:
             self.ride_out(lambda: publisher.publish(events), f"publishing {len(events)} live event(s)")
         except Exception:
             log.exception("could not publish %d live event(s)", len(events))
-
-
-class _AckAfterCommit:
-    """Where a message's acknowledgement (given by its consumer, ``PausableRedisBroker.ride``) meets the job's
-    last events (given once its success is committed): whichever comes second sends both, in one pipeline."""
-
-    def __init__(self, publisher: QueuedPublisher) -> None:
-        self._publisher = publisher
-        self._lock = threading.Lock()
-        self._settle: tuple[ScriptCall, Callable[[], None]] | None = None
-        self._events: list[LiveEvent] | None = None
-
-    def ride(self, settle: ScriptCall, alone: Callable[[], None]) -> None:
-        with self._lock:
-            events = self._events
-            if events is None:
-                self._settle = (settle, alone)
-                return
-        self._publisher.publish(events, then=[settle], fallback=alone)
-
-    def committed(self, events: list[LiveEvent]) -> None:
-        with self._lock:
-            settle = self._settle
-            if settle is None:
-                self._events = events
-                return
-        self._publisher.publish(events, then=[settle[0]], fallback=settle[1])

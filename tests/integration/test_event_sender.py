@@ -14,8 +14,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from actors.event_sender import QueuedPublisher
-from actors.middleware.outcomes import _AckAfterCommit
+from actors.event_sender import AckAfterCommit, QueuedPublisher
 from db.live import LiveEvent, LivePublisher, Progress, ScriptCall, job_stream_key
 from tests.support.private_servers import PrivateRedis
 from tests.support.services import redis_url
@@ -131,7 +130,7 @@ def test_a_write_behind_success_s_acknowledgement_waits_for_its_commit(
     # Given a finished job whose success is not yet committed (``Outcomes.succeed`` does not wait for it)
     sender = QueuedPublisher(LivePublisher(client), budget_seconds=5)
     job_id, key = uuid.uuid4(), f"test:ack:{uuid.uuid4()}"
-    ack = _AckAfterCommit(sender)
+    ack = AckAfterCommit(sender)
     settled_alone: list[bool] = []
 
     def acknowledge() -> None:
