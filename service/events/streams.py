@@ -61,9 +61,12 @@ async def newest_entry_id(client: aioredis.Redis, key: str) -> str:
 
 
 async def resumable_from(client: aioredis.Redis, key: str, last_event_id: str | None) -> str | None:
-    """``last_event_id`` if every entry after it is still in the stream, else None (send a snapshot)."""
+    """``last_event_id`` if every entry after it is still in the stream, else None (send a snapshot).
+
+    ``0-0`` asks for the whole stream from its first entry (a client that wants every step of the job, not
+    just the state it is in now); it falls back to a snapshot like any cursor whose entries are gone."""
     cursor = parse_entry_id(last_event_id)
-    if cursor is None or cursor == (0, 0):
+    if cursor is None:
         return None
     try:
         info = await client.xinfo_stream(key)

@@ -122,6 +122,30 @@ async def test_reconnect_with_last_event_id_resumes_without_gap_or_duplicate(
     assert second.events[-1].data["status"] == "succeeded"
 
 
+async def test_last_event_id_zero_replays_a_finished_jobs_whole_history(
+    make_user: MakeUser, worker: ServiceProcess, redis_client: redis.Redis
+) -> None:
+    # Given a short job that has already ended
+    user = await make_user()
+    job_id = await create_job(user, steps=3, delay=0.01)
+    await wait_for_status(user, job_id, {"succeeded"})
+
+    # When a client asks for its events from the start (Last-Event-ID 0-0)
+    received = await read_events(user.client, f"/api/jobs/{job_id}/events", headers={"Last-Event-ID": "0-0"})
+
+    # Then it gets every entry the Redis Stream holds, in order, with no snapshot, and the stream ends
+    assert received.ended
+    assert received.of_type("snapshot") == []
+    expected = stream_entries(redis_client, job_id)
+    assert [(e.id, e.event, e.data) for e in received.events] == [(e.id, e.event, e.data) for e in expected]
+    assert [e.data["done"] for e in received.of_type("progress")][-1] == 3
+    assert received.events[-1].data["status"] == "succeeded"
+
+    # and without it the same finished job gets only a snapshot of where it ended
+    plain = await read_events(user.client, f"/api/jobs/{job_id}/events")
+    assert [e.event for e in plain.events] == ["snapshot"] and plain.events[0].data["status"] == "succeeded"
+
+
 async def test_idle_stream_sends_heartbeat_comments(make_user: MakeUser) -> None:
     # Given a job that stays silent (queued, or sleeping without progress if a worker takes it)
     user = await make_user()

@@ -60,11 +60,14 @@ def render_bar(done: int, total: int | None, step: str | None) -> str:
 
 
 def follow(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    """Show progress until the job ends; reconnects with Last-Event-ID if the stream drops."""
-    last_id: str | None = None
+    """Show progress until the job ends; reconnects with Last-Event-ID if the stream drops.
+
+    The first connection asks for the job's events from the start (``0-0``), so every step shows even when a
+    quick job has passed some before the stream opens."""
+    last_id = "0-0"
     final: dict[str, Any] = {}
     while True:
-        headers = {"Last-Event-ID": last_id} if last_id else {}
+        headers = {"Last-Event-ID": last_id}
         try:
             with client.stream("GET", f"/api/jobs/{job_id}/events", headers=headers, timeout=None) as response:
                 if response.status_code != 200:
