@@ -21,7 +21,7 @@ from db import state_machine as sm
 from db.direct import DirectStatement
 from db.live import Deleted, LiveEvent, cancel_flag_key
 from db.locks import lock_job
-from db.models import Job, JobEvent, Payment
+from db.models import Job, JobEvent, JobLog, Payment
 from db.statuses import ACTIVE, RETRYABLE_BY_USER, JobStatus
 from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, dependency_down
@@ -49,6 +49,8 @@ def _visibility(owner: uuid.UUID | BindParameter[uuid.UUID] | None) -> list[Colu
 
 # A paid job's payment, read with the job under these labels.
 _PAYMENT_LABELS = {f"payment_{c.key}": c for c in Payment.__table__.columns}
+# A job's last log lines, read with it for its snapshot under this label.
+_LOG_LINES = "log_lines"
 
 
 @functools.cache
@@ -86,8 +88,10 @@ def _own_jobs(named: bool, limit: int) -> DirectStatement:
 
 
 def _job_like(row: Any) -> Job:
-    """A row of ``_visible_job(whole=True)`` read like a Job (with its ``payment``) by ``job_out``."""
+    """A row of ``_visible_job(whole=True)`` (or ``_job_snapshot``) read like a Job (with its ``payment``) by
+    ``job_out``."""
     values = row._asdict()
+    values.pop(_LOG_LINES, None)
     paid = {label.removeprefix("payment_"): values.pop(label) for label in _PAYMENT_LABELS}
     payment = types.SimpleNamespace(**paid) if paid["id"] is not None else None
     return cast(Job, types.SimpleNamespace(**values, payment=payment))
@@ -118,11 +122,33 @@ async def get_job_row(session: AsyncSession, user: Principal, job_id: uuid.UUID,
 
 
 async def get_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
-    async with res.sessions() as session:
-        row = await get_job_row(session, user, job_id)
-        out = job_out(row)
-        await add_snapshot_fields(session, row, out)
-        return out
+    """The job's snapshot (``GET /api/jobs/{id}``, what clients and agents poll): the job, its payment and its
+    programs' last log lines in one direct statement; a session only for what a failed job or its kind adds.
+
+    Raises:
+        NotFound: no such job for this caller."""
+    values = {"job_id": job_id} if user.is_admin else {"job_id": job_id, "owner_id": user.id}
+    async with direct.connection(res.direct) as conn:
+        row = await _job_snapshot(user.is_admin).fetch_named(conn, values)
+    if row is None:
+        raise NotFound(f"No job {job_id}.", code="job_not_found")
+    job = _job_like(row)
+    out = job_out(job)
+    await add_snapshot_fields(res.sessions, job, out, row.log_lines)
+    return out
+
+
+@functools.cache
+def _job_snapshot(admin: bool) -> DirectStatement:
+    owner = None if admin else bindparam("owner_id", type_=Uuid())
+    where = [Job.id == bindparam("job_id", type_=Uuid()), *_visibility(owner)]
+    payment = [column.label(label) for label, column in _PAYMENT_LABELS.items()]
+    joined = (
+        select(*Job.__table__.columns, *payment, JobLog.lines.label(_LOG_LINES))
+        .outerjoin(Payment, Payment.job_id == Job.id)
+        .outerjoin(JobLog, JobLog.job_id == Job.id)
+    )
+    return DirectStatement(joined.where(*where))
 
 
 async def list_jobs(

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actors.process.job import PROCESS_FAILED_EVENT
 from actors.registry import get_kind, resolve
-from db.models import Job, JobEvent, JobLog
+from db.models import Job, JobEvent
 from db.statuses import JobStatus
 from service.jobs.schemas import JobOut
 
@@ -24,24 +24,40 @@ KIND_FIELDS = ("preview_url", "estimated_seconds_remaining")
 _FAILED = (JobStatus.FAILED.value, JobStatus.TIMED_OUT.value)
 
 
-async def add_snapshot_fields(session: AsyncSession, job: Job, out: JobOut) -> None:
-    """Fill ``out``'s fields that only the single-job read has."""
-    lines = await session.scalar(select(JobLog.lines).where(JobLog.job_id == job.id))
+async def add_snapshot_fields(
+    sessions: async_sessionmaker[AsyncSession], job: Job, out: JobOut, lines: list[str] | None
+) -> None:
+    """Fill ``out``'s fields that only the single-job read has, from the job's log ``lines`` (read with it) and,
+    for a failed job or a kind with its own details, a session's reads."""
     out.logs = list(lines or [])[-STATUS_LOG_LINES:]
-    if job.status in _FAILED and job.error:
-        failed = await _failed_program(session, job)
-        if failed is not None:
-            out.failed_command = failed.get("command")
-            exit_code = failed.get("exit_code")
-            out.exit_code = exit_code if isinstance(exit_code, int) else None
+    failed = job.status in _FAILED and bool(job.error)
     kind = get_kind(job.kind)
-    if kind is not None and kind.details is not None:
-        details: dict[str, Any] = await resolve(kind.details)(session, job)
-        out.details = details
-        preview = details.get("preview_url")
-        out.preview_url = preview if isinstance(preview, str) else None
-        remaining = details.get("estimated_seconds_remaining")
-        out.estimated_seconds_remaining = float(remaining) if isinstance(remaining, int | float) else None
+    details_of = resolve(kind.details) if kind is not None and kind.details is not None else None
+    if not failed and details_of is None:
+        return
+    async with sessions() as session:
+        if failed:
+            await _add_failed_program(session, job, out)
+        if details_of is not None:
+            await _add_details(session, job, out, details_of)
+
+
+async def _add_failed_program(session: AsyncSession, job: Job, out: JobOut) -> None:
+    failed = await _failed_program(session, job)
+    if failed is not None:
+        out.failed_command = failed.get("command")
+        exit_code = failed.get("exit_code")
+        out.exit_code = exit_code if isinstance(exit_code, int) else None
+
+
+async def _add_details(session: AsyncSession, job: Job, out: JobOut, details_of: Any) -> None:
+    """The kind's own fields (``JobKind.details``)."""
+    details: dict[str, Any] = await details_of(session, job)
+    out.details = details
+    preview = details.get("preview_url")
+    out.preview_url = preview if isinstance(preview, str) else None
+    remaining = details.get("estimated_seconds_remaining")
+    out.estimated_seconds_remaining = float(remaining) if isinstance(remaining, int | float) else None
 
 
 async def _failed_program(session: AsyncSession, job: Job) -> dict[str, Any] | None:

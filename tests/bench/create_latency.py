@@ -7,7 +7,8 @@ busy. No worker runs: the jobs just queue, so the figure is the API's own cost (
 and the enqueue to Redis) without a worker competing for the same two cores.
 
 The baseline, ``GET /api/me``, costs the same authentication query and framework work without the
-insert, the state-machine event and the enqueue.
+insert, the state-machine event and the enqueue. A second one, ``GET /api/jobs/{id}``, adds one Postgres
+round trip (the job's read) to that: the least a request that stores something durably must pay on top.
 """
 
 from __future__ import annotations
@@ -151,22 +152,25 @@ async def _series(
     return series
 
 
-async def _measure(env: BenchEnv, port: int, plan: Plan, api_pid: int) -> tuple[Series, Series]:
+async def _measure(env: BenchEnv, port: int, plan: Plan, api_pid: int) -> tuple[Series, Series, Series]:
     create = msgspec.json.encode({"kind": "test_noop", "params": {}})
     post_headers = {**env.auth_headers, "Content-Type": "application/json"}
-    # Warm-up of both paths (lazy imports, connection pools, prepared statements).
+    read_path = f"/api/jobs/{env.insert_jobs(1)[0]}"
+    # Warm-up of every path (lazy imports, connection pools, prepared statements).
     await open_loop(port, "GET", "/api/me", env.auth_headers, None, plan.rate, plan.warm_up)
+    await open_loop(port, "GET", read_path, env.auth_headers, None, plan.rate, plan.warm_up)
     await open_loop(port, "POST", "/api/jobs", post_headers, create, plan.rate, plan.warm_up)
     baseline = await _series(env, api_pid, port, "GET", "/api/me", env.auth_headers, None, plan)
+    read = await _series(env, api_pid, port, "GET", read_path, env.auth_headers, None, plan)
     ours = await _series(env, api_pid, port, "POST", "/api/jobs", post_headers, create, plan)
-    return ours, baseline
+    return ours, baseline, read
 
 
 def run(env: BenchEnv, quick: bool) -> BenchResult:
     plan = QUICK if quick else FULL
     api, port = env.start_api(name=NAME + "-api")
     install_uvloop()
-    ours, base = asyncio.run(_measure(env, port, plan, api.pid))
+    ours, base, read = asyncio.run(_measure(env, port, plan, api.pid))
     p50, p99 = ours.p(50), ours.p(99)
     b50, b99 = base.p(50), base.p(99)
     figures = {
@@ -188,6 +192,15 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         "api_core_share": round(ours.api_load, 2),
         "baseline_api_cpu_ms_per_request": round(base.cpu_ms_per_request, 2),
         "baseline_api_core_share": round(base.api_load, 2),
+        "api_cpu_ratio_to_get_me": round(ours.cpu_ms_per_request / base.cpu_ms_per_request, 2)
+        if base.cpu_ms_per_request
+        else None,
+        "read_api_cpu_ms_per_request": round(read.cpu_ms_per_request, 2),
+        "read_p99_ms": round(read.p(99), 2),
+        "read_postgres_cpu_ms_per_request": round(read.db_cpu_seconds * 1000 / max(1, len(read.latencies_ms)), 2),
+        "api_cpu_ratio_to_get_job": round(ours.cpu_ms_per_request / read.cpu_ms_per_request, 2)
+        if read.cpu_ms_per_request
+        else None,
         "postgres_cpu_ms_per_request": round(ours.db_cpu_seconds * 1000 / max(1, len(ours.latencies_ms)), 2),
         "baseline_postgres_cpu_ms_per_request": round(base.db_cpu_seconds * 1000 / max(1, len(base.latencies_ms)), 2),
         "machine_busy_cores": round(ours.machine_busy_cores, 2),
@@ -205,12 +218,19 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         f"API CPU per request: POST {ours.cpu_ms_per_request:.2f} ms ({ours.api_load:.0%} of a core at this rate), "
         f"GET /api/me {base.cpu_ms_per_request:.2f} ms ({base.api_load:.0%}); machine busy "
         f"{ours.machine_busy_cores:.1f}/{os.cpu_count()} cores during POST ({ours.others_cores:.1f} of them other "
-        f"processes), {base.machine_busy_cores:.1f} during GET ({base.others_cores:.1f})"
+        f"processes), {base.machine_busy_cores:.1f} during GET ({base.others_cores:.1f}); POST / GET /api/me "
+        f"{figures['api_cpu_ratio_to_get_me']}",
+        f"GET /api/jobs/{{id}} (one Postgres read): API CPU {read.cpu_ms_per_request:.2f} ms per request, p99 "
+        f"{ms(read.p(99))}; POST / it {figures['api_cpu_ratio_to_get_job']}",
     ]
     unexpected = {k: v for k, v in ours.statuses.items() if k != "202"}
     unexpected_base = {k: v for k, v in base.statuses.items() if k != "200"}
-    if unexpected or unexpected_base:
-        notes.append(f"non-success answers: POST {unexpected}, GET /api/me {unexpected_base}")
+    unexpected_read = {k: v for k, v in read.statuses.items() if k != "200"}
+    if unexpected or unexpected_base or unexpected_read:
+        notes.append(
+            f"non-success answers: POST {unexpected}, GET /api/me {unexpected_base}, GET /api/jobs/{{id}} "
+            f"{unexpected_read}"
+        )
     return BenchResult(
         NAME,
         summary,
