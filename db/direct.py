@@ -180,9 +180,9 @@ async def connection(
     """A connection of ``pool`` for one or more autocommit statements.
 
     Taken and given back with ``getconn``/``putconn`` rather than ``pool.connection()``, whose ``async with``
-    on the connection ends each use with a commit: nothing to commit on an autocommit connection, and a
-    third of the checkout's CPU (profiled under ``GET /api/jobs/{id}``). ``putconn`` still discards a broken
-    connection and rolls back one left in a transaction."""
+    on the connection ends each use with a commit, with nothing to commit on an autocommit connection (a
+    small saving, within the noise of the benchmarks). ``putconn`` still discards a broken connection and
+    rolls back one left in a transaction."""
     conn = await pool.getconn()
     try:
         yield conn

@@ -1,5 +1,6 @@
 """The common ``POST /api/jobs`` (a free kind without quota, rate limit, idempotency key or notification) costs
-one round trip to Postgres and one to Redis, and the job it stores names the message it sent.
+one round trip to Postgres and one to Redis, and the job it stores names the message it sent; reading a job
+back (``GET /api/jobs/{id}``, what clients poll) costs one round trip to Postgres.
 
 The API under test reaches Postgres and Redis through counting proxies (``tests.support.tcp_proxy``), so
 the figures are what went over the wire, not what the code says it does.
@@ -30,7 +31,7 @@ def _through(url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=(netloc[0] + "@" if len(netloc) == 2 else "") + f"127.0.0.1:{port}"))
 
 
-async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip(
+async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip_and_reading_it_one_postgres_trip(
     settings: Settings,
     start_service: Callable[..., ServiceProcess],
     make_user: Callable[..., Awaitable[ApiUser]],
@@ -63,9 +64,20 @@ async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip(
                 pg_trips.append(pg_proxy.round_trips - pg_before)
                 redis_trips.append(redis_proxy.round_trips - redis_before)
                 assert created.status_code == 202, created.text
+            # and then read back, a few times
+            read_pg_trips, read_redis_trips = [], []
+            for _ in range(WARM_UP + 3):
+                pg_before, redis_before = pg_proxy.round_trips, redis_proxy.round_trips
+                read = await client.get(f"/api/jobs/{created.json()['id']}")
+                read_pg_trips.append(pg_proxy.round_trips - pg_before)
+                read_redis_trips.append(redis_proxy.round_trips - redis_before)
+                assert read.status_code == 200, read.text
+                assert read.json()["id"] == created.json()["id"] and read.json()["logs"] == []
         api.stop()
     # Then each was answered 202 after one exchange with each server
     assert (min(pg_trips), min(redis_trips)) == (1, 1), (pg_trips, redis_trips)
+    # And each read was answered after one exchange with Postgres and none with Redis
+    assert (min(read_pg_trips), min(read_redis_trips)) == (1, 0), (read_pg_trips, read_redis_trips)
     # And the stored job (with its audit event) names the message sent for it: still waiting in the broker, or
     # already taken by a worker of this test session that ran the job
     job_id = created.json()["id"]
