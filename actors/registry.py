@@ -145,7 +145,8 @@ class JobKind(msgspec.Struct, frozen=True):
     price_quantity: str | None = None
     # "module:function" returning Litestar route handlers (controllers, routers) the API mounts.
     routes: str | None = None
-    # "module:function": ``async (session, job) -> dict``, the kind's own facts added as ``details`` to
+    # "module:function": ``async (session, job) -> dict`` (``job``: the job's columns, read like a ``Job``; no
+    # relationships but ``payment``), the kind's own facts added as ``details`` to
     # ``GET /api/jobs/{id}``; its ``preview_url`` and ``estimated_seconds_remaining`` are also top-level fields
     # of the job (``service.jobs.snapshot``); API only.
     details: str | None = None
