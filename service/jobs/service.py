@@ -11,7 +11,7 @@ import uuid
 from typing import Any, cast
 
 import redis
-from sqlalchemy import ARRAY, BindParameter, ColumnElement, Uuid, any_, bindparam, func, select, update
+from sqlalchemy import ARRAY, BindParameter, ColumnElement, Select, Uuid, any_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.links import tracking_result
@@ -55,13 +55,21 @@ _LOG_LINES = "log_lines"
 
 @functools.cache
 def _visible_job(admin: bool, whole: bool) -> DirectStatement:
-    owner = None if admin else bindparam("owner_id", type_=Uuid())
-    where = [Job.id == bindparam("job_id", type_=Uuid()), *_visibility(owner)]
     if not whole:
-        return DirectStatement(select(Job.id).where(*where))
+        return DirectStatement(select(Job.id).where(*_one_job(admin)))
+    return DirectStatement(_with_payment().where(*_one_job(admin)))
+
+
+def _one_job(admin: bool) -> list[ColumnElement[bool]]:
+    """The conditions of a read of one job (``job_id``) that the caller (``owner_id`` unless admin) may see."""
+    owner = None if admin else bindparam("owner_id", type_=Uuid())
+    return [Job.id == bindparam("job_id", type_=Uuid()), *_visibility(owner)]
+
+
+def _with_payment(*columns: Any) -> Select[Any]:
+    """The jobs' columns, their payment's (labelled ``payment_*``) and ``columns``: rows for ``_job_like``."""
     payment = [column.label(label) for label, column in _PAYMENT_LABELS.items()]
-    joined = select(*Job.__table__.columns, *payment).outerjoin(Payment, Payment.job_id == Job.id)
-    return DirectStatement(joined.where(*where))
+    return select(*Job.__table__.columns, *payment, *columns).outerjoin(Payment, Payment.job_id == Job.id)
 
 
 async def own_jobs(res: Resources, user: Principal, job_ids: list[uuid.UUID] | None, *, limit: int) -> list[Job]:
@@ -82,9 +90,7 @@ def _own_jobs(named: bool, limit: int) -> DirectStatement:
         where.append(Job.id == any_(bindparam("job_ids", type_=ARRAY(Uuid()))))
     else:
         where.append(Job.status.in_(sorted(s.value for s in ACTIVE)))
-    payment = [column.label(label) for label, column in _PAYMENT_LABELS.items()]
-    joined = select(*Job.__table__.columns, *payment).outerjoin(Payment, Payment.job_id == Job.id)
-    return DirectStatement(joined.where(*where).order_by(Job.created_at.desc()).limit(limit))
+    return DirectStatement(_with_payment().where(*where).order_by(Job.created_at.desc()).limit(limit))
 
 
 def _job_like(row: Any) -> Job:
@@ -140,15 +146,8 @@ async def get_job(res: Resources, user: Principal, job_id: uuid.UUID) -> JobOut:
 
 @functools.cache
 def _job_snapshot(admin: bool) -> DirectStatement:
-    owner = None if admin else bindparam("owner_id", type_=Uuid())
-    where = [Job.id == bindparam("job_id", type_=Uuid()), *_visibility(owner)]
-    payment = [column.label(label) for label, column in _PAYMENT_LABELS.items()]
-    joined = (
-        select(*Job.__table__.columns, *payment, JobLog.lines.label(_LOG_LINES))
-        .outerjoin(Payment, Payment.job_id == Job.id)
-        .outerjoin(JobLog, JobLog.job_id == Job.id)
-    )
-    return DirectStatement(joined.where(*where))
+    joined = _with_payment(JobLog.lines.label(_LOG_LINES)).outerjoin(JobLog, JobLog.job_id == Job.id)
+    return DirectStatement(joined.where(*_one_job(admin)))
 
 
 async def list_jobs(
