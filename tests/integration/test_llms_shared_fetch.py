@@ -38,14 +38,26 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[RecordingSite, SiteSpec]]:
     await recording.stop()
 
 
-@pytest.fixture
-def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessPoolExecutor]:
-    """A pool of one spawned process, as the worker makes it; the module's broken flag and count restored."""
+def _spawned_pool(monkeypatch: pytest.MonkeyPatch, processes: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of spawned processes, as the worker makes it; the module's broken flag restored."""
     monkeypatch.setattr(extract_pool, "_broken", False)
-    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    executor.submit(abs, 0).result()
+    executor = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    for future in [executor.submit(abs, 0) for _ in range(processes)]:
+        future.result()
     yield executor
     executor.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture
+def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessPoolExecutor]:
+    """A pool of one process."""
+    yield from _spawned_pool(monkeypatch, 1)
+
+
+@pytest.fixture
+def pool_of_two(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessPoolExecutor]:
+    """A pool of two processes (the default on 2 cores)."""
+    yield from _spawned_pool(monkeypatch, 2)
 
 
 def _urls(site: RecordingSite, spec: SiteSpec) -> list[str]:
@@ -55,7 +67,7 @@ def _urls(site: RecordingSite, spec: SiteSpec) -> list[str]:
 
 
 async def _shared_crawl(
-    site: RecordingSite, spec: SiteSpec, pool: ProcessPoolExecutor
+    site: RecordingSite, spec: SiteSpec, pool: ProcessPoolExecutor, processes: int = 1
 ) -> tuple[list[PageRecord], list[PageRecord]]:
     """(records of the pages fetched here, records of the pages the pool process fetched)."""
     config = FetchConfig(allow_private=True, per_host_concurrency=CONCURRENCY)
@@ -67,7 +79,7 @@ async def _shared_crawl(
         await fetch_shared(
             fetcher,
             pool,
-            1,
+            processes,
             _urls(site, spec),
             outline=sample.__contains__,
             local=local,
@@ -92,11 +104,17 @@ async def _one_process_crawl(site: RecordingSite, spec: SiteSpec) -> dict[str, P
     return records
 
 
-def test_every_process_gets_a_request_of_the_cap() -> None:
+def test_the_cap_is_shared_out_among_the_pool_processes() -> None:
+    # One pool process: it and the crawl's process get half each.
     assert helper_share(8, 1) == (1, 4)
+    assert helper_share(2, 1) == (1, 1)
+    # Two or more: the pool processes get all of it, the crawl's process what an uneven split leaves.
+    assert helper_share(8, 2) == (2, 4)
     assert helper_share(8, 3) == (3, 2)
-    assert helper_share(2, 4) == (1, 1)
+    assert helper_share(2, 4) == (2, 1)
+    # No room for a second process.
     assert helper_share(1, 2) == (0, 0)
+    assert helper_share(8, 0) == (0, 0)
 
 
 async def test_both_processes_fetch_every_url_once_within_the_cap(
@@ -138,6 +156,34 @@ async def test_the_urls_of_a_dead_pool_process_are_fetched_here(
     for process in list(getattr(pool, "_processes", {}).values()):
         os.kill(process.pid, signal.SIGKILL)
     here, there = await _shared_crawl(recording, spec, pool)
+    assert there == []
+    assert sorted(r.url for r in here) == sorted(_urls(recording, spec))
+    assert extract_pool._broken
+
+
+async def test_two_pool_processes_fetch_every_url_once_and_the_crawl_process_none(
+    site: tuple[RecordingSite, SiteSpec], pool_of_two: ProcessPoolExecutor
+) -> None:
+    recording, spec = site
+    here, there = await _shared_crawl(recording, spec, pool_of_two, processes=2)
+    # The cap (4) divides evenly between the two: the crawl's process keeps only the bookkeeping.
+    assert here == []
+    assert sorted(r.url for r in there) == sorted(_urls(recording, spec))
+    requests = Counter(recording.paths())
+    targets = set(spec.redirects.values())
+    assert all(requests[path] == 1 for path in spec.pages if path not in targets)
+    assert recording.most_in_flight <= CONCURRENCY
+    # Both pool processes took part: with 2 requests each in flight, one alone could not reach 3.
+    assert recording.most_in_flight > CONCURRENCY // 2
+
+
+async def test_with_no_share_of_its_own_the_crawl_process_fetches_what_dead_pool_processes_left(
+    site: tuple[RecordingSite, SiteSpec], pool_of_two: ProcessPoolExecutor
+) -> None:
+    recording, spec = site
+    for process in list(getattr(pool_of_two, "_processes", {}).values()):
+        os.kill(process.pid, signal.SIGKILL)
+    here, there = await _shared_crawl(recording, spec, pool_of_two, processes=2)
     assert there == []
     assert sorted(r.url for r in here) == sorted(_urls(recording, spec))
     assert extract_pool._broken

@@ -13,6 +13,11 @@ import msgspec
 from actors.env import KindEnv
 
 
+def _default_extract_processes() -> int:
+    cores = os.cpu_count() or 1
+    return min(4, cores) if cores >= 2 else 0
+
+
 class LlmsTxtSettings(msgspec.Struct, frozen=True):
     artifacts_dir: str = ".data/artifacts"
     # Off in production: only public addresses are fetched. Tests and local benchmarks turn it on.
@@ -21,8 +26,10 @@ class LlmsTxtSettings(msgspec.Struct, frozen=True):
     timeout_seconds: float = 15.0
     max_page_bytes: int = 5_000_000
     user_agent: str = "genjobs-llms-txt/0.1 (+https://github.com/genjobs)"
-    # Processes extracting pages beside each crawl worker: the other cores (0 extracts in the crawl's process).
-    extract_processes: int = max(0, min(4, (os.cpu_count() or 1) - 1))
+    # Processes fetching and extracting pages beside each crawl worker (0: all in the crawl's process): one per
+    # core, at most 4, none on one core. The crawl's own process is lightly loaded once there are two or more
+    # (``shared_fetch.helper_share``), so on 2 cores it is 2, not cores - 1.
+    extract_processes: int = _default_extract_processes()
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2"
     gemini_api_base: str = "https://generativelanguage.googleapis.com"
