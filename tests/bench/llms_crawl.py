@@ -43,17 +43,18 @@ GOAL_PEAK_RSS_MB = 250
 CONCURRENCY = 8
 
 
-def _peak_rss_kb(pid: int) -> int:
-    """The highest resident size (VmHWM) any process of a worker tree reached."""
-    peak = 0
+def _peak_rss_kb(pid: int) -> tuple[int, int]:
+    """(the highest resident size (VmHWM) any process of a worker tree reached, the sum of every process's:
+    what the whole tree could have held at once, at most)."""
+    peaks = []
     for child in process_tree(pid):
         try:
             for line in Path(f"/proc/{child}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
+                    peaks.append(int(line.split()[1]))
         except OSError:
             continue
-    return peak
+    return max(peaks, default=0), sum(peaks)
 
 
 def _cpu_by_role(pid: int) -> dict[str, float]:
@@ -241,7 +242,8 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
             # sitemaps, assembly, SSE).
             small_seconds, _ = _run_job(f"http://{HOST}:{port}", env.auth_headers, host, max_urls=5)
             runs = [_measured_job(f"http://{HOST}:{port}", env, worker.pid, host, pages + 100) for _ in range(2)]
-            peak_mb = _peak_rss_kb(worker.pid) / 1024
+            peak_kb, tree_kb = _peak_rss_kb(worker.pid)
+            peak_mb, tree_mb = peak_kb / 1024, tree_kb / 1024
             env.stop_all()
             peer_after = run_peer(peer_dir, urls, CONCURRENCY)
     peer = max(peer_before, peer_after, key=lambda run: run.pages_per_second)
@@ -265,7 +267,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         f"CPU per page: worker {worker_cpu / max(fetched, 1) * 1000:.2f} ms (its extraction processes included; "
         f"crawl process {roles['crawl']:.2f} s, extraction processes {roles['extraction']:.2f} s in all), "
         f"peer {peer.cpu_seconds / max(peer.pages, 1) * 1000:.2f} ms; machine busy {busy:.1f} cores during the job; "
-        f"peak worker RSS {peak_mb:.0f} MB; "
+        f"peak worker RSS {peak_mb:.0f} MB (the largest process; all its processes' peaks {tree_mb:.0f} MB); "
         f"{result.get('structure_source')} structure, {len(result.get('sections', []))} sections; "
         f"site served by {server}"
     )
@@ -287,6 +289,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
             "ratio_to_peer": round(ratio, 3),
             "baseline_fetch_pages_per_second": round(baseline, 1),
             "peak_worker_rss_mb": round(peak_mb, 1),
+            "worker_tree_peaks_sum_mb": round(tree_mb, 1),
             "llms_full_bytes": full_bytes,
             "urls_discovered": result.get("urls_discovered"),
             "structure_source": result.get("structure_source"),

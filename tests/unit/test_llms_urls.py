@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 
 from actors.kinds.llms_txt.links import extract_links, looks_like_page
-from actors.kinds.llms_txt.urls import matches_globs, normalize, normalize_parsed, remove_dot_segments, same_site
+from actors.kinds.llms_txt.urls import (
+    LinkResolver,
+    matches_globs,
+    normalize,
+    normalize_parsed,
+    remove_dot_segments,
+    same_site,
+)
 
 
 @pytest.mark.parametrize(
@@ -197,3 +206,29 @@ def test_looks_like_page_skips_known_file_types(url: str, page: bool) -> None:
 )
 def test_normalize_takes_the_fast_path_only_where_it_gives_the_same_spelling(url: str) -> None:
     assert normalize(url) == normalize_parsed(url)
+
+
+_BASES = [
+    "http://h/docs/index.html",
+    "http://h",
+    "http://h/",
+    "http://h/a/./b.html",
+    "http://h/a//b/c.html",
+    "http://h/docs/x.html?y=1#z",
+    "https://h:8443/a/b/",
+    "http://h/a/b",
+    "http://[::1]:8080/d/e",
+    "http://h/a/b?x=/c/d",
+]
+_HREFS = [
+    "ch01.html", "a/b.html", "x.html#f", "x.html?q#f", "a?x=1", "%20x", "é.html", "x y.html", "a\\b",
+    "/abs/p", "/", "/x#y", "/a//b", "/a/../b", "/x?y=/./z", "//other/x", "http://o/x", "https://o/",
+    "../x.html", "./x", ".", "..", "a/..", "a/.", "a//b", "a?b/../c", "a#b//c", "?q=1", "#frag",
+    "c:d", "mailto:a@b", " sp", "\tx",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_link_resolver_joins_exactly_as_urljoin(base: str) -> None:
+    resolver = LinkResolver(base)
+    assert [resolver.resolve(href) for href in _HREFS] == [urljoin(base, href) for href in _HREFS]

@@ -16,10 +16,12 @@ Both work on a selectolax tree that has not yet been cut down to the main conten
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import msgspec
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from actors.kinds.llms_txt.urls import LinkResolver
 
 # Fewer same-site links than this is a menu, not a table of contents.
 MIN_OUTLINE_LINKS = 8
@@ -61,11 +63,12 @@ def page_outline(tree: LexborHTMLParser, base: str) -> list[OutlineEntry]:
     if body is None:
         return []
     origin = _origin(base)
+    resolver = LinkResolver(base)
     best: list[OutlineEntry] = []
     best_links = MIN_OUTLINE_LINKS - 1
     for candidate in _candidates(body):
         entries: list[OutlineEntry] = []
-        _walk(candidate, 1 if candidate.tag in _LISTS else 0, base, entries)
+        _walk(candidate, 1 if candidate.tag in _LISTS else 0, resolver, entries)
         links = len({e.url for e in entries if e.url is not None and e.url.startswith(origin)})
         if links > best_links:
             best, best_links = entries, links
@@ -123,7 +126,7 @@ def _candidates(body: LexborNode) -> list[LexborNode]:
     return outermost + list(containers.values())
 
 
-def _walk(node: LexborNode, depth: int, base: str, out: list[OutlineEntry]) -> None:
+def _walk(node: LexborNode, depth: int, base: LinkResolver, out: list[OutlineEntry]) -> None:
     for child in node.iter():
         tag = child.tag
         if tag in _SKIPPED:
@@ -144,7 +147,7 @@ def _walk(node: LexborNode, depth: int, base: str, out: list[OutlineEntry]) -> N
             _walk(child, depth, base, out)
 
 
-def _item(item: LexborNode, depth: int, base: str, out: list[OutlineEntry]) -> None:
+def _item(item: LexborNode, depth: int, base: LinkResolver, out: list[OutlineEntry]) -> None:
     """An ``<li>``/``<dt>``: its label (link or text), then whatever nested lists it holds."""
     before = len(out)
     label: list[str] = []
@@ -166,14 +169,14 @@ def _item(item: LexborNode, depth: int, base: str, out: list[OutlineEntry]) -> N
                 label.append(_text(child))
 
 
-def _add_link(anchor: LexborNode, depth: int, base: str, out: list[OutlineEntry]) -> None:
+def _add_link(anchor: LexborNode, depth: int, base: LinkResolver, out: list[OutlineEntry]) -> None:
     href = (anchor.attributes.get("href") or "").strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
         return
     title = _text(anchor)
     if not title:
         return
-    url = href if href.startswith(("http://", "https://")) else urljoin(base, href)
+    url = base.resolve(href)
     out.append(OutlineEntry(depth, title[:MAX_LABEL_CHARS], url.partition("#")[0]))
 
 

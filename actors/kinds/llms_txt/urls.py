@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import idna  # a dependency of httpx and yarl: the IDNA 2008 / UTS 46 mapping browsers use
 
@@ -175,3 +175,34 @@ def matches_globs(path: str, include: Sequence[str] = (), exclude: Sequence[str]
     if any(fnmatchcase(path, _glob(pattern)) for pattern in exclude):
         return False
     return not include or any(fnmatchcase(path, _glob(pattern)) for pattern in include)
+
+
+class LinkResolver:
+    """Resolves a page's hrefs against its base URL as ``urljoin`` does, the usual shapes without it: an
+    absolute URL, a root-relative path and a plain relative path ("ch01.html", "api/x.html") are joined by
+    hand (``urljoin`` costs about 20 µs a link here, and a table of contents has a link per page of the site).
+    Anything else (dot or empty segments, a query or fragment alone, a scheme, a network path) goes to
+    ``urljoin``."""
+
+    __slots__ = ("base", "folder", "origin")
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        path = parts.path or "/"
+        self.base = base
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        # None: the base's own path has dot or empty segments, which ``urljoin`` removes.
+        odd = "/." in path or "//" in path
+        self.folder: str | None = None if odd else self.origin + path[: path.rfind("/") + 1]
+
+    def resolve(self, href: str) -> str:
+        """``href`` (stripped, not empty) made absolute."""
+        if href.startswith(("https://", "http://")):
+            return href
+        # ``urljoin`` also removes dot segments and empty ones ("a//b"), and leading blanks.
+        if "/." not in href and "//" not in href and href[0] not in ". \t\n":
+            if href[0] == "/":
+                return self.origin + href
+            if self.folder is not None and ":" not in href and href[0] not in "?#":
+                return self.folder + href
+        return urljoin(self.base, href)
