@@ -13,10 +13,11 @@ process 6 of 8 did not shift the pages its way: the crawl's process still fetche
 two or more, the pool processes share all of it and the crawl's process fetches only what an uneven split
 leaves over: its own work for every page (checkpoint, bundle, progress) is about half of what a pool process
 spends on its pages, and the system balances three busy processes over two cores better than any fixed
-split. (On the benchmark's manual on 2 cores, with 2 pool processes, the crawl's process spent 0.7 s of CPU
-and the pool 2.1-2.6 s, against 1.5 s and 1.5 s when the crawl's process kept its half: 0.95-1.10 times the
-peer's pages/s against 0.92-1.19, and 0.81-1.11 with one pool process.) Not used with a crawl delay (one
-pacer must see every request start), nor without a pool. The per-host cap holds across the processes.
+split. (On the benchmark's manual on 2 cores, with 2 pool processes, the crawl's process spent 0.6-0.9 s of
+CPU and the pool 2.0-2.7 s, against 1.3-1.5 s and 1.5-1.8 s when the crawl's process kept its half; the
+ratio to the peer's pages/s was 0.86-1.28 in eleven runs (median 1.13), against 0.92-1.19 in six (median
+1.06), and 0.81-1.11 (median 0.95) with one pool process.) Not used with a crawl delay (one pacer must see
+every request start), nor without a pool. The per-host cap holds across the processes.
 
 A pool process keeps one event loop and one ``Fetcher`` (its connections) for a crawl's chunks, and opens a
 new one when a chunk of another crawl arrives. If a pool process dies, the URLs of its chunk are fetched in
