@@ -11,7 +11,19 @@ import uuid
 from typing import Any, cast
 
 import redis
-from sqlalchemy import ARRAY, BindParameter, ColumnElement, Select, Uuid, any_, bindparam, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.links import tracking_result
@@ -51,6 +63,8 @@ def _visibility(owner: uuid.UUID | BindParameter[uuid.UUID] | None) -> list[Colu
 _PAYMENT_LABELS = {f"payment_{c.key}": c for c in Payment.__table__.columns}
 # A job's last log lines, read with it for its snapshot under this label.
 _LOG_LINES = "log_lines"
+# The number of jobs a listing matches, read with each of its rows under this label.
+_TOTAL = "total_matching"
 
 
 @functools.cache
@@ -98,6 +112,7 @@ def _job_like(row: Any) -> Job:
     ``job_out``."""
     values = row._asdict()
     values.pop(_LOG_LINES, None)
+    values.pop(_TOTAL, None)
     paid = {label.removeprefix("payment_"): values.pop(label) for label in _PAYMENT_LABELS}
     payment = types.SimpleNamespace(**paid) if paid["id"] is not None else None
     return cast(Job, types.SimpleNamespace(**values, payment=payment))
@@ -153,23 +168,52 @@ def _job_snapshot(admin: bool) -> DirectStatement:
 async def list_jobs(
     res: Resources, user: Principal, *, page: int, per_page: int, status: str | None, kind: str | None
 ) -> JobPage:
-    conditions = visible_to(user)
+    """A page of the caller's jobs (all jobs for an admin), newest first: the page, its payments and the number
+    of matching jobs in one direct statement (a second one counts them only for a page past the last)."""
+    values: dict[str, Any] = {"offset": (page - 1) * per_page, "limit": per_page}
+    if not user.is_admin:
+        values["owner_id"] = user.id
     if status:
-        conditions.append(Job.status == status)
+        values["status"] = status
     if kind:
-        conditions.append(Job.kind == kind)
-    async with res.sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
-        rows = (
-            await session.scalars(
-                select(Job)
-                .where(*conditions)
-                .order_by(Job.created_at.desc(), Job.id.desc())
-                .offset((page - 1) * per_page)
-                .limit(per_page)
-            )
-        ).all()
-    return JobPage([job_out(j) for j in rows], total, page, per_page, max(1, math.ceil(total / per_page)))
+        values["kind"] = kind
+    shape = (user.is_admin, bool(status), bool(kind))
+    async with direct.connection(res.direct) as conn:
+        rows = await _job_list(*shape).fetch_all_named(conn, values)
+        if rows:
+            total = getattr(rows[0], _TOTAL)
+        else:
+            del values["offset"], values["limit"]
+            counted = await _job_count(*shape).fetch_named(conn, values)
+            total = counted[0] if counted is not None else 0
+    jobs = [job_out(_job_like(row)) for row in rows]
+    return JobPage(jobs, total, page, per_page, max(1, math.ceil(total / per_page)))
+
+
+def _listed(admin: bool, by_status: bool, by_kind: bool) -> list[ColumnElement[bool]]:
+    conditions = _visibility(None if admin else bindparam("owner_id", type_=Uuid()))
+    if by_status:
+        conditions.append(Job.status == bindparam("status"))
+    if by_kind:
+        conditions.append(Job.kind == bindparam("kind"))
+    return conditions
+
+
+@functools.cache
+def _job_list(admin: bool, by_status: bool, by_kind: bool) -> DirectStatement:
+    page = (
+        _with_payment(func.count().over().label(_TOTAL))
+        .where(*_listed(admin, by_status, by_kind))
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .offset(bindparam("offset", type_=Integer()))
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    return DirectStatement(page)
+
+
+@functools.cache
+def _job_count(admin: bool, by_status: bool, by_kind: bool) -> DirectStatement:
+    return DirectStatement(select(func.count()).select_from(Job).where(*_listed(admin, by_status, by_kind)))
 
 
 async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None:

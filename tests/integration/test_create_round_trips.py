@@ -1,6 +1,7 @@
 """The common ``POST /api/jobs`` (a free kind without quota, rate limit, idempotency key or notification) costs
 one round trip to Postgres and one to Redis, and the job it stores names the message it sent; reading a job
-back (``GET /api/jobs/{id}``, what clients poll) costs one round trip to Postgres.
+back (``GET /api/jobs/{id}``, what clients poll) costs one round trip to Postgres, and so does a page of the
+job list (``GET /api/jobs``) with its total.
 
 The API under test reaches Postgres and Redis through counting proxies (``tests.support.tcp_proxy``), so
 the figures are what went over the wire, not what the code says it does.
@@ -31,7 +32,7 @@ def _through(url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=(netloc[0] + "@" if len(netloc) == 2 else "") + f"127.0.0.1:{port}"))
 
 
-async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip_and_reading_it_one_postgres_trip(
+async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip_and_reading_or_listing_one_pg_trip(
     settings: Settings,
     start_service: Callable[..., ServiceProcess],
     make_user: Callable[..., Awaitable[ApiUser]],
@@ -73,11 +74,29 @@ async def test_creating_a_free_job_is_one_postgres_and_one_redis_round_trip_and_
                 read_redis_trips.append(redis_proxy.round_trips - redis_before)
                 assert read.status_code == 200, read.text
                 assert read.json()["id"] == created.json()["id"] and read.json()["logs"] == []
+            # and the list is read, a few times
+            list_pg_trips, list_redis_trips = [], []
+            for _ in range(WARM_UP + 3):
+                pg_before, redis_before = pg_proxy.round_trips, redis_proxy.round_trips
+                listed = await client.get("/api/jobs", params={"per_page": 3, "page": 2})
+                list_pg_trips.append(pg_proxy.round_trips - pg_before)
+                list_redis_trips.append(redis_proxy.round_trips - redis_before)
+                assert listed.status_code == 200, listed.text
+            past_end = await client.get("/api/jobs", params={"per_page": 3, "page": 9})
         api.stop()
     # Then each was answered 202 after one exchange with each server
     assert (min(pg_trips), min(redis_trips)) == (1, 1), (pg_trips, redis_trips)
     # And each read was answered after one exchange with Postgres and none with Redis
     assert (min(read_pg_trips), min(read_redis_trips)) == (1, 0), (read_pg_trips, read_redis_trips)
+    # And a page of the list, with the number of jobs, after one exchange with Postgres and none with Redis
+    assert (min(list_pg_trips), min(list_redis_trips)) == (1, 0), (list_pg_trips, list_redis_trips)
+    page = listed.json()
+    assert (page["total"], page["page"], page["per_page"], page["pages"]) == (WARM_UP + 5, 2, 3, 5)
+    # newest first: the second page of three holds the 4th to 6th newest (n = 100, 99, and the last warm-up)
+    assert [job["params"]["n"] for job in page["items"]] == [100, 99, WARM_UP - 1]
+    # And a page past the last still says how many there are
+    assert past_end.status_code == 200
+    assert (past_end.json()["items"], past_end.json()["total"]) == ([], WARM_UP + 5)
     # And the stored job (with its audit event) names the message sent for it: still waiting in the broker, or
     # already taken by a worker of this test session that ran the job
     job_id = created.json()["id"]
