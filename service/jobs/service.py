@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -169,7 +170,7 @@ async def list_jobs(
     res: Resources, user: Principal, *, page: int, per_page: int, status: str | None, kind: str | None
 ) -> JobPage:
     """A page of the caller's jobs (all jobs for an admin), newest first: the page, its payments and the number
-    of matching jobs in one direct statement (a second one counts them only for a page past the last)."""
+    of matching jobs in one direct statement."""
     values: dict[str, Any] = {"offset": (page - 1) * per_page, "limit": per_page}
     if not user.is_admin:
         values["owner_id"] = user.id
@@ -180,13 +181,9 @@ async def list_jobs(
     shape = (user.is_admin, bool(status), bool(kind))
     async with direct.connection(res.direct) as conn:
         rows = await _job_list(*shape).fetch_all_named(conn, values)
-        if rows:
-            total = getattr(rows[0], _TOTAL)
-        else:
-            del values["offset"], values["limit"]
-            counted = await _job_count(*shape).fetch_named(conn, values)
-            total = counted[0] if counted is not None else 0
-    jobs = [job_out(_job_like(row)) for row in rows]
+    # One row per job of the page, each with the total; a page past the last is one row of the total alone.
+    total = getattr(rows[0], _TOTAL)
+    jobs = [job_out(_job_like(row)) for row in rows if row.id is not None]
     return JobPage(jobs, total, page, per_page, max(1, math.ceil(total / per_page)))
 
 
@@ -201,19 +198,19 @@ def _listed(admin: bool, by_status: bool, by_kind: bool) -> list[ColumnElement[b
 
 @functools.cache
 def _job_list(admin: bool, by_status: bool, by_kind: bool) -> DirectStatement:
+    # The count and the page planned apart (the page a top-N read in index order), joined in one statement.
+    matching = _listed(admin, by_status, by_kind)
+    total = select(func.count().label(_TOTAL)).select_from(Job).where(*matching).cte("total")
     page = (
-        _with_payment(func.count().over().label(_TOTAL))
-        .where(*_listed(admin, by_status, by_kind))
+        _with_payment()
+        .where(*matching)
         .order_by(Job.created_at.desc(), Job.id.desc())
         .offset(bindparam("offset", type_=Integer()))
         .limit(bindparam("limit", type_=Integer()))
+        .cte("page")
     )
-    return DirectStatement(page)
-
-
-@functools.cache
-def _job_count(admin: bool, by_status: bool, by_kind: bool) -> DirectStatement:
-    return DirectStatement(select(func.count()).select_from(Job).where(*_listed(admin, by_status, by_kind)))
+    joined = select(total.c[_TOTAL], *page.c).select_from(total.outerjoin(page, true()))
+    return DirectStatement(joined.order_by(page.c.created_at.desc(), page.c.id.desc()))
 
 
 async def delete_job(res: Resources, user: Principal, job_id: uuid.UUID) -> None:
