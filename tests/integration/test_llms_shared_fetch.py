@@ -1,7 +1,8 @@
 """A crawl whose extraction process fetches its own share of the URLs (``shared_fetch``), against a real local
 site, a real spawned process pool and the real extraction: every URL ends as exactly one record, both
 processes fetch, the per-host cap holds across them, the pages are the ones a crawl in one process extracts,
-and the URLs of a pool process that died are fetched by the crawl's own process.
+and the URLs of pool processes that died are fetched by the crawl's own process; with two pool processes they fetch
+every URL and the crawl's process none.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -149,13 +151,16 @@ async def test_the_pool_process_extracts_what_one_process_extracts(
     assert any(r.page is not None and r.page.outline is not None for r in shared.values())
 
 
-async def test_the_urls_of_a_dead_pool_process_are_fetched_here(
-    site: tuple[RecordingSite, SiteSpec], pool: ProcessPoolExecutor
+# With two pool processes the crawl's process has no share of its own: it fetches what they left.
+@pytest.mark.parametrize("processes", [1, 2])
+async def test_the_urls_of_dead_pool_processes_are_fetched_here(
+    site: tuple[RecordingSite, SiteSpec], monkeypatch: pytest.MonkeyPatch, processes: int
 ) -> None:
     recording, spec = site
-    for process in list(getattr(pool, "_processes", {}).values()):
-        os.kill(process.pid, signal.SIGKILL)
-    here, there = await _shared_crawl(recording, spec, pool)
+    with contextmanager(_spawned_pool)(monkeypatch, processes) as pool:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            os.kill(process.pid, signal.SIGKILL)
+        here, there = await _shared_crawl(recording, spec, pool, processes=processes)
     assert there == []
     assert sorted(r.url for r in here) == sorted(_urls(recording, spec))
     assert extract_pool._broken
@@ -175,15 +180,3 @@ async def test_two_pool_processes_fetch_every_url_once_and_the_crawl_process_non
     assert recording.most_in_flight <= CONCURRENCY
     # Both pool processes took part: with 2 requests each in flight, one alone could not reach 3.
     assert recording.most_in_flight > CONCURRENCY // 2
-
-
-async def test_with_no_share_of_its_own_the_crawl_process_fetches_what_dead_pool_processes_left(
-    site: tuple[RecordingSite, SiteSpec], pool_of_two: ProcessPoolExecutor
-) -> None:
-    recording, spec = site
-    for process in list(getattr(pool_of_two, "_processes", {}).values()):
-        os.kill(process.pid, signal.SIGKILL)
-    here, there = await _shared_crawl(recording, spec, pool_of_two, processes=2)
-    assert there == []
-    assert sorted(r.url for r in here) == sorted(_urls(recording, spec))
-    assert extract_pool._broken
