@@ -77,8 +77,12 @@ def _visible_job(admin: bool, whole: bool) -> DirectStatement:
 
 def _one_job(admin: bool) -> list[ColumnElement[bool]]:
     """The conditions of a read of one job (``job_id``) that the caller (``owner_id`` unless admin) may see."""
-    owner = None if admin else bindparam("owner_id", type_=Uuid())
-    return [Job.id == bindparam("job_id", type_=Uuid()), *_visibility(owner)]
+    return [Job.id == bindparam("job_id", type_=Uuid()), *_visible_to_caller(admin)]
+
+
+def _visible_to_caller(admin: bool) -> list[ColumnElement[bool]]:
+    """``visible_to`` in a compiled statement: every job for an admin, else the ``owner_id`` parameter's."""
+    return _visibility(None if admin else bindparam("owner_id", type_=Uuid()))
 
 
 def _with_payment(*columns: Any) -> Select[Any]:
@@ -100,7 +104,7 @@ async def own_jobs(res: Resources, user: Principal, job_ids: list[uuid.UUID] | N
 
 @functools.cache
 def _own_jobs(named: bool, limit: int) -> DirectStatement:
-    where = _visibility(bindparam("owner_id", type_=Uuid()))
+    where = _visible_to_caller(admin=False)
     if named:
         where.append(Job.id == any_(bindparam("job_ids", type_=ARRAY(Uuid()))))
     else:
@@ -188,7 +192,7 @@ async def list_jobs(
 
 
 def _listed(admin: bool, by_status: bool, by_kind: bool) -> list[ColumnElement[bool]]:
-    conditions = _visibility(None if admin else bindparam("owner_id", type_=Uuid()))
+    conditions = _visible_to_caller(admin)
     if by_status:
         conditions.append(Job.status == bindparam("status"))
     if by_kind:
