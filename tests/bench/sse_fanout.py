@@ -4,7 +4,9 @@
 2. Client processes (``tests.bench.sse_clients``) open one ``GET /api/jobs/{id}/events`` per job at a
    bounded rate, capped in time; a stream counts as held once its ``snapshot`` event arrived.
 3. API RSS before and after opening them gives KB per idle stream. Memory baseline: the same number of
-   streams on a bare Litestar SSE app (``tests.bench.bare_sse_app``), the framework's floor.
+   streams on a bare Litestar SSE app (``tests.bench.bare_sse_app``), the framework's floor. The API's CPU
+   per open is printed against the bare app's, opened at the same rate: the cost of accepting a connection
+   and starting a Litestar SSE response on this machine, without auth, snapshot or subscription.
 4. ``db.live.LivePublisher`` publishes progress events at a fixed rate to random held jobs, each carrying
    its send time; the clients measure publish->receive latency. Latency baseline: a plain redis pub/sub
    subscriber (no API) on the same channels, receiving the same events at the same time, so under the
@@ -53,11 +55,11 @@ class Plan:
     max_pending: int  # streams opening at once, per client
     publish_rate: float
     publish_seconds: float
-    bare_open_rate: float = 2000
 
 
-# One API process opens roughly 150-250 streams/s on this 2-core box (about 4 ms of its CPU each), so
-# 10,000 take about a minute; the cap keeps a slower run bounded (it then reports how many it held).
+# 300 streams/s is what one API process keeps up with on a slow 2-core box (2-3 ms of its CPU each; the bare app
+# takes about 2 ms there), so 10,000 take about 35 s; the cap keeps a slower run bounded (it then reports how
+# many it held). The bare app opens at the same rate, so that its CPU per open compares with ours.
 FULL = Plan(
     streams=10_000, clients=2, open_rate=300, open_seconds=75, max_pending=100, publish_rate=1000, publish_seconds=10
 )
@@ -149,32 +151,43 @@ def _warm_up(port: int, api_key: str, job_ids: list[str]) -> None:
     time.sleep(1.0)
 
 
-def _bare_kb_per_stream(env: BenchEnv, plan: Plan, job_ids: list[str]) -> tuple[float, int]:
-    """RSS per idle stream of the bare Litestar SSE app, and how many streams it held."""
+@dataclass
+class Bare:
+    kb_per_stream: float
+    held: int
+    cpu_ms_per_open: float
+
+
+def _bare(env: BenchEnv, plan: Plan, job_ids: list[str]) -> Bare:
+    """RSS per idle stream of the bare Litestar SSE app, how many streams it held, and its CPU per open (at the
+    same rate as ours: what accepting a connection and starting a Litestar SSE response cost on this machine)."""
     port = free_port()
     app = env.start_module("tests.bench.bare_sse_app", str(port), name=NAME + "-bare-app")
     try:
         wait_for_http(f"http://{HOST}:{port}/api/health", app)  # type: ignore[arg-type]  # same duck type
         _warm_up(port, "", job_ids[:50])
-        before = rss_kb(app.pid)
+        before, cpu = rss_kb(app.pid), cpu_seconds(app.pid)
         pool = ClientPool(
             plan.clients,
             port,
             "",
             job_ids,
-            rate=plan.bare_open_rate,
+            rate=plan.open_rate,
             seconds=plan.open_seconds,
             max_pending=plan.max_pending,
         )
         try:
             held = pool.wait_open().held
+            cpu = cpu_seconds(app.pid) - cpu
             time.sleep(SETTLE_SECONDS)
             after = rss_kb(app.pid)
         finally:
             pool.close()
     finally:
         app.stop()
-    return ((after - before) / held if held else float("nan")), held
+    if not held:
+        return Bare(float("nan"), 0, float("nan"))
+    return Bare((after - before) / held, held, cpu * 1000 / held)
 
 
 @dataclass
@@ -255,8 +268,12 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
     plan = QUICK if quick else FULL
     raise_nofile_limit()
     job_ids = env.insert_jobs(plan.streams)
-    bare_kb, bare_held = _bare_kb_per_stream(env, plan, job_ids)
-    print(f"  {NAME}: bare Litestar SSE app: {bare_kb:.1f} KB per idle stream ({bare_held} streams)", flush=True)
+    bare = _bare(env, plan, job_ids)
+    print(
+        f"  {NAME}: bare Litestar SSE app: {bare.kb_per_stream:.1f} KB per idle stream ({bare.held} streams), "
+        f"{bare.cpu_ms_per_open:.2f} ms of CPU per open",
+        flush=True,
+    )
     api, port = env.start_api(name=NAME + "-api")
     try:
         m = _measure(env, plan, api.pid, port, job_ids)
@@ -281,8 +298,12 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         "api_rss_before_kb": m.rss_before,
         "api_rss_after_open_kb": m.rss_after,
         "kb_per_idle_stream": round(m.kb_per_stream, 2),
-        "bare_litestar_kb_per_idle_stream": round(bare_kb, 2),
-        "bare_litestar_streams_held": bare_held,
+        "bare_litestar_kb_per_idle_stream": round(bare.kb_per_stream, 2),
+        "bare_litestar_streams_held": bare.held,
+        "bare_litestar_cpu_ms_per_open": round(bare.cpu_ms_per_open, 2),
+        "api_cpu_per_open_ratio_to_bare": round(m.open_cpu_seconds * 1000 / r.held / bare.cpu_ms_per_open, 2)
+        if r.held
+        else None,
         "publish_rate_target": plan.publish_rate,
         "published": m.stats.sent,
         "publish_rate_achieved": round(m.stats.rate, 1),
@@ -302,12 +323,13 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
     }
     summary = (
         f"held {r.held}/{plan.streams} streams; idle RSS {m.kb_per_stream:.1f} KB/stream (bare Litestar SSE "
-        f"{bare_kb:.1f}); latency p50 {ms(p50)} p99 {ms(p99)} at {m.stats.rate:.0f} ev/s "
+        f"{bare.kb_per_stream:.1f}); latency p50 {ms(p50)} p99 {ms(p99)} at {m.stats.rate:.0f} ev/s "
         f"({len(m.ours_ms)}/{m.stats.sent} received; redis pub/sub baseline p50 {ms(b50)} p99 {ms(b99)})"
     )
     notes = [
         f"opening took {r.seconds:.0f} s ({figures['open_rate_achieved']} streams/s, "
-        f"{figures['api_cpu_ms_per_open']} ms of API CPU each)"
+        f"{figures['api_cpu_ms_per_open']} ms of API CPU each; bare Litestar SSE {bare.cpu_ms_per_open:.2f} ms at the "
+        f"same rate: ratio {figures['api_cpu_per_open_ratio_to_bare']})"
     ]
     if r.open_errors or r.held < plan.streams:
         notes.append(
