@@ -27,6 +27,7 @@ from actors.notify.content import job_link, plain_error, render
 from actors.notify.hook import enqueue_notification, use_sessions
 from actors.notify.recipients import redact
 from actors.notify.sealing import SecretSeal
+from actors.outbound import tls_context
 from db import state_machine as sm
 from db.models import Job, Notification
 from db.observe import catalog
@@ -50,7 +51,9 @@ class Notifier(Middleware):
     def client(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=self.config.timeout_seconds, follow_redirects=False)
+                self._client = httpx.Client(
+                    timeout=self.config.timeout_seconds, follow_redirects=False, verify=tls_context()
+                )
             return self._client
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

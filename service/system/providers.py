@@ -11,6 +11,7 @@ import time
 import httpx
 import msgspec
 
+from actors.outbound import tls_context
 from actors.registry import all_kinds
 from service.resources import Resources
 
@@ -52,7 +53,7 @@ def _targets(res: Resources) -> dict[str, str]:
 
 
 async def _probe_all(targets: dict[str, str]) -> dict[str, ProviderStatus]:
-    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False) as client:
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, verify=tls_context()) as client:
         results = await asyncio.gather(*(_probe(client, url) for url in targets.values()))
     return dict(zip(targets, results, strict=True))
 

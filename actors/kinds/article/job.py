@@ -45,6 +45,7 @@ from actors.kinds.article.settings import ArticleSettings
 from actors.kinds.article.statuses import STEPS, OrderStatus, OrderType
 from actors.llm.chat import ChatClient
 from actors.llm.errors import PASSING, ProviderCallError
+from actors.outbound import tls_context
 from db.live import LiveEvent
 
 log = logging.getLogger("genjobs.article")
@@ -103,7 +104,7 @@ def run_order_job(ctx: JobContext, params: OrderJobParams | RevisionJobParams) -
 
 
 async def _ask(settings: ArticleSettings, prompt: str) -> str:
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=tls_context()) as client:
         try:
             return await ChatClient(client, settings.chat).ask(SYSTEM, prompt)
         except ProviderCallError as exc:

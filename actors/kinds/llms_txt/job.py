@@ -43,6 +43,7 @@ from actors.kinds.llms_txt.structure import build_structure
 from actors.kinds.llms_txt.targets import InvalidTarget, parse_target
 from actors.kinds.llms_txt.titles import strip_site_name
 from actors.kinds.llms_txt.urls import normalize
+from actors.outbound import tls_context
 
 # Time allowed for discovery, so a huge sitemap tree cannot eat the job's whole time limit.
 DISCOVERY_BUDGET_SECONDS = 120.0
@@ -211,8 +212,12 @@ class Generation:
         def on_batch(done: int, of: int) -> None:
             self.ctx.progress(done, of, "describe")
 
-        # The extractive provider calls nothing: no client (creating one loads TLS certificates, ~0.1 s).
-        client_context = httpx.AsyncClient() if self.params.provider != "extractive" else contextlib.nullcontext()
+        # The extractive provider calls nothing: no client.
+        client_context = (
+            httpx.AsyncClient(verify=tls_context())
+            if self.params.provider != "extractive"
+            else contextlib.nullcontext()
+        )
         async with client_context as client:
             try:
                 describer = make_describer(self.params.provider, client, self.config.ollama, self.config.gemini)

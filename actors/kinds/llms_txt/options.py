@@ -17,6 +17,7 @@ import redis
 from litestar import Controller, Request, get
 
 from actors.kinds.llms_txt.settings import LlmsTxtSettings
+from actors.outbound import tls_context
 from actors.registry import get_kind
 from service.auth.principal import Principal
 from service.payments.pricing import load_pricing, rule_for
@@ -55,7 +56,7 @@ async def ollama_reachable(res: Resources, url: str) -> bool:
     if cached is not None:
         return bool(cached == b"1")
     try:
-        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS) as client:
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS, verify=tls_context()) as client:
             await client.get(f"{url}/api/tags")
         reachable = True
     except httpx.HTTPError:

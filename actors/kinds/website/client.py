@@ -33,6 +33,8 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
+from actors.outbound import tls_context
+
 ProjectStatus = Literal["queued", "processing", "completed", "failed"]
 _MAX_REASON_CHARS = 300
 
@@ -77,6 +79,7 @@ class GeneratorClient:
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=timeout,
             transport=transport,
+            verify=tls_context(),
         )
 
     def __enter__(self) -> GeneratorClient:
