@@ -133,13 +133,9 @@ class JobContext:
         )
 
         def store() -> uuid.UUID | None:
-            if not step_changed:
-                # A count within the step (most reports): one direct statement. A new step also writes its
-                # audit row, in the same transaction, through a session.
-                with direct.sync_connection(rt.direct) as conn:
-                    return report(conn)
-            with rt.sessions.begin() as session:
-                return report(session)
+            # One direct statement, a new step's audit row included.
+            with direct.sync_connection(rt.direct) as conn:
+                return report(conn)
 
         owner = ride_out(store, what=f"progress of job {self.job_id}", budget_seconds=rt.config.outage_budget_seconds)
         if owner is None:

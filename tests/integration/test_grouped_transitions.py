@@ -1,6 +1,8 @@
 """Claims and successes of several jobs in one statement (``claim_many``, ``succeed_many``, run by a worker's
 ``actors.grouped``) against real Postgres: each job moves as its own claim or success would, with its audit row,
-a job named twice moves once, and statements over the same jobs at once claim each job once."""
+a job named twice moves once, and statements over the same jobs at once claim each job once. And a worker's
+other one-statement bookkeeping: progress reports (``db.progress.record_progress``), a new step's audit row
+included."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import direct
 from db import state_machine as sm
 from db.models import Job, JobEvent, User
+from db.progress import record_progress
 from db.statuses import JobStatus
 from service.settings import Settings
 
@@ -141,3 +144,54 @@ def test_groups_over_the_same_jobs_at_once_claim_each_job_once(
             is not None
         )
     assert all(len(_audit(sessions, job_id)) == 1 for job_id in ids)
+
+
+def test_a_progress_report_stores_the_count_and_a_new_step_its_audit_row_only_for_the_claims_holder(
+    sessions: sessionmaker[Session], conn: psycopg.Connection[TupleRow]
+) -> None:
+    # Given a running job and its claim
+    (job_id,) = _jobs(sessions, 1)
+    with sessions.begin() as session:
+        claim = sm.claim(session, job_id, worker="w1", lease_seconds=30)
+    assert claim is not None and claim.claim_token is not None
+    token = claim.claim_token
+
+    def report(claim_token: uuid.UUID, done: int, step: str, step_changed: bool) -> uuid.UUID | None:
+        return record_progress(
+            conn,
+            job_id,
+            claim_token,
+            done=done,
+            total=4,
+            step=step,
+            lease_seconds=30,
+            worker="w1",
+            step_changed=step_changed,
+        )
+
+    # When its worker reports a new step, a count within it, and another step
+    owners = [report(token, 0, "fetch", True), report(token, 2, "fetch", False), report(token, 1, "write", True)]
+    # and a worker whose claim was lost reports a step of its own
+    stale = report(uuid.uuid4(), 3, "stale", True)
+
+    # Then the holder's reports are stored (its owner returned), the other's is refused (None)
+    assert owners == [claim.owner_id] * 3 and stale is None
+    with sessions() as session:
+        job = session.get_one(Job, job_id)
+        assert (job.progress_step, job.progress_done, job.progress_total) == ("write", 1, 4)
+        steps = session.execute(
+            select(JobEvent.actor, JobEvent.detail, JobEvent.at)
+            .where(JobEvent.job_id == job_id, JobEvent.type == "step")
+            .order_by(JobEvent.id)
+        ).all()
+        claimed_at = session.scalar(
+            select(JobEvent.at).where(
+                JobEvent.job_id == job_id, JobEvent.type == "status", JobEvent.to_status == "running"
+            )
+        )
+    # and each new step, and only they, left an audit row, in order after the claim's, the refused one none
+    assert [(actor, detail) for actor, detail, _ in steps] == [
+        ("worker:w1", {"step": "fetch", "done": 0, "total": 4}),
+        ("worker:w1", {"step": "write", "done": 1, "total": 4}),
+    ]
+    assert claimed_at is not None and claimed_at <= steps[0].at <= steps[1].at
