@@ -7,6 +7,7 @@ other tag in the text are escaped, not passed through; its link validation drops
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -29,3 +30,12 @@ def _parser() -> MarkdownIt:
 def markdown_to_html(markdown: str) -> str:
     """Safe HTML of ``markdown``."""
     return str(_parser().render(markdown))
+
+
+@lru_cache(maxsize=128)
+def version_html(version_id: uuid.UUID, markdown: str) -> str:
+    """``markdown_to_html`` of an order version, rendered once per API process while it is among the 128 last
+    shown: versions never change, and an order's page and its JSON clients read the latest one again on every
+    look (rendering a 900-word article took 6.9 % of the API's CPU in the ``article_orders`` benchmark, whose
+    clients poll). The text is part of the key, so a version is never shown with another's HTML."""
+    return markdown_to_html(markdown)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actors.kinds.article.api.schemas import OrderEventOut, OrderJobOut, OrderOut, OrderPage, VersionOut
 from actors.kinds.article.api.settle import settle
 from actors.kinds.article.models import CatalogDomain, Order, OrderEvent, OrderVersion
-from actors.kinds.article.render import markdown_to_html
+from actors.kinds.article.render import version_html
 from actors.kinds.article.statuses import ORDER_KINDS, STEPS, OrderStatus
 from db.models import Job
 from service.auth.principal import Principal
@@ -35,7 +35,7 @@ def version_out(version: OrderVersion, *, content: bool) -> VersionOut:
         revision_by=version.revision_by,
         job_id=str(version.job_id) if version.job_id else None,
         markdown=version.markdown if content else None,
-        html=markdown_to_html(version.markdown) if content else None,
+        html=version_html(version.id, version.markdown) if content else None,
     )
 
 
