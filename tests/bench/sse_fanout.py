@@ -284,6 +284,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
     server_errors = logged_exceptions(api.log_path)
     p50, p99 = percentile(m.ours_ms, 50), percentile(m.ours_ms, 99)
     b50, b99 = percentile(m.baseline_ms, 50), percentile(m.baseline_ms, 99)
+    api_cpu_ms_per_open = m.open_cpu_seconds * 1000 / r.held if r.held else None
     figures = {
         "streams_target": plan.streams,
         "streams_held": r.held,
@@ -293,7 +294,7 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         "streams_failed_after_retries": r.failed,
         "streams_not_attempted_time_cap": r.not_attempted,
         "streams_dropped_after_snapshot": dict(r.dropped_after_snapshot),
-        "api_cpu_ms_per_open": round(m.open_cpu_seconds * 1000 / r.held, 2) if r.held else None,
+        "api_cpu_ms_per_open": round(api_cpu_ms_per_open, 2) if api_cpu_ms_per_open else None,
         "api_log_errors": server_errors,
         "api_rss_before_kb": m.rss_before,
         "api_rss_after_open_kb": m.rss_after,
@@ -301,8 +302,8 @@ def run(env: BenchEnv, quick: bool) -> BenchResult:
         "bare_litestar_kb_per_idle_stream": round(bare.kb_per_stream, 2),
         "bare_litestar_streams_held": bare.held,
         "bare_litestar_cpu_ms_per_open": round(bare.cpu_ms_per_open, 2),
-        "api_cpu_per_open_ratio_to_bare": round(m.open_cpu_seconds * 1000 / r.held / bare.cpu_ms_per_open, 2)
-        if r.held
+        "api_cpu_per_open_ratio_to_bare": round(api_cpu_ms_per_open / bare.cpu_ms_per_open, 2)
+        if api_cpu_ms_per_open
         else None,
         "publish_rate_target": plan.publish_rate,
         "published": m.stats.sent,
