@@ -117,10 +117,14 @@ async def test_monthly_reset_frees_the_quota_once_per_occurrence(
     # Then only generations finished after the reset count
     quota = (await user.client.get("/api/quota")).json()
     assert quota["used"] == 0 and quota["can_generate"] is True
-    # And running it again for the same occurrence does nothing; the run is recorded once
+    # And running it again for the same occurrence does nothing; the run is recorded once (for that occurrence:
+    # on the 1st of a month a scheduler of another test may record the current month's occurrence meanwhile)
     assert run_due(sessions, [task], now=at + timedelta(hours=3)) == []
     with db_engine.connect() as conn:
-        rows = conn.execute(text("SELECT task, status, detail FROM scheduler_runs WHERE task = 'quota_reset'")).all()
+        rows = conn.execute(
+            text("SELECT task, status, detail FROM scheduler_runs WHERE task = 'quota_reset' AND scheduled_for = :at"),
+            {"at": monthly_on_first(at)},
+        ).all()
     assert len(rows) == 1 and rows[0].status == "succeeded" and rows[0].detail["users"] >= 1
 
 
